@@ -1,0 +1,34 @@
+# The two commands of the README: `make run` and `make test`. Everything else serves them.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PACKAGES := libs/common services/identity services/canteen services/childcare services/billing services/payment gateway deploy
+
+.PHONY: run test venv unit bench clean
+
+$(BIN)/.installed: requirements-dev.txt $(foreach p,$(PACKAGES),$(p)/pyproject.toml)
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade "pip>=24"
+	@# compat: the repo folder `gateway/` would otherwise shadow the gateway package as a namespace package.
+	$(BIN)/pip install --quiet -r requirements-dev.txt --config-settings editable_mode=compat $(foreach p,$(PACKAGES),-e ./$(p))
+	@touch $@
+
+venv: $(BIN)/.installed
+
+run: venv
+	$(BIN)/python -m espace_deploy.run
+
+test: venv
+	$(BIN)/python -m espace_deploy.testenv
+	$(BIN)/python -m pytest
+
+unit: venv
+	$(BIN)/python -m pytest -m "not broker and not browser"
+
+bench: venv
+	$(BIN)/python -m espace_deploy.testenv
+	$(BIN)/python -m tests.bench.run
+
+clean:
+	rm -rf var .pytest_cache

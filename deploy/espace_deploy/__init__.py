@@ -1,0 +1,1 @@
+"""How the suite runs locally: the runner, the demo data and the test environment."""

@@ -1,0 +1,85 @@
+"""`make run`: the whole suite on this machine with demo data; Ctrl-C stops everything."""
+import os
+import secrets
+import signal
+import sys
+import time
+from pathlib import Path
+
+from espace_common.config import ConfigError
+from espace_common.rpc_client import RpcClient
+
+from .broker import ensure_broker
+from .demo import agent_credentials, ensure_admin_agent, load_demo_data
+from .suite import ROOT, SERVICES, Suite, sqlite_urls
+
+DEFAULT_AMQP_URI = "amqp://guest:guest@localhost:5672/"
+
+
+def local_secret(var_dir):
+    """A session secret kept under var/ so that a restart does not log everybody out."""
+    path = var_dir / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def main():
+    started = time.monotonic()
+    var_dir = ROOT / "var"
+    var_dir.mkdir(exist_ok=True)
+    amqp_uri = os.environ.get("AMQP_URI", DEFAULT_AMQP_URI)
+    port = int(os.environ.get("PORT", "8000"))
+    try:
+        ensure_broker(amqp_uri)
+    except ConfigError as exc:
+        print(f"Cannot start: {exc}", file=sys.stderr)
+        return 2
+    suite = Suite(var_dir, amqp_uri, sqlite_urls(var_dir), port=port,
+                  env={"LOCAL_RUN": "true", "SECRET_KEY": os.environ.get("SECRET_KEY") or local_secret(var_dir)})
+
+    def stop(signum, _frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        print("Applying migrations…", flush=True)
+        suite.migrate()
+        suite.declare_topology()
+        print("Starting the services and the gateway…", flush=True)
+        suite.start()
+        suite.wait_ready(timeout=90)
+        client = RpcClient(amqp_uri, timeout=30, caller="demo")
+        families = load_demo_data(client)
+        ensure_admin_agent(client)
+        client.close()
+        username, password = agent_credentials()
+        print(f"\nEspace Famille is running at http://localhost:{port}/ (ready in {time.monotonic() - started:.0f} s)")
+        print(f"  Agent (all rights): {username} / {password}")
+        for family in families:
+            names = ", ".join(f"{r['first_name']} {r['last_name']}" for r in family["representatives"])
+            print(f"  Demo family, dossier {family['dossier']}: {names}")
+        print(f"  Logs: {var_dir / 'log'}   Stop: Ctrl-C\n", flush=True)
+        while True:
+            dead = suite.exited()
+            if dead:
+                print(f"{', '.join(dead)} stopped; see {var_dir / 'log'}. Stopping the suite.", file=sys.stderr)
+                return 1
+            time.sleep(1)
+    except KeyboardInterrupt:
+        print("\nStopping…", flush=True)
+        return 0
+    except (RuntimeError, TimeoutError, ConfigError) as exc:
+        print(f"Cannot start: {exc}", file=sys.stderr)
+        for name in SERVICES + ("gateway",):
+            tail = suite.log_tail(name, 5)
+            if tail:
+                print(f"--- {name}\n{tail}", file=sys.stderr)
+        return 1
+    finally:
+        suite.stop_all()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,45 @@
+"""The gateway: the parents' and agents' web UI and the JSON API, in front of the services."""
+import logging
+
+from flask import Flask
+from flask_wtf.csrf import CSRFProtect
+
+from .errors import register_error_handlers
+from .rpc import ClientPool, ServiceMonitor, Services
+from .settings import load_settings
+
+csrf = CSRFProtect()
+
+
+def create_app(overrides=None, services=None):
+    """Build the app; tests pass their own `services` to run without a broker."""
+    settings = load_settings(overrides)
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=settings["SECRET_KEY"],
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=not settings.get("LOCAL_RUN"),
+        MAX_CONTENT_LENGTH=6 * 1024 * 1024,
+        JSON_SORT_KEYS=False,
+        ESPACE=settings,
+    )
+    app.json.ensure_ascii = False
+    if services is None:
+        monitor = ServiceMonitor(settings["AMQP_URI"], settings["SERVICES"],
+                                 settings["MONITOR_INTERVAL"], settings["PROBE_TIMEOUT"])
+        monitor.start()
+        services = Services(ClientPool(settings["AMQP_URI"], settings["RPC_TIMEOUT"]), monitor)
+    app.extensions["services"] = services
+    csrf.init_app(app)
+    register_error_handlers(app)
+
+    from . import api, health, web
+    app.register_blueprint(health.bp)
+    app.register_blueprint(api.bp)
+    csrf.exempt(api.bp)
+    app.register_blueprint(web.public.bp)
+    app.register_blueprint(web.auth.bp)
+    app.register_blueprint(web.agent.bp)
+    logging.basicConfig(level=logging.INFO)
+    return app

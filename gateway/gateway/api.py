@@ -1,0 +1,34 @@
+"""The JSON API under /api/v1, described by openapi.yaml."""
+import time
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+from flask import Blueprint, abort, current_app, jsonify
+
+from .services import services
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+OPENAPI_PATH = Path(__file__).with_name("openapi.yaml")
+
+
+@lru_cache(maxsize=1)
+def openapi_document():
+    return yaml.safe_load(OPENAPI_PATH.read_text(encoding="utf-8"))
+
+
+@bp.get("/openapi.json")
+def openapi():
+    """The OpenAPI 3 description of this API."""
+    return jsonify(openapi_document())
+
+
+@bp.get("/services/<name>/ping")
+def ping(name):
+    """Exactly one RPC round trip to the service: the floor benchmarks compare against."""
+    if name not in current_app.config["ESPACE"]["SERVICES"]:
+        abort(404)
+    started = time.perf_counter()
+    services().call(name, "health")
+    return jsonify({"service": name, "round_trip_ms": round((time.perf_counter() - started) * 1000, 2)})

@@ -1,0 +1,1 @@
+"""Shared plumbing of the Espace Famille services; no business rule lives here."""

@@ -1,0 +1,60 @@
+"""Event contracts: what facts travel between services and who listens to them.
+
+A publisher declares the queues of every subscription to its events before it
+publishes (nameko does not publish with `mandatory`, so an event sent before its
+consumer's queue exists would be dropped).
+"""
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from .db import new_id
+
+
+@dataclass(frozen=True)
+class Event:
+    """A fact, named in the past tense, that a service tells the others."""
+
+    source: str
+    name: str
+    data: dict
+    id: str = field(default_factory=new_id)
+    occurred_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+
+    @property
+    def type(self):
+        return self.name
+
+    def as_message(self):
+        return {
+            "id": self.id,
+            "source": self.source,
+            "type": self.name,
+            "occurred_at": self.occurred_at.isoformat(),
+            "data": self.data,
+        }
+
+
+@dataclass(frozen=True)
+class Subscription:
+    source: str
+    event: str
+    service: str
+    method: str
+
+    @property
+    def queue_name(self):
+        # The name nameko's SERVICE_POOL event handler gives its queue.
+        return f"evt-{self.source}-{self.event}--{self.service}.{self.method}"
+
+
+# Every event handler in the suite is listed here, so that its queue exists
+# before the first event is published, whatever order services start in.
+SUBSCRIPTIONS = (
+    Subscription("identity", "family_registered", "canteen", "on_family_registered"),
+    Subscription("identity", "family_registered", "childcare", "on_family_registered"),
+    Subscription("identity", "family_registered", "billing", "on_family_registered"),
+)
+
+
+def subscriptions_to(source):
+    return [s for s in SUBSCRIPTIONS if s.source == source]

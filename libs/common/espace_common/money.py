@@ -1,0 +1,24 @@
+"""Money is an integer number of cents; these helpers only read and show it."""
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+
+def format_euros(cents):
+    """12345 -> '123,45 €' with a narrow no-break space between thousands, as French text does."""
+    if not isinstance(cents, int):
+        raise TypeError("money is an integer number of cents")
+    sign = "-" if cents < 0 else ""
+    euros, rest = divmod(abs(cents), 100)
+    grouped = f"{euros:,}".replace(",", "\u202f")
+    return f"{sign}{grouped},{rest:02d}\u00a0€"
+
+
+def parse_euros(text):
+    """'12,5' or '12.50' -> 1250; raises ValueError on anything else."""
+    cleaned = str(text).strip().replace("€", "").replace("\u202f", "").replace(" ", "").replace(",", ".")
+    try:
+        amount = Decimal(cleaned)
+    except InvalidOperation:
+        raise ValueError(f"not an amount: {text!r}") from None
+    if amount != amount.quantize(Decimal("0.01")):
+        raise ValueError(f"more than two decimals: {text!r}")
+    return int((amount * 100).quantize(Decimal("1"), rounding=ROUND_HALF_UP))

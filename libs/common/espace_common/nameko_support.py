@@ -1,0 +1,201 @@
+"""nameko extensions every service uses: its database, the outbox relay and deadline-aware RPC."""
+import logging
+import os
+import time
+
+import eventlet
+from eventlet.event import Event as GreenEvent
+from kombu import Connection, Producer
+from nameko.extensions import DependencyProvider
+from nameko.rpc import Rpc
+from sqlalchemy import select, update
+
+from .amqp import declare_topology, event_exchange
+from .clock import SystemClock
+from .db import UnitOfWork, create_database_engine, database_health
+from .events import subscriptions_to
+from .rpc_client import DEADLINE_HEADER
+
+log = logging.getLogger(__name__)
+
+RELAY_BATCH = 200
+RELAY_IDLE_POLL_SECONDS = 2.0
+RELAY_RETRY_SECONDS = 1.0
+
+
+class DeadlineRpc(Rpc):
+    """An RPC entrypoint that drops requests whose caller has already given up."""
+
+    def handle_message(self, body, message):
+        deadline = message.headers.get(DEADLINE_HEADER)
+        if deadline is not None and time.time() > float(deadline):
+            log.warning("dropped %s: its caller gave up %.1f s ago",
+                        message.delivery_info.get("routing_key"), time.time() - float(deadline))
+            self.rpc_consumer.queue_consumer.ack_message(message)
+            return
+        super().handle_message(body, message)
+
+
+rpc = DeadlineRpc.decorator
+
+
+def fault_point(name):
+    """Crash here when a fault test asks for it through EF_FAULTS (never set in production)."""
+    if name in os.environ.get("EF_FAULTS", "").split(","):
+        log.error("fault injection: crashing at %s", name)
+        os._exit(70)
+
+
+class OutboxRelay:
+    """Publishes committed outbox rows with publisher confirms, oldest first, then marks them."""
+
+    def __init__(self, engine, tables, source, amqp_uri, clock):
+        self.engine = engine
+        self.outbox = tables.outbox
+        self.source = source
+        self.amqp_uri = amqp_uri
+        self.clock = clock
+        self._wake = GreenEvent()
+        self._thread = None
+        self.last_error = None
+
+    def start(self):
+        self._thread = eventlet.spawn(self._run)
+
+    def stop(self):
+        if self._thread is not None:
+            self._thread.kill()
+            self._thread = None
+
+    def wake(self):
+        if not self._wake.ready():
+            self._wake.send(True)
+
+    def pending_count(self):
+        with self.engine.connect() as connection:
+            connection = connection.execution_options(sqlite_begin="DEFERRED")
+            rows = connection.execute(select(self.outbox.c.position).where(self.outbox.c.published_at.is_(None))).all()
+            return len(rows)
+
+    def _run(self):
+        connection = None
+        while True:
+            try:
+                if connection is None:
+                    connection = Connection(self.amqp_uri, transport_options={"confirm_publish": True})
+                    connection.ensure_connection(max_retries=3)
+                    declare_topology(connection, subscriptions_to(self.source))
+                while self.publish_pending(connection):
+                    pass
+                self.last_error = None
+            except Exception as exc:  # keep relaying whatever happens; the rows wait in the outbox
+                self.last_error = f"{exc.__class__.__name__}: {exc}"
+                log.warning("outbox relay of %s failed, will retry: %s", self.source, self.last_error)
+                if connection is not None:
+                    connection.release()
+                connection = None
+                eventlet.sleep(RELAY_RETRY_SECONDS)
+                continue
+            self._wake = GreenEvent()
+            with eventlet.Timeout(RELAY_IDLE_POLL_SECONDS, False):
+                self._wake.wait()
+
+    def publish_pending(self, connection):
+        """Publish one batch; True when there may be more."""
+        with self.engine.connect() as db:
+            db = db.execution_options(sqlite_begin="DEFERRED")
+            rows = db.execute(
+                select(self.outbox.c.position, self.outbox.c.event_type, self.outbox.c.payload)
+                .where(self.outbox.c.published_at.is_(None))
+                .order_by(self.outbox.c.position).limit(RELAY_BATCH)
+            ).all()
+        if not rows:
+            return False
+        producer = Producer(connection.channel(), exchange=event_exchange(self.source), serializer="json")
+        try:
+            for row in rows:
+                fault_point("outbox.before_publish")
+                # Confirms make publish() return only once the broker has the message.
+                producer.publish(row.payload, routing_key=row.event_type, delivery_mode=2,
+                                 headers={"nameko.event_id": row.payload.get("id")}, retry=False)
+                with self.engine.begin() as db:
+                    db.execute(update(self.outbox).where(self.outbox.c.position == row.position)
+                               .values(published_at=self.clock.now()))
+        finally:
+            producer.channel.close()
+        return len(rows) == RELAY_BATCH
+
+
+class Tables:
+    """The service's tables by name, plus the outbox and processed-events tables."""
+
+    def __init__(self, metadata):
+        for table in metadata.sorted_tables:
+            setattr(self, table.name, table)
+
+
+class Database(DependencyProvider):
+    """Gives each worker a unit-of-work factory; owns the engine and the outbox relay."""
+
+    def __init__(self, metadata, clock=None):
+        self.metadata = metadata
+        self.clock = clock or SystemClock()
+
+    def setup(self):
+        config = self.container.config
+        self.engine = create_database_engine(config["DATABASE_URL"])
+        self.tables = Tables(self.metadata)
+        self.relay = OutboxRelay(self.engine, self.tables, self.container.service_name, config["AMQP_URI"], self.clock)
+
+    def start(self):
+        self.relay.start()
+
+    def stop(self):
+        self.relay.stop()
+        self.engine.dispose()
+
+    def kill(self):
+        self.stop()
+
+    def get_dependency(self, worker_ctx):
+        return DatabaseAccess(self)
+
+
+class DatabaseAccess:
+    """What a worker sees: units of work, the tables and the clock."""
+
+    def __init__(self, provider):
+        self._provider = provider
+        self.tables = provider.tables
+        self.clock = provider.clock
+
+    def unit_of_work(self, read_only=False):
+        provider = self._provider
+        return UnitOfWork(
+            provider.engine, outbox=self.tables.outbox, processed=self.tables.processed_events,
+            clock=provider.clock, on_commit=provider.relay.wake, read_only=read_only,
+        )
+
+    def health(self):
+        state = database_health(self._provider.engine)
+        relay = self._provider.relay
+        try:
+            state["outbox_pending"] = relay.pending_count()
+        except Exception:  # already reported by the database check
+            state["outbox_pending"] = None
+        return state, {"ok": relay.last_error is None, "error": relay.last_error}
+
+
+class HealthMixin:
+    """Adds health(), which reports the database and broker state of the service."""
+
+    @rpc
+    def health(self):
+        database, broker = self.db.health()
+        return {
+            "service": self.name,
+            "status": "ok" if database["ok"] and broker["ok"] else "degraded",
+            "database": database,
+            "broker": broker,
+            "pid": os.getpid(),
+        }

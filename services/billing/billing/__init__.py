@@ -1,0 +1,1 @@
+"""The billing service: tariffs, invoices, credit notes, payments received and mandates."""

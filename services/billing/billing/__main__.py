@@ -1,0 +1,3 @@
+from espace_common.launch import main
+
+main("billing")

@@ -1,0 +1,1 @@
+"""The canteen service: schools, calendar, menus, meal reservations, absences and attendance."""

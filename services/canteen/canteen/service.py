@@ -1,0 +1,22 @@
+"""The canteen service's entrypoints."""
+from nameko.events import event_handler
+
+from espace_common.nameko_support import Database, HealthMixin, rpc
+from espace_common.projections import children_of, project_family_registered
+
+from .orm import metadata
+
+
+class CanteenService(HealthMixin):
+    name = "canteen"
+
+    db = Database(metadata)
+
+    @event_handler("identity", "family_registered")
+    def on_family_registered(self, message):
+        project_family_registered(self.db, message, "canteen.on_family_registered")
+
+    @rpc
+    def family_children(self, family_id):
+        """The children this service knows for a family, from its own projection."""
+        return children_of(self.db, family_id)

@@ -1,0 +1,1 @@
+"""The childcare service: the multi-accueil crèche, its slots, bookings, contracts and absences."""

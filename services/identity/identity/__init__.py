@@ -1,0 +1,1 @@
+"""The identity service: who the families, children, representatives and agents are."""

@@ -1,0 +1,1 @@
+"""The payment service: Paybox card transactions and their notifications."""

@@ -1,0 +1,6 @@
+from alembic import context
+
+from espace_common.migrations import database_url_for, run_migrations
+from payment.orm import metadata
+
+run_migrations(metadata, database_url_for(context.config, "payment"))
