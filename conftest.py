@@ -1,0 +1,104 @@
+"""Fixtures shared by every test folder: real broker, real databases, real processes."""
+import socket
+
+import pytest
+
+# Import the real package before pytest's importlib mode names gateway/tests/*
+# "gateway.tests.*" and would otherwise make a hollow "gateway" module for it.
+import gateway  # noqa: F401
+
+from espace_common.rpc_client import RpcClient
+from espace_deploy.suite import SERVICES, Suite
+from espace_deploy.testing import PostgresDatabase, ServiceProcess, VirtualHost, postgres_available
+
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture
+def vhost():
+    """A RabbitMQ virtual host for this test alone."""
+    host = VirtualHost()
+    yield host
+    host.delete()
+
+
+@pytest.fixture(params=BACKENDS)
+def database_factory(request, tmp_path):
+    """make(name) gives a fresh database URL on the backend under test (SQLite, then PostgreSQL)."""
+    created = []
+    if request.param == "postgresql" and not postgres_available():
+        pytest.skip("no PostgreSQL answers at TEST_POSTGRES_URL")
+
+    def make(name):
+        if request.param == "sqlite":
+            return f"sqlite:///{tmp_path / (name + '.sqlite')}"
+        database = PostgresDatabase()
+        created.append(database)
+        return database.url
+
+    make.backend = request.param
+    yield make
+    for database in created:
+        database.drop()
+
+
+@pytest.fixture
+def start_service(vhost, database_factory, tmp_path):
+    """start_service(name, **env) migrates and starts a service process in this test's vhost."""
+    started = []
+
+    def start(name, wait=True, **env):
+        process = ServiceProcess(name, vhost.amqp_uri, database_factory(name), tmp_path)
+        process.migrate()
+        process.start(wait=wait, **env)
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        process.stop()
+
+
+@pytest.fixture
+def rpc(vhost):
+    client = RpcClient(vhost.amqp_uri, timeout=10, caller="test")
+    yield client
+    client.close()
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_suite(tmp_path_factory, **env):
+    host = VirtualHost("suite")
+    var_dir = tmp_path_factory.mktemp("suite-var")
+    urls = {name: f"sqlite:///{var_dir / (name + '.sqlite')}" for name in SERVICES}
+    suite = Suite(var_dir, host.amqp_uri, urls, port=free_port(),
+                  env={"LOCAL_RUN": "true", "SECRET_KEY": "test-secret", **env})
+    suite.vhost = host
+    suite.migrate()
+    suite.declare_topology()
+    suite.start()
+    try:
+        suite.wait_ready(timeout=60)
+    except Exception:
+        suite.stop_all()
+        host.delete()
+        raise
+    return suite
+
+
+def stop_suite(suite):
+    suite.stop_all()
+    suite.vhost.delete()
+
+
+@pytest.fixture(scope="session")
+def suite(tmp_path_factory):
+    """The whole suite (five services and the gateway) on SQLite, shared by the tests that only read or add."""
+    running = start_suite(tmp_path_factory)
+    yield running
+    stop_suite(running)

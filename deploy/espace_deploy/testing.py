@@ -1,0 +1,144 @@
+"""Test helpers that need real parts: a virtual host per test, a fresh database, a service process."""
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import quote, urlsplit, urlunsplit
+
+import requests
+
+from espace_common.migrations import upgrade
+from espace_common.rpc_client import RpcClient, ServiceUnavailable
+
+from .suite import ROOT
+
+DEFAULT_AMQP_URI = "amqp://guest:guest@localhost:5672/"
+DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def management_url():
+    return os.environ.get("RABBITMQ_MANAGEMENT_URL", "http://guest:guest@localhost:15672")
+
+
+def base_amqp_uri():
+    return os.environ.get("AMQP_URI", DEFAULT_AMQP_URI)
+
+
+class VirtualHost:
+    """A RabbitMQ virtual host of its own, so that a test sees no other test's messages."""
+
+    def __init__(self, prefix="test"):
+        self.name = f"{prefix}-{uuid.uuid4().hex[:12]}"
+        self._api = management_url()
+        user = urlsplit(base_amqp_uri()).username or "guest"
+        requests.put(f"{self._api}/api/vhosts/{quote(self.name, safe='')}", timeout=10).raise_for_status()
+        requests.put(f"{self._api}/api/permissions/{quote(self.name, safe='')}/{user}",
+                     json={"configure": ".*", "write": ".*", "read": ".*"}, timeout=10).raise_for_status()
+        parts = urlsplit(base_amqp_uri())
+        self.amqp_uri = urlunsplit((parts.scheme, parts.netloc, "/" + quote(self.name, safe=""), "", ""))
+
+    def queue(self, name):
+        response = requests.get(f"{self._api}/api/queues/{quote(self.name, safe='')}/{quote(name, safe='')}", timeout=10)
+        return response.json() if response.ok else None
+
+    def delete(self):
+        requests.delete(f"{self._api}/api/vhosts/{quote(self.name, safe='')}", timeout=10)
+
+
+def postgres_admin_url():
+    return os.environ.get("TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
+
+
+def postgres_available():
+    import pg8000.native
+    parts = urlsplit(postgres_admin_url())
+    try:
+        connection = pg8000.native.Connection(
+            user=parts.username or "postgres", password=parts.password, host=parts.hostname or "127.0.0.1",
+            port=parts.port or 5432, database=parts.path.lstrip("/") or "postgres", timeout=3)
+    except Exception:  # any failure means: no PostgreSQL to test against here
+        return False
+    connection.close()
+    return True
+
+
+class PostgresDatabase:
+    """A throw-away PostgreSQL database, dropped at the end of the test."""
+
+    def __init__(self):
+        import pg8000.native
+        self._parts = urlsplit(postgres_admin_url())
+        self.name = f"ef_test_{uuid.uuid4().hex[:12]}"
+        self._connect = lambda: pg8000.native.Connection(
+            user=self._parts.username or "postgres", password=self._parts.password,
+            host=self._parts.hostname or "127.0.0.1", port=self._parts.port or 5432,
+            database=self._parts.path.lstrip("/") or "postgres")
+        admin = self._connect()
+        admin.run(f'CREATE DATABASE "{self.name}"')
+        admin.close()
+        self.url = urlunsplit((self._parts.scheme, self._parts.netloc, "/" + self.name, "", ""))
+
+    def drop(self):
+        admin = self._connect()
+        admin.run(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+        admin.close()
+
+
+class ServiceProcess:
+    """One service started with `python -m <name>` against a given broker and database."""
+
+    def __init__(self, name, amqp_uri, database_url, log_dir, env=None):
+        self.name = name
+        self.amqp_uri = amqp_uri
+        self.database_url = database_url
+        self.log_path = Path(log_dir) / f"{name}.log"
+        self.env = dict(env or {})
+        self.process = None
+
+    def migrate(self):
+        upgrade(ROOT / "services" / self.name / "alembic.ini", self.database_url)
+
+    def start(self, wait=True, **env):
+        full_env = dict(os.environ, AMQP_URI=self.amqp_uri, DATABASE_URL=self.database_url, **self.env, **env)
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen([sys.executable, "-m", self.name], env=full_env, stdout=log,
+                                            stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True)
+        if wait:
+            self.wait_healthy()
+        return self
+
+    def wait_healthy(self, timeout=30):
+        client = RpcClient(self.amqp_uri, timeout=1, caller="test-wait")
+        deadline = time.monotonic() + timeout
+        try:
+            while time.monotonic() < deadline:
+                if self.process.poll() is not None:
+                    raise RuntimeError(f"{self.name} exited with {self.process.returncode}:\n{self.log()}")
+                try:
+                    if client.call(self.name, "health")["status"] == "ok":
+                        return
+                except ServiceUnavailable:
+                    pass
+            raise TimeoutError(f"{self.name} did not answer within {timeout} s:\n{self.log()}")
+        finally:
+            client.close()
+
+    def stop(self, timeout=10):
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def kill(self):
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+    def log(self):
+        return self.log_path.read_text(errors="replace")[-4000:] if self.log_path.exists() else ""
