@@ -58,7 +58,10 @@ def families_with_request(suite, request_id):
 @pytest.mark.parametrize("how", ["stopped", "crashed", "frozen"])
 def test_outage_is_seen_fails_fast_and_heals(outage_suite, how):
     suite = outage_suite
-    assert identity_healthy(suite)
+    ready_by = time.monotonic() + 20
+    while not identity_healthy(suite):  # the previous case's restart may still be settling
+        assert time.monotonic() < ready_by, "identity was not healthy before the outage"
+        time.sleep(0.2)
     disrupt(suite, how)
     down_at = time.monotonic()
 

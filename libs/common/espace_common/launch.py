@@ -18,11 +18,21 @@ def service_root(package):
     return Path(sys.modules[package].__file__).resolve().parent.parent
 
 
-def preflight(config, root):
+def config_file(package):
+    """CONFIG_FILE, or the config.yml beside the package's source (images set CONFIG_FILE)."""
+    return Path(os.environ.get("CONFIG_FILE") or service_root(package) / "config.yml")
+
+
+def alembic_ini(package):
+    """ALEMBIC_INI, or the alembic.ini beside the package's source (images set ALEMBIC_INI)."""
+    return Path(os.environ.get("ALEMBIC_INI") or service_root(package) / "alembic.ini")
+
+
+def preflight(config, package):
     if not config.get("AMQP_URI"):
         raise ConfigError("AMQP_URI", "no broker is configured.")
     check_database(config.get("DATABASE_URL"))
-    if not schema_is_current(root / "alembic.ini", config["DATABASE_URL"]):
+    if not schema_is_current(alembic_ini(package), config["DATABASE_URL"]):
         raise ConfigError("DATABASE_URL", "the database schema is not up to date: run the migrations (alembic upgrade head) first.")
     check_broker(config["AMQP_URI"])
 
@@ -30,11 +40,10 @@ def preflight(config, root):
 def main(package):
     """Entry point of `python -m <service>`."""
     __import__(package)
-    root = service_root(package)
-    config_path = Path(os.environ.get("CONFIG_FILE") or root / "config.yml")
+    config_path = config_file(package)
     try:
         config = load_config(config_path)
-        preflight(config, root)
+        preflight(config, package)
     except ConfigError as exc:
         print(f"{package} cannot start: {exc}", file=sys.stderr)
         sys.exit(2)

@@ -52,10 +52,10 @@ def upgrade(ini_path, database_url):
 def database_url_for(alembic_cfg, package):
     """The URL given by the caller, else the service's config.yml (which honours DATABASE_URL)."""
     from .config import load_config
-    from .launch import service_root
+    from .launch import config_file
 
     given = alembic_cfg.attributes.get("database_url") or alembic_cfg.get_main_option("sqlalchemy.url")
     if given:
         return given
     __import__(package)
-    return load_config(service_root(package) / "config.yml")["DATABASE_URL"]
+    return load_config(config_file(package))["DATABASE_URL"]
