@@ -32,7 +32,7 @@ HERE = Path(__file__).resolve().parent
 def pytest_collection_modifyitems(config, items):
     """Every test of this folder drives the browser."""
     for item in items:
-        if HERE in Path(str(item.fspath)).resolve().parents:
+        if HERE in Path(item.path).resolve().parents:
             item.add_marker(pytest.mark.browser)
 
 
@@ -58,19 +58,29 @@ def browser():
 
 @pytest.fixture
 def new_page(browser, suite):
-    """new_page(**context_options) opens a page in a fresh context (its own cookies) on the suite's gateway."""
+    """new_page(**context_options) opens a page in a fresh context (its own cookies) on the suite's gateway.
+
+    Every asset must be self-hosted: a request to any other origin is blocked and fails the test.
+    """
     contexts = []
+    elsewhere = []
+
+    def block(route):
+        elsewhere.append(route.request.url)
+        route.abort()
 
     def make(**options):
         settings = {"locale": "fr-FR", "timezone_id": "Europe/Paris", "base_url": suite.url, **DESKTOP, **options}
         context = browser.new_context(**settings)
         context.set_default_timeout(15_000)
+        context.route(lambda url: not url.startswith(suite.url + "/"), block)
         contexts.append(context)
         return context.new_page()
 
     yield make
     for context in contexts:
         context.close()
+    assert not elsewhere, f"the page asked for assets outside the site: {elsewhere}"
 
 
 @pytest.fixture
