@@ -28,7 +28,7 @@ unit: venv
 
 bench: venv
 	$(BIN)/python -m espace_deploy.testenv
-	$(BIN)/python -m tests.bench.run
+	$(BIN)/python tests/bench/run.py
 
 clean:
 	rm -rf var .pytest_cache

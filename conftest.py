@@ -1,6 +1,4 @@
 """Fixtures shared by every test folder: real broker, real databases, real processes."""
-import socket
-
 import pytest
 
 # Import the real package before pytest's importlib mode names gateway/tests/*
@@ -8,8 +6,9 @@ import pytest
 import gateway  # noqa: F401
 
 from espace_common.rpc_client import RpcClient
-from espace_deploy.suite import SERVICES, Suite
-from espace_deploy.testing import PostgresDatabase, ServiceProcess, VirtualHost, postgres_available
+from espace_deploy.testing import (
+    PostgresDatabase, ServiceProcess, VirtualHost, postgres_available, start_suite, stop_suite,
+)
 
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
@@ -66,39 +65,9 @@ def rpc(vhost):
     client.close()
 
 
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_suite(tmp_path_factory, **env):
-    host = VirtualHost("suite")
-    var_dir = tmp_path_factory.mktemp("suite-var")
-    urls = {name: f"sqlite:///{var_dir / (name + '.sqlite')}" for name in SERVICES}
-    suite = Suite(var_dir, host.amqp_uri, urls, port=free_port(),
-                  env={"LOCAL_RUN": "true", "SECRET_KEY": "test-secret", **env})
-    suite.vhost = host
-    suite.migrate()
-    suite.declare_topology()
-    suite.start()
-    try:
-        suite.wait_ready(timeout=60)
-    except Exception:
-        suite.stop_all()
-        host.delete()
-        raise
-    return suite
-
-
-def stop_suite(suite):
-    suite.stop_all()
-    suite.vhost.delete()
-
-
 @pytest.fixture(scope="session")
 def suite(tmp_path_factory):
     """The whole suite (five services and the gateway) on SQLite, shared by the tests that only read or add."""
-    running = start_suite(tmp_path_factory)
+    running = start_suite(tmp_path_factory.mktemp("suite-var"))
     yield running
     stop_suite(running)

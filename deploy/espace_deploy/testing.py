@@ -1,5 +1,6 @@
 """Test helpers that need real parts: a virtual host per test, a fresh database, a service process."""
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -12,7 +13,7 @@ import requests
 from espace_common.migrations import upgrade
 from espace_common.rpc_client import RpcClient, ServiceUnavailable
 
-from .suite import ROOT
+from .suite import ROOT, Suite, sqlite_urls
 
 DEFAULT_AMQP_URI = "amqp://guest:guest@localhost:5672/"
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -142,3 +143,32 @@ class ServiceProcess:
 
     def log(self):
         return self.log_path.read_text(errors="replace")[-4000:] if self.log_path.exists() else ""
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_suite(var_dir, **env):
+    """The whole suite in a virtual host of its own, on SQLite files under var_dir, ready."""
+    host = VirtualHost("suite")
+    suite = Suite(var_dir, host.amqp_uri, sqlite_urls(var_dir), port=free_port(),
+                  env={"LOCAL_RUN": "true", "SECRET_KEY": "test-secret", **env})
+    suite.vhost = host
+    suite.migrate()
+    suite.declare_topology()
+    suite.start()
+    try:
+        suite.wait_ready(timeout=60)
+    except Exception:
+        suite.stop_all()
+        host.delete()
+        raise
+    return suite
+
+
+def stop_suite(suite):
+    suite.stop_all()
+    suite.vhost.delete()

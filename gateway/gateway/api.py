@@ -30,5 +30,5 @@ def ping(name):
     if name not in current_app.config["ESPACE"]["SERVICES"]:
         abort(404)
     started = time.perf_counter()
-    services().call(name, "health")
+    services().call(name, "ping")
     return jsonify({"service": name, "round_trip_ms": round((time.perf_counter() - started) * 1000, 2)})

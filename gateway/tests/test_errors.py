@@ -9,7 +9,7 @@ from .conftest import remote
 @pytest.mark.parametrize("kind, status", [("InvalidInput", 400), ("Unauthenticated", 401), ("Forbidden", 403),
                                           ("NotFound", 404), ("Conflict", 409), ("Throttled", 429)])
 def test_domain_errors_become_4xx_with_code_and_message(client, services, kind, status):
-    services.answers[("canteen", "health")] = remote(kind, "the_code", "Le message.", 30)
+    services.answers[("canteen", "ping")] = remote(kind, "the_code", "Le message.", 30)
     response = client.get("/api/v1/services/canteen/ping")
     assert response.status_code == status
     assert response.get_json() == {"code": "the_code", "message": "Le message."}
@@ -18,7 +18,7 @@ def test_domain_errors_become_4xx_with_code_and_message(client, services, kind, 
 
 
 def test_an_unexpected_remote_error_is_a_500_without_details(client, services):
-    services.answers[("canteen", "health")] = remote("KeyError", "x", "secret internals")
+    services.answers[("canteen", "ping")] = remote("KeyError", "x", "secret internals")
     response = client.get("/api/v1/services/canteen/ping")
     assert response.status_code == 500
     assert response.get_json()["code"] == "internal_error"
@@ -26,7 +26,7 @@ def test_an_unexpected_remote_error_is_a_500_without_details(client, services):
 
 
 def test_a_service_that_does_not_answer_is_a_503(client, services):
-    services.answers[("billing", "health")] = ServiceUnavailable("billing", "no answer within 5 s")
+    services.answers[("billing", "ping")] = ServiceUnavailable("billing", "no answer within 5 s")
     response = client.get("/api/v1/services/billing/ping")
     assert response.status_code == 503
     body = response.get_json()

@@ -23,8 +23,14 @@ def test_readyz_lists_every_service(client, services):
 
 
 def test_ping_does_one_round_trip(client, services):
-    services.answers[("payment", "health")] = {"status": "ok"}
+    services.answers[("payment", "ping")] = "pong"
     response = client.get("/api/v1/services/payment/ping")
     assert response.status_code == 200
     assert response.get_json()["service"] == "payment"
-    assert services.calls == [("payment", "health", (), {})]
+    assert services.calls == [("payment", "ping", (), {})]
+
+
+def test_every_answer_carries_the_security_headers(client):
+    response = client.get("/")
+    assert "default-src 'self'" in response.headers["Content-Security-Policy"]
+    assert response.headers["X-Content-Type-Options"] == "nosniff"

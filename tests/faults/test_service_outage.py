@@ -10,14 +10,14 @@ from sqlalchemy import text
 from espace_common.db import create_database_engine
 from espace_common.rpc_client import RpcClient, ServiceUnavailable
 
-from conftest import start_suite, stop_suite
+from espace_deploy.testing import start_suite, stop_suite
 
 pytestmark = [pytest.mark.broker, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
 def outage_suite(tmp_path_factory):
-    running = start_suite(tmp_path_factory)
+    running = start_suite(tmp_path_factory.mktemp("outage-var"))
     yield running
     stop_suite(running)
 
