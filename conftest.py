@@ -7,7 +7,7 @@ import gateway  # noqa: F401
 
 from espace_common.rpc_client import RpcClient
 from espace_deploy.testing import (
-    PostgresDatabase, ServiceProcess, VirtualHost, postgres_available, start_suite, stop_suite,
+    MailCatcher, PostgresDatabase, ServiceProcess, VirtualHost, postgres_available, start_suite, stop_suite,
 )
 
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
@@ -71,3 +71,11 @@ def suite(tmp_path_factory):
     running = start_suite(tmp_path_factory.mktemp("suite-var"))
     yield running
     stop_suite(running)
+
+
+@pytest.fixture
+def mail():
+    """A real SMTP server for this test; services are pointed at it with SMTP_URL=mail.url."""
+    catcher = MailCatcher()
+    yield catcher
+    catcher.stop()

@@ -6,6 +6,8 @@ import sys
 import time
 from pathlib import Path
 
+from cryptography.fernet import Fernet
+
 from espace_common.config import ConfigError
 from espace_common.rpc_client import RpcClient
 
@@ -16,11 +18,11 @@ from .suite import ROOT, SERVICES, Suite, sqlite_urls
 DEFAULT_AMQP_URI = "amqp://guest:guest@localhost:5672/"
 
 
-def local_secret(var_dir):
-    """A session secret kept under var/ so that a restart does not log everybody out."""
-    path = var_dir / "secret_key"
+def local_secret(var_dir, name, make):
+    """A secret kept under var/, so that a restart neither logs everybody out nor loses the key letters."""
+    path = var_dir / name
     if not path.exists():
-        path.write_text(secrets.token_hex(32))
+        path.write_text(make())
         path.chmod(0o600)
     return path.read_text().strip()
 
@@ -36,8 +38,15 @@ def main():
     except ConfigError as exc:
         print(f"Cannot start: {exc}", file=sys.stderr)
         return 2
-    suite = Suite(var_dir, amqp_uri, sqlite_urls(var_dir), port=port,
-                  env={"LOCAL_RUN": "true", "SECRET_KEY": os.environ.get("SECRET_KEY") or local_secret(var_dir)})
+    suite = Suite(var_dir, amqp_uri, sqlite_urls(var_dir), port=port, env={
+        "LOCAL_RUN": "true",
+        "SECRET_KEY": os.environ.get("SECRET_KEY") or local_secret(var_dir, "secret_key", lambda: secrets.token_hex(32)),
+        "LETTER_SECRET": os.environ.get("LETTER_SECRET") or local_secret(
+            var_dir, "letter_secret", lambda: Fernet.generate_key().decode()),
+        "PUBLIC_URL": os.environ.get("PUBLIC_URL") or f"http://localhost:{port}",
+        "SMTP_URL": os.environ.get("SMTP_URL") or f"file:{var_dir / 'mail'}",
+        "MAIL_OUTBOX_DIR": str(var_dir / "mail"),
+    })
 
     def stop(signum, _frame):
         raise KeyboardInterrupt

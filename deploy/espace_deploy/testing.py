@@ -17,6 +17,8 @@ from .suite import ROOT, Suite, sqlite_urls
 
 DEFAULT_AMQP_URI = "amqp://guest:guest@localhost:5672/"
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+# Test-only secrets: letters made in tests are thrown away with their database.
+TEST_LETTER_SECRET = "dGVzdC1vbmx5LWxldHRlci1zZWNyZXQtMzItYnl0ZXM="
 
 
 def management_url():
@@ -102,7 +104,9 @@ class ServiceProcess:
         upgrade(ROOT / "services" / self.name / "alembic.ini", self.database_url)
 
     def start(self, wait=True, **env):
-        full_env = dict(os.environ, AMQP_URI=self.amqp_uri, DATABASE_URL=self.database_url, **self.env, **env)
+        full_env = dict(os.environ, AMQP_URI=self.amqp_uri, DATABASE_URL=self.database_url,
+                        LETTER_SECRET=TEST_LETTER_SECRET, SMTP_URL=f"file:{self.log_path.parent / 'mail'}")
+        full_env.update(self.env, **env)
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen([sys.executable, "-m", self.name], env=full_env, stdout=log,
                                             stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True)
@@ -154,8 +158,11 @@ def free_port():
 def start_suite(var_dir, **env):
     """The whole suite in a virtual host of its own, on SQLite files under var_dir, ready."""
     host = VirtualHost("suite")
-    suite = Suite(var_dir, host.amqp_uri, sqlite_urls(var_dir), port=free_port(),
-                  env={"LOCAL_RUN": "true", "SECRET_KEY": "test-secret", **env})
+    port = free_port()
+    suite = Suite(var_dir, host.amqp_uri, sqlite_urls(var_dir), port=port,
+                  env={"LOCAL_RUN": "true", "SECRET_KEY": "test-secret", "LETTER_SECRET": TEST_LETTER_SECRET,
+                       "PUBLIC_URL": f"http://127.0.0.1:{port}",
+                       "SMTP_URL": f"file:{var_dir / 'mail'}", "MAIL_OUTBOX_DIR": str(var_dir / "mail"), **env})
     suite.vhost = host
     suite.migrate()
     suite.declare_topology()
@@ -172,3 +179,46 @@ def start_suite(var_dir, **env):
 def stop_suite(suite):
     suite.stop_all()
     suite.vhost.delete()
+
+
+class MailCatcher:
+    """A real SMTP server (aiosmtpd) on 127.0.0.1 that keeps every message it receives."""
+
+    def __init__(self):
+        from aiosmtpd.controller import Controller
+
+        self.messages = []
+        self._controller = Controller(self, hostname="127.0.0.1", port=free_port())
+        self._controller.start()
+        self.url = f"smtp://127.0.0.1:{self._controller.port}"
+
+    async def handle_DATA(self, server, session, envelope):
+        from email import message_from_bytes, policy
+        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+        return "250 Message accepted"
+
+    def to(self, address):
+        return [m for m in self.messages if address.casefold() in str(m["To"]).casefold()]
+
+    def wait_for(self, address, count=1, timeout=15):
+        """The messages sent to an address, once there are at least `count` of them."""
+        deadline = time.monotonic() + timeout
+        while len(self.to(address)) < count and time.monotonic() < deadline:
+            time.sleep(0.05)
+        found = self.to(address)
+        if len(found) < count:
+            raise TimeoutError(f"{count} mail(s) to {address} expected, {len(found)} received")
+        return found
+
+    def stop(self):
+        self._controller.stop()
+
+
+def link_in(message, path):
+    """The first link in a mail's body whose path starts with `path`."""
+    import re
+    body = message.get_body(preferencelist=("plain",)).get_content()
+    match = re.search(rf"https?://\S+/{path}/\S+", body)
+    if not match:
+        raise AssertionError(f"no /{path}/ link in:\n{body}")
+    return match.group(0)

@@ -1,5 +1,6 @@
 """The gateway: the parents' and agents' web UI and the JSON API, in front of the services."""
 import logging
+from datetime import timedelta
 
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
@@ -21,6 +22,8 @@ def create_app(overrides=None, services=None):
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=not settings.get("LOCAL_RUN"),
         MAX_CONTENT_LENGTH=6 * 1024 * 1024,
+        # Identity enforces idle and absolute expiry; the cookie only needs to outlive them.
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
         JSON_SORT_KEYS=False,
         ESPACE=settings,
     )

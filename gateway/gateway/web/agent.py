@@ -1,7 +1,7 @@
 """The agents' back office."""
 from flask import Blueprint, render_template
 
-from .auth import role_required
+from ..auth import role_required
 
 bp = Blueprint("agent", __name__, url_prefix="/agents")
 

@@ -1,80 +1,59 @@
-"""Logging in and out, and the decorator that guards private pages."""
-import functools
-
-from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
+"""Logging in and out of the web UI, for parents and agents alike."""
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from espace_common.rpc_client import RemoteError
 
+from ..auth import client_ip, current_principal, end_web_session, start_web_session
 from ..services import services
 
 bp = Blueprint("auth", __name__)
 
 
-@bp.before_app_request
-def load_logged_in_user():
-    g.user = session.get("user")
-
-
-def login_required(view):
-    """Send anonymous visitors to the login page, then back."""
-    @functools.wraps(view)
-    def wrapped(**kwargs):
-        if g.user is None:
-            return redirect(url_for("auth.login", next=request.path))
-        return view(**kwargs)
-    return wrapped
-
-
-def role_required(*roles):
-    """Only agents holding one of the roles (or admin) may see the page."""
-    def decorator(view):
-        @functools.wraps(view)
-        @login_required
-        def wrapped(**kwargs):
-            held = set(g.user.get("roles", []))
-            if g.user.get("kind") != "agent" or not (held & (set(roles) | {"admin"})):
-                return render_template("error.html", status=403,
-                                       message="Vous n'avez pas accès à cette page."), 403
-            return view(**kwargs)
-        return wrapped
-    return decorator
+@bp.app_context_processor
+def inject_principal():
+    return {"principal": current_principal()}
 
 
 def safe_next(target):
     """Only redirect to a path of this site."""
-    if target and target.startswith("/") and not target.startswith("//"):
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
         return target
     return None
+
+
+def home_of(principal):
+    return url_for("agent.home") if principal["kind"] == "agent" else url_for("public.home")
 
 
 @bp.route("/connexion", methods=("GET", "POST"))
 def login():
     """Log in with an identifier and a password."""
     error = None
+    status = 200
     if request.method == "POST":
         username = request.form.get("username", "").strip()
         password = request.form.get("password", "")
         if not username or not password:
-            error = "Saisissez votre identifiant et votre mot de passe."
+            error, status = "Saisissez votre identifiant et votre mot de passe.", 400
         else:
             try:
-                agent = services().call("identity", "authenticate_agent", username, password)
+                result = services().call("identity", "login", username, password, client_ip(), "web")
             except RemoteError as exc:
                 if not exc.is_domain_error:
                     raise
                 error = exc.message
+                status = 429 if exc.exc_type == "Throttled" else 401
             else:
-                session.clear()
-                session["user"] = {"kind": "agent", "id": agent["id"], "username": agent["username"],
-                                   "roles": agent["roles"]}
+                start_web_session(result)
                 flash("Vous êtes connecté.")
-                return redirect(safe_next(request.args.get("next")) or url_for("agent.home"))
-    return render_template("login.html", error=error), 200 if error is None else 401
+                return redirect(safe_next(request.args.get("next")) or home_of(result["principal"]))
+    response = render_template("login.html", error=error), status
+    return response
 
 
 @bp.post("/deconnexion")
 def logout():
-    """Log out and forget the session."""
-    session.clear()
+    """Log out: the session token is revoked, not just forgotten."""
+    end_web_session()
     flash("Vous êtes déconnecté.")
     return redirect(url_for("public.home"))

@@ -140,10 +140,12 @@ def messaging_tables(metadata):
 class UnitOfWork:
     """One transaction: rolls back unless committed, and records events to publish with it."""
 
-    def __init__(self, engine, outbox=None, processed=None, clock=None, on_commit=None, read_only=False):
+    def __init__(self, engine, outbox=None, processed=None, clock=None, on_commit=None, read_only=False,
+                 mail_outbox=None):
         self._engine = engine
         self._outbox = outbox
         self._processed = processed
+        self._mail_outbox = mail_outbox
         self._clock = clock
         self._on_commit = on_commit
         self._read_only = read_only
@@ -176,6 +178,13 @@ class UnitOfWork:
             event_id=event.id, event_type=event.type, payload=event.as_message(),
             occurred_at=event.occurred_at, published_at=None,
         ))
+        self._pending_events += 1
+
+    def send_mail(self, recipient, subject, body):
+        """Queue a mail in this transaction; it leaves only if the transaction commits."""
+        now = self._clock.now() if self._clock else datetime.now(timezone.utc)
+        self.connection.execute(insert(self._mail_outbox).values(
+            recipient=recipient, subject=subject, body=body, created_at=now, attempts=0))
         self._pending_events += 1
 
     def claim_event(self, event_id, handler):

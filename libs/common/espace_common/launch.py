@@ -3,6 +3,7 @@
 A wrong setting stops the process with one sentence naming it, never a stack trace.
 """
 import importlib
+import importlib.util
 import os
 import sys
 from pathlib import Path
@@ -35,6 +36,10 @@ def preflight(config, package):
     if not schema_is_current(alembic_ini(package), config["DATABASE_URL"]):
         raise ConfigError("DATABASE_URL", "the database schema is not up to date: run the migrations (alembic upgrade head) first.")
     check_broker(config["AMQP_URI"])
+    service_check = getattr(importlib.import_module(f"{package}.policy"), "check_config", None) \
+        if importlib.util.find_spec(f"{package}.policy") else None
+    if service_check:
+        service_check(config)
 
 
 def main(package):

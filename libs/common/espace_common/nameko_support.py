@@ -1,6 +1,7 @@
 """nameko extensions every service uses: its database, the outbox relay and deadline-aware RPC."""
 import logging
 import os
+import smtplib
 import time
 
 import eventlet
@@ -14,6 +15,7 @@ from .amqp import declare_topology, event_exchange
 from .clock import SystemClock
 from .db import UnitOfWork, create_database_engine, database_health
 from .events import subscriptions_to
+from .mail import DEFAULT_SENDER, build_message, transport_for
 from .rpc_client import DEADLINE_HEADER
 
 log = logging.getLogger(__name__)
@@ -21,6 +23,7 @@ log = logging.getLogger(__name__)
 RELAY_BATCH = 200
 RELAY_IDLE_POLL_SECONDS = 2.0
 RELAY_RETRY_SECONDS = 1.0
+MAIL_MAX_ATTEMPTS = 10
 
 
 class DeadlineRpc(Rpc):
@@ -126,6 +129,66 @@ class OutboxRelay:
         return len(rows) == RELAY_BATCH
 
 
+class MailRelay:
+    """Sends committed mails in order; a failed one is retried later, up to MAIL_MAX_ATTEMPTS."""
+
+    def __init__(self, engine, table, smtp_url, sender, clock):
+        self.engine = engine
+        self.table = table
+        self.transport = transport_for(smtp_url)
+        self.sender = sender
+        self.clock = clock
+        self._wake = GreenEvent()
+        self._thread = None
+        self.last_error = None
+
+    def start(self):
+        self._thread = eventlet.spawn(self._run)
+
+    def stop(self):
+        if self._thread is not None:
+            self._thread.kill()
+            self._thread = None
+
+    def wake(self):
+        if not self._wake.ready():
+            self._wake.send(True)
+
+    def _run(self):
+        while True:
+            try:
+                while self.send_pending():
+                    pass
+            except Exception as exc:  # the mails wait in their table; try again later
+                log.warning("mail relay failed, will retry: %s", exc)
+                eventlet.sleep(RELAY_RETRY_SECONDS)
+                continue
+            self._wake = GreenEvent()
+            with eventlet.Timeout(RELAY_IDLE_POLL_SECONDS, False):
+                self._wake.wait()
+
+    def send_pending(self):
+        """Try each waiting mail once; True when a full batch was taken."""
+        table = self.table
+        with self.engine.connect() as db:
+            db = db.execution_options(sqlite_begin="DEFERRED")
+            rows = db.execute(select(table).where(table.c.sent_at.is_(None), table.c.attempts < MAIL_MAX_ATTEMPTS)
+                              .order_by(table.c.position).limit(RELAY_BATCH)).all()
+        for row in rows:
+            values = {"attempts": row.attempts + 1}
+            try:
+                self.transport.send(build_message(self.sender, row.recipient, row.subject, row.body))
+                values["sent_at"] = self.clock.now()
+                self.last_error = None
+            except (OSError, smtplib.SMTPException) as exc:
+                values["last_error"] = f"{exc.__class__.__name__}: {exc}"[:300]
+                self.last_error = values["last_error"]
+                log.warning("mail to %s not sent (attempt %d): %s", row.recipient, row.attempts + 1, exc)
+            with self.engine.begin() as db:
+                db.execute(update(table).where(table.c.position == row.position).values(**values))
+        return len(rows) == RELAY_BATCH and self.last_error is None
+
+
 class Tables:
     """The service's tables by name, plus the outbox and processed-events tables."""
 
@@ -146,13 +209,26 @@ class Database(DependencyProvider):
         self.engine = create_database_engine(config["DATABASE_URL"])
         self.tables = Tables(self.metadata)
         self.relay = OutboxRelay(self.engine, self.tables, self.container.service_name, config["AMQP_URI"], self.clock)
+        self.mail_relay = None
+        if hasattr(self.tables, "mail_outbox"):
+            self.mail_relay = MailRelay(self.engine, self.tables.mail_outbox, config.get("SMTP_URL"),
+                                        config.get("MAIL_SENDER") or DEFAULT_SENDER, self.clock)
 
     def start(self):
         self.relay.start()
+        if self.mail_relay:
+            self.mail_relay.start()
 
     def stop(self):
         self.relay.stop()
+        if self.mail_relay:
+            self.mail_relay.stop()
         self.engine.dispose()
+
+    def committed(self):
+        self.relay.wake()
+        if self.mail_relay:
+            self.mail_relay.wake()
 
     def kill(self):
         self.stop()
@@ -173,7 +249,8 @@ class DatabaseAccess:
         provider = self._provider
         return UnitOfWork(
             provider.engine, outbox=self.tables.outbox, processed=self.tables.processed_events,
-            clock=provider.clock, on_commit=provider.relay.wake, read_only=read_only,
+            mail_outbox=getattr(self.tables, "mail_outbox", None),
+            clock=provider.clock, on_commit=provider.committed, read_only=read_only,
         )
 
     def health(self):

@@ -1,7 +1,8 @@
 """The identity service's tables."""
-from sqlalchemy import JSON, Boolean, Column, Date, ForeignKey, Integer, String, Table, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Column, Date, ForeignKey, Index, Integer, LargeBinary, String, Table, UniqueConstraint
 
 from espace_common.db import UTCDateTime, messaging_tables, new_metadata
+from espace_common.mail import mail_outbox_table
 
 metadata = new_metadata()
 
@@ -62,5 +63,92 @@ agents = Table(
     Column("created_at", UTCDateTime, nullable=False),
     UniqueConstraint("username_folded", name="uq_agents_username_folded"),
 )
+
+# One key per representative at a time; re-issuing revokes the previous one.
+activation_keys = Table(
+    "activation_keys", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("representative_id", String(36), ForeignKey("representatives.id"), nullable=False, index=True),
+    Column("key_digest", String(64), nullable=False, unique=True),
+    Column("issued_at", UTCDateTime, nullable=False),
+    Column("issued_by", String(36), nullable=True),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("used_at", UTCDateTime, nullable=True),
+    Column("revoked_at", UTCDateTime, nullable=True),
+    # The printable letter, encrypted; erased once the key is used or expired.
+    Column("letter", LargeBinary, nullable=True),
+)
+
+accounts = Table(
+    "accounts", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("representative_id", String(36), ForeignKey("representatives.id"), nullable=False, unique=True),
+    Column("family_id", String(36), ForeignKey("families.id"), nullable=False, index=True),
+    Column("username", String(40), nullable=False),
+    Column("username_folded", String(40), nullable=False),
+    Column("email", String(254), nullable=False),
+    Column("email_folded", String(254), nullable=False, index=True),
+    Column("email_confirmed", Boolean, nullable=False, default=False),
+    Column("password_hash", String(200), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("username_folded", name="uq_accounts_username_folded"),
+)
+
+# Web sessions and API bearer tokens; only their digest is kept.
+auth_tokens = Table(
+    "auth_tokens", metadata,
+    Column("digest", String(64), primary_key=True),
+    Column("kind", String(10), nullable=False),
+    Column("subject_kind", String(10), nullable=False),
+    Column("subject_id", String(36), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_seen_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime, nullable=True),
+    Column("client_ip", String(45), nullable=False, default=""),
+)
+Index("ix_auth_tokens_subject", auth_tokens.c.subject_kind, auth_tokens.c.subject_id)
+
+# Password-reset and e-mail confirmation links; only their digest is kept.
+link_tokens = Table(
+    "link_tokens", metadata,
+    Column("digest", String(64), primary_key=True),
+    Column("purpose", String(20), nullable=False),
+    Column("account_id", String(36), ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("email", String(254), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("used_at", UTCDateTime, nullable=True),
+)
+
+throttles = Table(
+    "throttles", metadata,
+    Column("subject", String(300), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("window_start", UTCDateTime, nullable=False),
+    Column("locked_until", UTCDateTime, nullable=True),
+)
+
+audit_events = Table(
+    "audit_events", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("account_id", String(36), nullable=True, index=True),
+    Column("agent_id", String(36), nullable=True),
+    Column("kind", String(30), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("client_ip", String(45), nullable=False, default=""),
+    Column("detail", String(300), nullable=False, default=""),
+)
+
+api_clients = Table(
+    "api_clients", metadata,
+    Column("client_id", String(40), primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("secret_hash", String(200), nullable=False),
+    Column("scopes", JSON, nullable=False),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+mail_outbox = mail_outbox_table(metadata)
 
 outbox, processed_events = messaging_tables(metadata)

@@ -1,10 +1,10 @@
 """Reading and writing the identity tables inside a unit of work."""
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, func, insert, or_, select, update
 
 from espace_common.db import new_id
 
 from . import orm
-from .domain import Family, fold
+from .domain import Family, ThrottleState, fold
 
 
 def next_counter(uow, name):
@@ -85,3 +85,219 @@ def save_agent(uow, username, password_hash, roles, now):
 
 def set_agent_hash(uow, agent_id, password_hash):
     uow.execute(update(orm.agents).where(orm.agents.c.id == agent_id).values(password_hash=password_hash))
+
+
+# --- Keys -----------------------------------------------------------------------
+
+def representative(uow, representative_id):
+    return uow.execute(select(orm.representatives).where(orm.representatives.c.id == representative_id)).first()
+
+
+def revoke_keys_of(uow, representative_id, now):
+    uow.execute(update(orm.activation_keys).where(
+        orm.activation_keys.c.representative_id == representative_id,
+        orm.activation_keys.c.used_at.is_(None), orm.activation_keys.c.revoked_at.is_(None),
+    ).values(revoked_at=now, letter=None))
+
+
+def add_key(uow, representative_id, digest, now, expires_at, agent_id, letter):
+    key_id = new_id()
+    uow.execute(insert(orm.activation_keys).values(
+        id=key_id, representative_id=representative_id, key_digest=digest, issued_at=now, issued_by=agent_id,
+        expires_at=expires_at, letter=letter))
+    return key_id
+
+
+def key_by_digest(uow, digest):
+    return uow.execute(select(orm.activation_keys).where(orm.activation_keys.c.key_digest == digest)).first()
+
+
+def current_key(uow, representative_id):
+    return uow.execute(select(orm.activation_keys).where(
+        orm.activation_keys.c.representative_id == representative_id,
+        orm.activation_keys.c.revoked_at.is_(None),
+    ).order_by(orm.activation_keys.c.issued_at.desc()).limit(1)).first()
+
+
+def consume_key(uow, key_id, now):
+    """Mark the key used unless someone else did first or it lapsed meanwhile; True when it was ours."""
+    result = uow.execute(update(orm.activation_keys).where(
+        orm.activation_keys.c.id == key_id, orm.activation_keys.c.used_at.is_(None),
+        orm.activation_keys.c.revoked_at.is_(None), orm.activation_keys.c.expires_at > now,
+    ).values(used_at=now, letter=None))
+    return result.rowcount == 1
+
+
+def purge_lapsed_letters(uow, now):
+    result = uow.execute(update(orm.activation_keys).where(
+        orm.activation_keys.c.letter.is_not(None), orm.activation_keys.c.expires_at <= now).values(letter=None))
+    return result.rowcount
+
+
+# --- Accounts --------------------------------------------------------------------
+
+def account_by_id(uow, account_id):
+    return uow.execute(select(orm.accounts).where(orm.accounts.c.id == account_id)).first()
+
+
+def account_by_username(uow, username):
+    return uow.execute(select(orm.accounts).where(orm.accounts.c.username_folded == fold(username))).first()
+
+
+def accounts_by_email(uow, email):
+    return uow.execute(select(orm.accounts).where(orm.accounts.c.email_folded == email.strip().casefold())).all()
+
+
+def account_of_representative(uow, representative_id):
+    return uow.execute(select(orm.accounts).where(orm.accounts.c.representative_id == representative_id)).first()
+
+
+def username_taken(uow, username):
+    folded = fold(username)
+    return bool(uow.execute(select(orm.accounts.c.id).where(orm.accounts.c.username_folded == folded)).first()
+                or uow.execute(select(orm.agents.c.id).where(orm.agents.c.username_folded == folded)).first())
+
+
+def add_account(uow, rep, username, email, password_hash, now):
+    account_id = new_id()
+    uow.execute(insert(orm.accounts).values(
+        id=account_id, representative_id=rep.id, family_id=rep.family_id, username=username,
+        username_folded=fold(username), email=email, email_folded=email.casefold(), email_confirmed=False,
+        password_hash=password_hash, created_at=now))
+    uow.execute(update(orm.representatives).where(orm.representatives.c.id == rep.id).values(email=email))
+    return account_id
+
+
+def set_account_password(uow, account_id, password_hash):
+    uow.execute(update(orm.accounts).where(orm.accounts.c.id == account_id).values(password_hash=password_hash))
+
+
+def set_account_email(uow, account, email, confirmed):
+    uow.execute(update(orm.accounts).where(orm.accounts.c.id == account.id).values(
+        email=email, email_folded=email.casefold(), email_confirmed=confirmed))
+    uow.execute(update(orm.representatives).where(orm.representatives.c.id == account.representative_id)
+                .values(email=email))
+
+
+def update_representative_contact(uow, representative_id, values):
+    if values:
+        uow.execute(update(orm.representatives).where(orm.representatives.c.id == representative_id).values(**values))
+
+
+# --- Tokens ------------------------------------------------------------------------
+
+def add_auth_token(uow, digest, kind, subject_kind, subject_id, now, client_ip):
+    uow.execute(insert(orm.auth_tokens).values(
+        digest=digest, kind=kind, subject_kind=subject_kind, subject_id=subject_id, created_at=now,
+        last_seen_at=now, client_ip=client_ip or ""))
+
+
+def auth_token(uow, digest):
+    return uow.execute(select(orm.auth_tokens).where(orm.auth_tokens.c.digest == digest)).first()
+
+
+def touch_auth_token(uow, digest, now):
+    uow.execute(update(orm.auth_tokens).where(orm.auth_tokens.c.digest == digest).values(last_seen_at=now))
+
+
+def revoke_auth_token(uow, digest, now):
+    uow.execute(update(orm.auth_tokens).where(orm.auth_tokens.c.digest == digest, orm.auth_tokens.c.revoked_at.is_(None))
+                .values(revoked_at=now))
+
+
+def revoke_tokens_of(uow, subject_kind, subject_id, now, except_digest=None):
+    condition = [orm.auth_tokens.c.subject_kind == subject_kind, orm.auth_tokens.c.subject_id == subject_id,
+                 orm.auth_tokens.c.revoked_at.is_(None)]
+    if except_digest:
+        condition.append(orm.auth_tokens.c.digest != except_digest)
+    uow.execute(update(orm.auth_tokens).where(*condition).values(revoked_at=now))
+
+
+def add_link_token(uow, digest, purpose, account_id, now, expires_at, email=None):
+    uow.execute(insert(orm.link_tokens).values(
+        digest=digest, purpose=purpose, account_id=account_id, email=email, created_at=now, expires_at=expires_at))
+
+
+def link_token(uow, digest, purpose):
+    return uow.execute(select(orm.link_tokens).where(
+        orm.link_tokens.c.digest == digest, orm.link_tokens.c.purpose == purpose)).first()
+
+
+def use_link_token(uow, digest, now):
+    """Mark the link used; False when it was used meanwhile (two clicks at once)."""
+    result = uow.execute(update(orm.link_tokens).where(
+        orm.link_tokens.c.digest == digest, orm.link_tokens.c.used_at.is_(None), orm.link_tokens.c.expires_at > now,
+    ).values(used_at=now))
+    return result.rowcount == 1
+
+
+def retire_link_tokens(uow, account_id, purpose, now):
+    uow.execute(update(orm.link_tokens).where(
+        orm.link_tokens.c.account_id == account_id, orm.link_tokens.c.purpose == purpose,
+        orm.link_tokens.c.used_at.is_(None)).values(used_at=now))
+
+
+# --- Throttles and audit ---------------------------------------------------------
+
+def throttle_state(uow, subject):
+    row = uow.execute(select(orm.throttles).where(orm.throttles.c.subject == subject)).first()
+    if row is None:
+        return ThrottleState()
+    return ThrottleState(row.failures, row.window_start, row.locked_until)
+
+
+def save_throttle(uow, subject, state):
+    values = {"failures": state.failures, "window_start": state.window_start, "locked_until": state.locked_until}
+    if uow.execute(update(orm.throttles).where(orm.throttles.c.subject == subject).values(**values)).rowcount == 0:
+        uow.execute(insert(orm.throttles).values(subject=subject, **values))
+
+
+def clear_throttle(uow, subject):
+    uow.execute(delete(orm.throttles).where(orm.throttles.c.subject == subject))
+
+
+def audit(uow, kind, now, account_id=None, agent_id=None, client_ip="", detail=""):
+    uow.execute(insert(orm.audit_events).values(
+        account_id=account_id, agent_id=agent_id, kind=kind, at=now, client_ip=client_ip or "", detail=detail[:300]))
+
+
+def recent_audit(uow, account_id, limit):
+    return uow.execute(select(orm.audit_events).where(orm.audit_events.c.account_id == account_id)
+                       .order_by(orm.audit_events.c.id.desc()).limit(limit)).all()
+
+
+# --- API clients and agents' search -----------------------------------------------
+
+def add_api_client(uow, client_id, name, secret_hash, scopes, now):
+    uow.execute(insert(orm.api_clients).values(
+        client_id=client_id, name=name, secret_hash=secret_hash, scopes=list(scopes), active=True, created_at=now))
+
+
+def api_client(uow, client_id):
+    return uow.execute(select(orm.api_clients).where(orm.api_clients.c.client_id == client_id)).first()
+
+
+def agent_by_id(uow, agent_id):
+    return uow.execute(select(orm.agents).where(orm.agents.c.id == agent_id)).first()
+
+
+def search_families(uow, query, limit=50):
+    """Families whose dossier, or a member's name or e-mail, contains the query."""
+    pattern = f"%{query.strip().casefold()}%"
+    reps = orm.representatives
+    kids = orm.children
+    by_rep = select(reps.c.family_id).where(or_(
+        func.lower(reps.c.last_name).like(pattern), func.lower(reps.c.first_name).like(pattern),
+        func.lower(reps.c.email).like(pattern)))
+    by_child = select(orm.family_children.c.family_id).join(kids, kids.c.id == orm.family_children.c.child_id).where(
+        or_(func.lower(kids.c.last_name).like(pattern), func.lower(kids.c.first_name).like(pattern)))
+    rows = uow.execute(select(orm.families.c.id).where(or_(
+        orm.families.c.dossier.like(pattern), orm.families.c.id.in_(by_rep), orm.families.c.id.in_(by_child)))
+        .order_by(orm.families.c.dossier).limit(limit)).all()
+    return [load_family(uow, row.id) for row in rows]
+
+
+def link_child(uow, family_id, child_id):
+    position = uow.execute(select(func.count()).select_from(orm.family_children)
+                           .where(orm.family_children.c.family_id == family_id)).scalar()
+    uow.execute(insert(orm.family_children).values(family_id=family_id, child_id=child_id, position=position))

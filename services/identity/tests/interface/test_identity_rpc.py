@@ -43,13 +43,14 @@ def test_domain_errors_travel_as_code_and_message(start_service, rpc):
 def test_agents_authenticate_whatever_the_case_of_their_identifier(start_service, rpc):
     start_service("identity")
     created = rpc.call("identity", "ensure_agent", "Agent.Scolaire", "Un-mot-de-passe-2026", ["affaires_scolaires"])
-    agent = rpc.call("identity", "authenticate_agent", "agent.scolaire", "Un-mot-de-passe-2026")
-    assert agent == {"id": created["id"], "username": "Agent.Scolaire", "roles": ["affaires_scolaires"]}
+    agent = rpc.call("identity", "login", "agent.scolaire", "Un-mot-de-passe-2026")["principal"]
+    assert (agent["kind"], agent["id"], agent["username"], agent["roles"]) == (
+        "agent", created["id"], "Agent.Scolaire", ["affaires_scolaires"])
     with pytest.raises(RemoteError) as error:
-        rpc.call("identity", "authenticate_agent", "agent.scolaire", "wrong")
+        rpc.call("identity", "login", "agent.scolaire", "wrong")
     assert error.value.code == "bad_credentials"
     with pytest.raises(RemoteError) as unknown:
-        rpc.call("identity", "authenticate_agent", "nobody", "wrong")
+        rpc.call("identity", "login", "nobody", "wrong")
     assert unknown.value.message == error.value.message
 
 
@@ -58,6 +59,6 @@ def test_ensure_agent_updates_the_password_instead_of_duplicating(start_service,
     first = rpc.call("identity", "ensure_agent", "admin", "Premier-Mot-2026", ["admin"])
     second = rpc.call("identity", "ensure_agent", "ADMIN", "Second-Mot-2026", ["admin", "petite_enfance"])
     assert second["id"] == first["id"]
-    assert rpc.call("identity", "authenticate_agent", "admin", "Second-Mot-2026")["roles"] == ["admin", "petite_enfance"]
+    assert rpc.call("identity", "login", "admin", "Second-Mot-2026")["principal"]["roles"] == ["admin", "petite_enfance"]
     with pytest.raises(RemoteError):
-        rpc.call("identity", "authenticate_agent", "admin", "Premier-Mot-2026")
+        rpc.call("identity", "login", "admin", "Premier-Mot-2026")

@@ -1,0 +1,127 @@
+"""Who is calling: a parent, an agent or another system, from the session cookie or a bearer token.
+
+Identity owns sessions and tokens; the gateway keeps only the session token in
+its signed cookie and asks identity who holds it (identity enforces idle and
+absolute expiry and revocation).
+"""
+import functools
+
+from flask import g, jsonify, redirect, render_template, request, session, url_for
+
+from espace_common.rpc_client import RemoteError
+
+from .services import services
+
+ALL_AGENT_ROLES = ("affaires_scolaires", "petite_enfance", "admin")
+
+
+def client_ip():
+    """The caller's address (ProxyFix has applied X-Forwarded-For when a proxy is trusted)."""
+    return request.remote_addr or ""
+
+
+def bearer_token():
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def current_principal():
+    """The principal of this request, or None; asked of identity once per request."""
+    if "principal" in g:
+        return g.principal
+    token = bearer_token() if request.path.startswith("/api/") else session.get("token")
+    principal = None
+    if token:
+        try:
+            principal = services().call("identity", "resolve_token", token)
+        except RemoteError as exc:
+            if exc.exc_type != "Unauthenticated":
+                raise
+            if not request.path.startswith("/api/"):
+                session.clear()
+    g.principal = principal
+    return principal
+
+
+def start_web_session(login_result):
+    """Keep identity's session token in the cookie, in a fresh session (no fixation)."""
+    session.clear()
+    session.permanent = True
+    session["token"] = login_result["token"]
+    g.principal = login_result["principal"]
+
+
+def end_web_session():
+    token = session.get("token")
+    if token:
+        services().call("identity", "logout", token)
+    session.clear()
+    g.principal = None
+
+
+def has_role(principal, roles):
+    held = set(principal.get("roles") or [])
+    return principal["kind"] == "agent" and bool(held & (set(roles) | {"admin"}))
+
+
+def login_required(view):
+    """Web pages: send anonymous visitors to the login page, then back."""
+    @functools.wraps(view)
+    def wrapped(**kwargs):
+        if current_principal() is None:
+            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        return view(**kwargs)
+    return wrapped
+
+
+def parent_required(view):
+    """Web pages of a parent's own space."""
+    @functools.wraps(view)
+    @login_required
+    def wrapped(**kwargs):
+        if current_principal()["kind"] != "parent":
+            return render_template("error.html", status=403, message="Cette page est réservée aux familles."), 403
+        return view(**kwargs)
+    return wrapped
+
+
+def role_required(*roles):
+    """Web pages for agents holding one of the roles (admin holds them all)."""
+    def decorator(view):
+        @functools.wraps(view)
+        @login_required
+        def wrapped(**kwargs):
+            if not has_role(current_principal(), roles):
+                return render_template("error.html", status=403, message="Vous n'avez pas accès à cette page."), 403
+            return view(**kwargs)
+        return wrapped
+    return decorator
+
+
+def _api_error(status, code, message):
+    response = jsonify({"code": code, "message": message})
+    response.status_code = status
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="espace-famille"'
+    return response
+
+
+def api_auth(kinds=("parent", "agent", "client"), roles=None, scopes=None):
+    """API routes: a valid bearer token of an allowed kind, with one of the roles or scopes asked."""
+    def decorator(view):
+        @functools.wraps(view)
+        def wrapped(**kwargs):
+            principal = current_principal()
+            if principal is None:
+                return _api_error(401, "unauthenticated", "Un jeton d'accès valide est nécessaire.")
+            allowed = principal["kind"] in kinds
+            if allowed and principal["kind"] == "agent" and roles:
+                allowed = has_role(principal, roles)
+            if principal["kind"] == "client":
+                allowed = allowed and (not scopes or bool(set(principal.get("scopes") or []) & set(scopes)))
+            if not allowed:
+                return _api_error(403, "forbidden", "Ce jeton ne donne pas accès à cette ressource.")
+            return view(**kwargs)
+        return wrapped
+    return decorator
