@@ -1,5 +1,7 @@
 """Demo data for a town: loaded through the services' own commands, idempotent by request id."""
+import json
 import os
+from datetime import datetime, timezone
 
 ADMIN_ROLES = ["admin", "affaires_scolaires", "petite_enfance"]
 DEFAULT_AGENT_USERNAME = "admin"
@@ -59,3 +61,32 @@ def ensure_admin_agent(client, environ=os.environ):
 def load_demo_data(client):
     """Register the demo families; running it again creates nothing twice."""
     return [client.call("identity", "register_family", family, timeout=30) for family in DEMO_FAMILIES]
+
+
+def demo_keys(client, families, saved_path):
+    """A usable key for each demo representative without an account, printed at every start.
+
+    Keys are kept in var/ (local runs only) and reused while still valid, so a
+    restart issues no new key; a used, revoked or expired one is replaced.
+    """
+    saved = json.loads(saved_path.read_text()) if saved_path.exists() else {}
+    now = datetime.now(timezone.utc)
+    keys = []
+    for family in families:
+        state = client.call("identity", "family_for_agent", family["id"], timeout=30)
+        for rep in state["representatives"]:
+            name = f"{rep['first_name']} {rep['last_name']}"
+            if rep["has_account"]:
+                keys.append((name, None))
+                continue
+            current, remembered = rep["key"], saved.get(rep["id"])
+            still_valid = (current and remembered and not current["used"]
+                           and current["expires_at"] == remembered["expires_at"]
+                           and datetime.fromisoformat(current["expires_at"]) > now)
+            if not still_valid:
+                issued = client.call("identity", "issue_key", rep["id"], timeout=30)
+                remembered = saved[rep["id"]] = {"key": issued["key"], "expires_at": issued["expires_at"]}
+            keys.append((name, remembered["key"]))
+    saved_path.write_text(json.dumps(saved, indent=1))
+    saved_path.chmod(0o600)
+    return keys

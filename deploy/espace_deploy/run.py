@@ -12,7 +12,7 @@ from espace_common.config import ConfigError
 from espace_common.rpc_client import RpcClient
 
 from .broker import ensure_broker
-from .demo import agent_credentials, ensure_admin_agent, load_demo_data
+from .demo import agent_credentials, demo_keys, ensure_admin_agent, load_demo_data
 from .suite import ROOT, SERVICES, Suite, sqlite_urls
 
 DEFAULT_AMQP_URI = "amqp://guest:guest@localhost:5672/"
@@ -62,6 +62,7 @@ def main():
         client = RpcClient(amqp_uri, timeout=30, caller="demo")
         families = load_demo_data(client)
         ensure_admin_agent(client)
+        keys = demo_keys(client, families, var_dir / "demo_keys.json")
         client.close()
         username, password = agent_credentials()
         print(f"\nEspace Famille is running at http://localhost:{port}/ (ready in {time.monotonic() - started:.0f} s)")
@@ -69,6 +70,10 @@ def main():
         for family in families:
             names = ", ".join(f"{r['first_name']} {r['last_name']}" for r in family["representatives"])
             print(f"  Demo family, dossier {family['dossier']}: {names}")
+        print("  Demo keys (create a parent's space at /creer-mon-espace):")
+        for name, key in keys:
+            print(f"    {name:20} {key or 'space already created'}")
+        print(f"  Mails sent by the suite: http://localhost:{port}/dev/mails (files in {var_dir / 'mail'})")
         print(f"  Logs: {var_dir / 'log'}   Stop: Ctrl-C\n", flush=True)
         while True:
             dead = suite.exited()
