@@ -50,3 +50,11 @@ def test_gateway_with_unreachable_broker():
 def test_gateway_needs_a_secret_outside_local_runs():
     result = start("gateway", LOCAL_RUN="false", SECRET_KEY="")
     assert_one_sentence_naming(result, "SECRET_KEY")
+
+
+@pytest.mark.parametrize("secret", ["", "not-a-fernet-key"])
+def test_identity_needs_a_letter_secret(secret, tmp_path):
+    from espace_common.migrations import upgrade
+    url = f"sqlite:///{tmp_path}/identity.sqlite"
+    upgrade(ROOT / "services" / "identity" / "alembic.ini", url)
+    assert_one_sentence_naming(start("identity", DATABASE_URL=url, LETTER_SECRET=secret), "LETTER_SECRET")
