@@ -1,0 +1,114 @@
+"""School days, public holidays and the reservation deadline: plain rules, no framework.
+
+Every number here comes from configuration (CanteenRules); the French public
+holidays are the law's list, computed for any year.
+"""
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+
+def easter_sunday(year):
+    """Gregorian Easter (the anonymous Gregorian algorithm)."""
+    a = year % 19
+    b, c = divmod(year, 100)
+    d, e = divmod(b, 4)
+    f = (b + 8) // 25
+    g = (b - f + 1) // 3
+    h = (19 * a + b - d - g + 15) % 30
+    i, k = divmod(c, 4)
+    l = (32 + 2 * e + 2 * i - h - k) % 7
+    m = (a + 11 * h + 22 * l) // 451
+    month, day = divmod(h + l - 7 * m + 114, 31)
+    return date(year, month, day + 1)
+
+
+@lru_cache(maxsize=64)
+def french_public_holidays(year):
+    """The eleven public holidays of metropolitan France."""
+    easter = easter_sunday(year)
+    return frozenset({
+        date(year, 1, 1), easter + timedelta(days=1), date(year, 5, 1), date(year, 5, 8),
+        easter + timedelta(days=39), easter + timedelta(days=50), date(year, 7, 14), date(year, 8, 15),
+        date(year, 11, 1), date(year, 11, 11), date(year, 12, 25),
+    })
+
+
+@dataclass(frozen=True)
+class CanteenRules:
+    """The trade's defaults (see the design), each one a setting."""
+
+    school_weekdays: tuple = (1, 2, 4, 5)  # ISO weekdays: Monday, Tuesday, Thursday, Friday
+    deadline_working_days: int = 2
+    deadline_time: time = time(10, 0)
+    timezone: str = "Europe/Paris"
+    justification_hours: int = 48
+
+    @property
+    def zone(self):
+        return ZoneInfo(self.timezone)
+
+    @classmethod
+    def from_config(cls, config):
+        weekdays = config.get("CANTEEN_SCHOOL_WEEKDAYS", "1,2,4,5")
+        hour, _, minute = str(config.get("CANTEEN_DEADLINE_TIME", "10:00")).partition(":")
+        return cls(
+            school_weekdays=tuple(int(d) for d in str(weekdays).split(",") if d.strip()),
+            deadline_working_days=int(config.get("CANTEEN_DEADLINE_WORKING_DAYS", 2)),
+            deadline_time=time(int(hour), int(minute or 0)),
+            timezone=str(config.get("TOWN_TIMEZONE", "Europe/Paris")),
+            justification_hours=int(config.get("CANTEEN_JUSTIFICATION_HOURS", 48)),
+        )
+
+
+def is_working_day(day):
+    """Monday to Friday, public holidays excluded: what the deadline counts."""
+    return day.isoweekday() <= 5 and day not in french_public_holidays(day.year)
+
+
+def deadline_for(day, rules):
+    """The instant from which the meal of `day` can no longer change (aware, in the town's zone)."""
+    cursor = day
+    counted = 0
+    while counted < rules.deadline_working_days:
+        cursor -= timedelta(days=1)
+        if is_working_day(cursor):
+            counted += 1
+    return datetime.combine(cursor, rules.deadline_time, tzinfo=rules.zone)
+
+
+def is_changeable(day, now, rules):
+    """Strictly before the deadline."""
+    return now < deadline_for(day, rules)
+
+
+@dataclass(frozen=True)
+class SchoolCalendar:
+    """Holidays (inclusive date ranges) and days an agent closed, for the weekday pattern of the rules."""
+
+    holidays: tuple = ()
+    closed_days: frozenset = field(default_factory=frozenset)
+
+    def closure_reason(self, day, rules):
+        """Why no meal is served that day, or None on a school day."""
+        if day.isoweekday() not in rules.school_weekdays:
+            return "Pas de restauration scolaire ce jour de la semaine."
+        if day in french_public_holidays(day.year):
+            return "Jour férié."
+        for start, end, name in self.holidays:
+            if start <= day <= end:
+                return f"{name}." if name else "Vacances scolaires."
+        if day in self.closed_days:
+            return "Restaurant scolaire fermé ce jour-là."
+        return None
+
+    def is_school_day(self, day, rules):
+        return self.closure_reason(day, rules) is None
+
+
+def days_between(start, end):
+    day = start
+    while day <= end:
+        yield day
+        day += timedelta(days=1)
