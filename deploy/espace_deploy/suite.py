@@ -14,6 +14,7 @@ from espace_common.migrations import upgrade
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("identity", "canteen", "childcare", "billing", "payment")
+READY_SETTLE_SECONDS = 3.0
 
 
 def sqlite_urls(var_dir):
@@ -113,13 +114,20 @@ class Suite:
 
     def wait_ready(self, timeout=90):
         deadline = time.monotonic() + timeout
+        ready_since = None
         while time.monotonic() < deadline:
             dead = self.exited()
             if dead:
                 raise RuntimeError(f"{', '.join(dead)} stopped during start-up; see {self.var_dir / 'log'}")
             state = self.readiness()
             if state and state.get("status") == "ready":
-                return state
+                ready_since = ready_since or time.monotonic()
+                # Each gunicorn worker has its own monitor: ready only once every one of
+                # them has probed since start-up, i.e. after a whole probe cycle.
+                if time.monotonic() - ready_since >= READY_SETTLE_SECONDS:
+                    return state
+            else:
+                ready_since = None
             time.sleep(0.3)
         raise TimeoutError(f"the suite was not ready after {timeout} s: {self.readiness()}")
 

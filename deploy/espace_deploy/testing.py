@@ -155,11 +155,12 @@ def free_port():
         return sock.getsockname()[1]
 
 
-def start_suite(var_dir, **env):
-    """The whole suite in a virtual host of its own, on SQLite files under var_dir, ready."""
+def start_suite(var_dir, database_urls=None, **env):
+    """The whole suite in a virtual host of its own, ready: on SQLite files under var_dir, or on the
+    databases given by database_urls ({service name: URL}, e.g. PostgreSQL)."""
     host = VirtualHost("suite")
     port = free_port()
-    suite = Suite(var_dir, host.amqp_uri, sqlite_urls(var_dir), port=port,
+    suite = Suite(var_dir, host.amqp_uri, database_urls or sqlite_urls(var_dir), port=port,
                   env={"LOCAL_RUN": "true", "SECRET_KEY": "test-secret", "LETTER_SECRET": TEST_LETTER_SECRET,
                        "PUBLIC_URL": f"http://127.0.0.1:{port}",
                        "SMTP_URL": f"file:{var_dir / 'mail'}", "MAIL_OUTBOX_DIR": str(var_dir / "mail"), **env})

@@ -30,11 +30,15 @@ def current_principal():
     """The principal of this request, or None; asked of identity once per request."""
     if "principal" in g:
         return g.principal
-    token = bearer_token() if request.path.startswith("/api/") else session.get("token")
+    api = request.path.startswith("/api/")
+    token = bearer_token() if api else session.get("token")
     principal = None
     if token:
         try:
             principal = services().call("identity", "resolve_token", token)
+            # A web session token is not a bearer token, nor the reverse.
+            if principal["token_kind"] != ("api" if api else "web"):
+                principal = None
         except RemoteError as exc:
             if exc.exc_type != "Unauthenticated":
                 raise
