@@ -222,3 +222,21 @@ def database_health(engine):
         return {"ok": True, "backend": engine.url.get_backend_name()}
     except Exception as exc:  # health reports any failure instead of raising it
         return {"ok": False, "backend": engine.url.get_backend_name(), "error": str(exc).splitlines()[0]}
+
+
+def insert_ignoring_duplicates(connection, table, rows):
+    """Insert rows, skipping those whose key already exists; returns how many were inserted.
+
+    The database settles races (two parents on the same day): no read-then-write.
+    """
+    if not rows:
+        return 0
+    dialect = connection.dialect.name
+    if dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    elif dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        raise NotImplementedError(f"no conflict-ignoring insert for {dialect}")
+    result = connection.execute(dialect_insert(table).on_conflict_do_nothing(), rows)
+    return result.rowcount

@@ -52,11 +52,10 @@ class CanteenRules:
     @classmethod
     def from_config(cls, config):
         weekdays = config.get("CANTEEN_SCHOOL_WEEKDAYS", "1,2,4,5")
-        hour, _, minute = str(config.get("CANTEEN_DEADLINE_TIME", "10:00")).partition(":")
         return cls(
             school_weekdays=tuple(int(d) for d in str(weekdays).split(",") if d.strip()),
             deadline_working_days=int(config.get("CANTEEN_DEADLINE_WORKING_DAYS", 2)),
-            deadline_time=time(int(hour), int(minute or 0)),
+            deadline_time=time(int(config.get("CANTEEN_DEADLINE_HOUR", 10)), int(config.get("CANTEEN_DEADLINE_MINUTE", 0))),
             timezone=str(config.get("TOWN_TIMEZONE", "Europe/Paris")),
             justification_hours=int(config.get("CANTEEN_JUSTIFICATION_HOURS", 48)),
         )

@@ -120,3 +120,72 @@ def absence_is_billable(reason, first_day, reported_at, has_justification, rules
     start_of_first_day = datetime.combine(first_day, datetime.min.time(), tzinfo=rules.zone)
     in_time = reported_at <= start_of_first_day + timedelta(hours=rules.justification_hours)
     return not (reason == "illness" and has_justification and in_time)
+
+
+# --- School years, menus, diets ----------------------------------------------------
+
+def school_year_of(day):
+    """'2026-2027' for any day from 1 September 2026 to 31 August 2027."""
+    first = day.year if day.month >= 9 else day.year - 1
+    return f"{first}-{first + 1}"
+
+
+def parse_school_year(value):
+    text = str(value or "")
+    parts = text.split("-")
+    if len(parts) != 2 or not all(p.isdigit() and len(p) == 4 for p in parts) or int(parts[1]) != int(parts[0]) + 1:
+        raise InvalidInput("invalid_school_year", "L'année scolaire s'écrit comme « 2026-2027 ».")
+    return text
+
+
+# The 14 allergens that European regulation (INCO 1169/2011) asks canteens to show.
+ALLERGENS = {
+    "gluten": "Gluten", "crustaces": "Crustacés", "oeufs": "Œufs", "poissons": "Poissons",
+    "arachides": "Arachides", "soja": "Soja", "lait": "Lait", "fruits_a_coque": "Fruits à coque",
+    "celeri": "Céleri", "moutarde": "Moutarde", "sesame": "Sésame", "sulfites": "Sulfites",
+    "lupin": "Lupin", "mollusques": "Mollusques",
+}
+# Labels the EGalim law asks to show, and the vegetarian dish.
+LABELS = {
+    "bio": "Agriculture biologique", "label_rouge": "Label Rouge", "aop": "AOP", "igp": "IGP",
+    "hve": "Haute Valeur Environnementale", "peche_durable": "Pêche durable", "local": "Produit local",
+    "vegetarien": "Plat végétarien",
+}
+COURSES = ("entree", "plat", "accompagnement", "laitage", "dessert", "gouter")
+DIETS = ("standard", "sans_porc", "vegetarien")
+
+
+def parse_courses(courses):
+    if not isinstance(courses, list) or not courses:
+        raise InvalidInput("invalid_menu", "Un menu a au moins un plat.")
+    parsed = []
+    for item in courses:
+        if not isinstance(item, dict) or item.get("course") not in COURSES or not str(item.get("name") or "").strip():
+            raise InvalidInput("invalid_menu", f"Chaque plat a un type parmi {', '.join(COURSES)} et un nom.")
+        allergens = list(dict.fromkeys(item.get("allergens") or []))
+        labels = list(dict.fromkeys(item.get("labels") or []))
+        unknown = [a for a in allergens if a not in ALLERGENS] + [lab for lab in labels if lab not in LABELS]
+        if unknown:
+            raise InvalidInput("invalid_menu", f"Allergène ou label inconnu : {', '.join(unknown)}.")
+        parsed.append({"course": item["course"], "name": str(item["name"]).strip()[:120],
+                       "allergens": allergens, "labels": labels})
+    return parsed
+
+
+def parse_iso_week(text):
+    """'2026-W49' -> (Monday, Sunday)."""
+    try:
+        year, week = str(text).upper().split("-W")
+        monday = date.fromisocalendar(int(year), int(week), 1)
+    except ValueError:
+        raise InvalidInput("invalid_week", "La semaine s'écrit comme « 2026-W49 ».") from None
+    return monday, monday + timedelta(days=6)
+
+
+def headcount(reserved_child_ids, diets):
+    """Meals of a day split by diet; a child with a PAI brings a basket whatever the diet."""
+    by_diet = {"standard": 0, "sans_porc": 0, "vegetarien": 0, "panier_pai": 0}
+    for child_id in reserved_child_ids:
+        diet, pai = diets.get(child_id, ("standard", False))
+        by_diet["panier_pai" if pai else diet] += 1
+    return {"total": len(reserved_child_ids), "by_diet": by_diet}

@@ -132,3 +132,10 @@ def test_an_illness_justified_within_48_hours_is_not_billed():
     assert domain.absence_is_billable("illness", first, paris(2026, 12, 3, 0, 1), True, RULES)
     assert domain.absence_is_billable("illness", first, paris(2026, 12, 1, 8, 0), False, RULES)
     assert domain.absence_is_billable("other", first, paris(2026, 12, 1, 8, 0), True, RULES)
+
+
+def test_rules_come_from_the_service_configuration():
+    from espace_common.config import load_config
+    from espace_common.launch import config_file
+    rules = CanteenRules.from_config(load_config(config_file("canteen"), environ={"CANTEEN_DEADLINE_HOUR": "9"}))
+    assert rules == CanteenRules(deadline_time=time(9, 0))

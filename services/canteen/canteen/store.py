@@ -1,0 +1,248 @@
+"""Reading and writing the canteen tables inside a unit of work."""
+from sqlalchemy import and_, delete, func, insert, or_, select, update
+
+from espace_common.db import insert_ignoring_duplicates, new_id
+
+from . import orm
+from .calendar_rules import SchoolCalendar
+
+
+def child_in_family(uow, family_id, child_id):
+    table = orm.family_children
+    return uow.execute(select(table).where(table.c.family_id == family_id, table.c.child_id == child_id)).first()
+
+
+def children_of_family(uow, family_id):
+    table = orm.family_children
+    return uow.execute(select(table).where(table.c.family_id == family_id).order_by(table.c.birth_date)).all()
+
+
+def families_of_child(uow, child_id):
+    table = orm.family_children
+    return [r.family_id for r in uow.execute(select(table.c.family_id).where(table.c.child_id == child_id))]
+
+
+def known_child(uow, child_id):
+    return uow.execute(select(orm.family_children).where(orm.family_children.c.child_id == child_id)).first()
+
+
+def calendar(uow, start, end):
+    """The holidays and closed days that touch [start, end]."""
+    rows = uow.execute(select(orm.holidays).where(orm.holidays.c.start <= end, orm.holidays.c.end >= start)).all()
+    closed = uow.execute(select(orm.closed_days.c.day).where(orm.closed_days.c.day.between(start, end))).all()
+    return SchoolCalendar(holidays=tuple((r.start, r.end, r.name) for r in rows),
+                          closed_days=frozenset(r.day for r in closed))
+
+
+def reserved_days(uow, child_ids, start, end):
+    rows = uow.execute(select(orm.reservations).where(
+        orm.reservations.c.child_id.in_(child_ids), orm.reservations.c.day.between(start, end))).all()
+    found = {child_id: set() for child_id in child_ids}
+    for row in rows:
+        found[row.child_id].add(row.day)
+    return found
+
+
+def absent_days(uow, child_id, start, end):
+    rows = uow.execute(select(orm.absences).where(
+        orm.absences.c.child_id == child_id, orm.absences.c.start <= end, orm.absences.c.end >= start)).all()
+    days = set()
+    for row in rows:
+        day = max(row.start, start)
+        while day <= min(row.end, end):
+            days.add(day)
+            day = day.fromordinal(day.toordinal() + 1)
+    return days
+
+
+def reserve(uow, pairs, now):
+    """Reserve (child, day) pairs; an existing reservation is left as it is."""
+    return insert_ignoring_duplicates(uow.connection, orm.reservations,
+                                      [{"child_id": c, "day": d, "created_at": now} for c, d in pairs])
+
+
+def cancel(uow, pairs):
+    count = 0
+    for child_id, day in pairs:
+        count += uow.execute(delete(orm.reservations).where(
+            orm.reservations.c.child_id == child_id, orm.reservations.c.day == day)).rowcount
+    return count
+
+
+def enrolment(uow, child_id, school_year):
+    return uow.execute(select(orm.enrolments).where(
+        orm.enrolments.c.child_id == child_id, orm.enrolments.c.school_year == school_year)).first()
+
+
+def enrolled_years(uow, child_ids):
+    rows = uow.execute(select(orm.enrolments).where(orm.enrolments.c.child_id.in_(child_ids))).all()
+    years = {child_id: set() for child_id in child_ids}
+    for row in rows:
+        years[row.child_id].add(row.school_year)
+    return years
+
+
+def save_enrolment(uow, child_id, school_id, school_year, class_id):
+    values = {"school_id": school_id, "class_id": class_id}
+    updated = uow.execute(update(orm.enrolments).where(
+        orm.enrolments.c.child_id == child_id, orm.enrolments.c.school_year == school_year).values(**values)).rowcount
+    if not updated:
+        uow.execute(insert(orm.enrolments).values(child_id=child_id, school_year=school_year, **values))
+
+
+def school(uow, school_id):
+    return uow.execute(select(orm.schools).where(orm.schools.c.id == school_id)).first()
+
+
+def schools(uow):
+    return uow.execute(select(orm.schools).order_by(orm.schools.c.name)).all()
+
+
+def school_by_name(uow, name):
+    return uow.execute(select(orm.schools).where(orm.schools.c.name == name)).first()
+
+
+def add_school(uow, name, kind, address):
+    school_id = new_id()
+    uow.execute(insert(orm.schools).values(id=school_id, name=name, kind=kind, address=address))
+    return school_id
+
+
+def school_class(uow, class_id):
+    return uow.execute(select(orm.classes).where(orm.classes.c.id == class_id)).first()
+
+
+def classes_of(uow, school_id, school_year):
+    return uow.execute(select(orm.classes).where(orm.classes.c.school_id == school_id,
+                                                 orm.classes.c.school_year == school_year)
+                       .order_by(orm.classes.c.name)).all()
+
+
+def add_class(uow, school_id, school_year, name):
+    existing = uow.execute(select(orm.classes).where(
+        orm.classes.c.school_id == school_id, orm.classes.c.school_year == school_year,
+        orm.classes.c.name == name)).first()
+    if existing:
+        return existing.id
+    class_id = new_id()
+    uow.execute(insert(orm.classes).values(id=class_id, school_id=school_id, school_year=school_year, name=name))
+    return class_id
+
+
+def upsert_holiday(uow, uid, name, start, end):
+    updated = uow.execute(update(orm.holidays).where(orm.holidays.c.source_uid == uid)
+                          .values(name=name, start=start, end=end)).rowcount
+    if not updated:
+        uow.execute(insert(orm.holidays).values(source_uid=uid, name=name, start=start, end=end))
+    return not updated
+
+
+def set_closed_day(uow, day, reason):
+    uow.execute(delete(orm.closed_days).where(orm.closed_days.c.day == day))
+    uow.execute(insert(orm.closed_days).values(day=day, reason=reason))
+
+
+def reopen_day(uow, day):
+    return uow.execute(delete(orm.closed_days).where(orm.closed_days.c.day == day)).rowcount
+
+
+def add_absence(uow, values):
+    absence_id = new_id()
+    uow.execute(insert(orm.absences).values(id=absence_id, **values))
+    return absence_id
+
+
+def absence(uow, absence_id):
+    return uow.execute(select(orm.absences).where(orm.absences.c.id == absence_id)).first()
+
+
+def absences_overlapping(uow, child_ids, start, end):
+    return uow.execute(select(orm.absences).where(
+        orm.absences.c.child_id.in_(child_ids), orm.absences.c.start <= end, orm.absences.c.end >= start)).all()
+
+
+def enrolled_children(uow, school_id, school_year):
+    return [r.child_id for r in uow.execute(select(orm.enrolments.c.child_id).where(
+        orm.enrolments.c.school_id == school_id, orm.enrolments.c.school_year == school_year))]
+
+
+def reservations_on(uow, child_ids, day):
+    return {r.child_id for r in uow.execute(select(orm.reservations.c.child_id).where(
+        orm.reservations.c.child_id.in_(child_ids), orm.reservations.c.day == day))}
+
+
+def replace_attendance(uow, school_id, day, eaten, reserved, now):
+    uow.execute(delete(orm.attendance).where(orm.attendance.c.school_id == school_id, orm.attendance.c.day == day))
+    if eaten:
+        uow.execute(insert(orm.attendance), [
+            {"child_id": c, "day": day, "school_id": school_id, "reserved": c in reserved, "recorded_at": now}
+            for c in eaten])
+
+
+def attendance_on(uow, school_id, day):
+    return uow.execute(select(orm.attendance).where(orm.attendance.c.school_id == school_id,
+                                                    orm.attendance.c.day == day)).all()
+
+
+def diets_of(uow, child_ids):
+    rows = uow.execute(select(orm.diets).where(orm.diets.c.child_id.in_(child_ids))).all()
+    return {r.child_id: (r.diet, r.pai) for r in rows}
+
+
+def save_diet(uow, child_id, diet, pai, now):
+    updated = uow.execute(update(orm.diets).where(orm.diets.c.child_id == child_id)
+                          .values(diet=diet, pai=pai, updated_at=now)).rowcount
+    if not updated:
+        uow.execute(insert(orm.diets).values(child_id=child_id, diet=diet, pai=pai, updated_at=now))
+
+
+def menus_between(uow, start, end):
+    return uow.execute(select(orm.menus).where(orm.menus.c.day.between(start, end)).order_by(orm.menus.c.day)).all()
+
+
+def save_menu(uow, day, courses):
+    if not uow.execute(update(orm.menus).where(orm.menus.c.day == day).values(courses=courses)).rowcount:
+        uow.execute(insert(orm.menus).values(day=day, courses=courses))
+
+
+def add_news(uow, title, body, kind, now):
+    news_id = new_id()
+    uow.execute(insert(orm.news).values(id=news_id, title=title, body=body, kind=kind, published_at=now))
+    return news_id
+
+
+def news(uow, kind, limit):
+    return uow.execute(select(orm.news).where(orm.news.c.kind == kind)
+                       .order_by(orm.news.c.published_at.desc()).limit(limit)).all()
+
+
+def month_facts(uow, family_ids, start, end):
+    """Reservations, attendance and absences of the month for the children of the given families (None: all)."""
+    children = orm.family_children
+    query = select(children.c.family_id, children.c.child_id)
+    if family_ids is not None:
+        query = query.where(children.c.family_id.in_(family_ids))
+    pairs = uow.execute(query.order_by(children.c.family_id, children.c.birth_date)).all()
+    child_ids = sorted({p.child_id for p in pairs})
+    reserved = {}
+    for row in uow.execute(select(orm.reservations).where(
+            orm.reservations.c.child_id.in_(child_ids), orm.reservations.c.day.between(start, end))):
+        reserved.setdefault(row.child_id, set()).add(row.day)
+    eaten = {}
+    for row in uow.execute(select(orm.attendance).where(
+            orm.attendance.c.child_id.in_(child_ids), orm.attendance.c.day.between(start, end))):
+        eaten.setdefault(row.child_id, set()).add(row.day)
+    absences = absences_overlapping(uow, child_ids, start, end) if child_ids else []
+    return pairs, reserved, eaten, absences
+
+
+def feed_by_digest(uow, digest):
+    return uow.execute(select(orm.calendar_feeds).where(orm.calendar_feeds.c.digest == digest,
+                                                        orm.calendar_feeds.c.revoked_at.is_(None))).first()
+
+
+def replace_feed(uow, family_id, digest, now):
+    uow.execute(update(orm.calendar_feeds).where(orm.calendar_feeds.c.family_id == family_id,
+                                                 orm.calendar_feeds.c.revoked_at.is_(None)).values(revoked_at=now))
+    if digest:
+        uow.execute(insert(orm.calendar_feeds).values(digest=digest, family_id=family_id, created_at=now))
