@@ -79,3 +79,47 @@ def mail():
     catcher = MailCatcher()
     yield catcher
     catcher.stop()
+
+
+class ModuleServices:
+    """Services started once for a whole test module, in their own vhost, on one backend."""
+
+    def __init__(self, backend, folder):
+        self.backend = backend
+        self.folder = folder
+        self.vhost = VirtualHost()
+        self.databases = []
+        self.processes = {}
+        self.rpc = RpcClient(self.vhost.amqp_uri, timeout=20, caller="test")
+
+    def database_url(self, name):
+        if self.backend == "sqlite":
+            return f"sqlite:///{self.folder / (name + '.sqlite')}"
+        database = PostgresDatabase()
+        self.databases.append(database)
+        return database.url
+
+    def start(self, name, **env):
+        process = ServiceProcess(name, self.vhost.amqp_uri, self.database_url(name), self.folder)
+        process.migrate()
+        process.start(**env)
+        self.processes[name] = process
+        return process
+
+    def close(self):
+        self.rpc.close()
+        for process in self.processes.values():
+            process.stop()
+        for database in self.databases:
+            database.drop()
+        self.vhost.delete()
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def module_services(request, tmp_path_factory):
+    """Start services once per module and backend; each test keeps to its own data."""
+    if request.param == "postgresql" and not postgres_available():
+        pytest.skip("no PostgreSQL answers at TEST_POSTGRES_URL")
+    services = ModuleServices(request.param, tmp_path_factory.mktemp(f"services-{request.param}"))
+    yield services
+    services.close()

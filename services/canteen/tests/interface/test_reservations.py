@@ -30,16 +30,31 @@ def next_month():
     return first, last
 
 
+@pytest.fixture(scope="module")
+def started(module_services):
+    module_services.start("identity")
+    module_services.start("canteen")
+    return module_services
+
+
 @pytest.fixture
-def town(start_service, rpc):
-    start_service("identity")
-    start_service("canteen")
+def rpc(started):
+    return started.rpc
+
+
+@pytest.fixture
+def vhost(started):
+    return started.vhost
+
+
+@pytest.fixture
+def town(started, rpc):
     family = rpc.call("identity", "register_family", FAMILY)
     children = [c["id"] for c in family["children"]]
     deadline = time.monotonic() + 10
     while len(rpc.call("canteen", "family_children", family["id"])) < 2 and time.monotonic() < deadline:
         time.sleep(0.1)
-    school = rpc.call("canteen", "add_school", "École Jules Verne", "public")
+    school = rpc.call("canteen", "add_school", f"École {family['dossier']}", "public")
     first, last = next_month()
     for year in {school_year_of(first), school_year_of(last), school_year_of(date.today())}:
         for child in children:
@@ -148,6 +163,7 @@ def test_billable_facts_of_a_month(town, rpc):
 
 
 def test_holiday_calendar_import_closes_its_days(town, rpc):
+    # Last in the module: the holidays it imports close days for the other tests' families too.
     first = town["first"]
     ics = ("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nBEGIN:VEVENT\r\nUID:hol-1\r\n"
            f"DTSTART;VALUE=DATE:{first.strftime('%Y%m%d')}\r\n"
