@@ -1,0 +1,109 @@
+"""Meals, absences, menus, schools, enrolments and head-counts: the canteen service's JSON API.
+
+Parents act on their own family's children only: the family comes from the
+token, never from the request, and canteen answers 404 for any other child.
+"""
+import base64
+
+from flask import jsonify, request
+
+from espace_common.errors import InvalidInput
+
+from ..auth import api_auth, current_principal
+from ..services import services
+from . import bp
+from .identity import created, no_content
+from .validation import body
+
+CANTEEN_AGENTS = ("affaires_scolaires",)
+
+
+def canteen(method, *args, **kwargs):
+    return services().call("canteen", method, *args, **kwargs)
+
+
+def family_id():
+    return current_principal()["family_id"]
+
+
+def query(name):
+    value = request.args.get(name)
+    if not value:
+        raise InvalidInput("invalid_query", f"Le paramètre « {name} » est obligatoire.")
+    return value
+
+
+@bp.get("/children/<child_id>/meals")
+@api_auth(kinds=("parent",))
+def child_meals(child_id):
+    """One entry per calendar day of the range: state, whether it can still change, its deadline."""
+    result = canteen("meals", family_id(), child_id, query("from"), query("to"))
+    return jsonify({"days": result["days"]})
+
+
+@bp.put("/children/<child_id>/meals/<date>")
+@api_auth(kinds=("parent",))
+def reserve_meal(child_id, date):
+    """Reserve the meal of a day; 409 once the day is frozen or closed."""
+    return jsonify(canteen("change_meal", family_id(), child_id, date, "reserve"))
+
+
+@bp.delete("/children/<child_id>/meals/<date>")
+@api_auth(kinds=("parent",))
+def cancel_meal(child_id, date):
+    """Cancel the meal of a day; 409 once the day is frozen or closed."""
+    canteen("change_meal", family_id(), child_id, date, "cancel")
+    return no_content()
+
+
+@bp.post("/meal-reservations")
+@api_auth(kinds=("parent",))
+def change_meals():
+    """Several children, a period and a weekday pattern: the answer says day by day what was done."""
+    return jsonify(canteen("change_meals", family_id(), body()))
+
+
+@bp.post("/children/<child_id>/absences")
+@api_auth(kinds=("parent",))
+def report_absence(child_id):
+    """Report an absence (multipart form), with an optional justification file."""
+    form = request.form
+    document = None
+    upload = request.files.get("document")
+    if upload is not None and upload.filename:
+        document = {"name": upload.filename, "content_base64": base64.b64encode(upload.read()).decode("ascii")}
+    for field in ("from", "to", "reason"):
+        if not form.get(field):
+            raise InvalidInput("invalid_body", f"Le champ « {field} » est obligatoire.")
+    absence = canteen("report_absence", family_id(), child_id, form["from"], form["to"], form["reason"], document)
+    return created(absence)
+
+
+@bp.get("/menus")
+def menus():
+    """The menus of an ISO week (public); a week without menus gives an empty list."""
+    week = query("week")
+    return jsonify({"week": week, "menus": canteen("menus_for_week", week)})
+
+
+@bp.get("/schools")
+def schools():
+    """The schools whose canteen the town runs (public)."""
+    return jsonify({"schools": [{"id": s["id"], "name": s["name"], "kind": s["kind"]}
+                                for s in canteen("list_schools")]})
+
+
+@bp.post("/enrolments")
+@api_auth(kinds=("agent",), roles=CANTEEN_AGENTS)
+def enrol():
+    """An agent enrols a child in a school (and class) for a school year."""
+    payload = body()
+    return created(canteen("enrol", payload["child_id"], payload["school_id"], payload["school_year"],
+                           payload.get("class_id")))
+
+
+@bp.get("/schools/<school_id>/headcount")
+@api_auth(kinds=("agent", "client"), roles=CANTEEN_AGENTS, scopes=("kitchen",))
+def headcount(school_id):
+    """Meals reserved for a school and day, by diet: for agents and the kitchen's system."""
+    return jsonify(canteen("headcount", school_id, query("date")))

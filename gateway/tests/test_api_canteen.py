@@ -1,0 +1,85 @@
+"""The canteen routes of the JSON API, with fake services: the family comes from the token."""
+import io
+
+from .conftest import remote
+from .test_api_identity import AUTH, FAMILY_ID, KITCHEN, PARENT, PETITE_ENFANCE, SCOLAIRE, as_
+
+CHILD = "c-1"
+
+
+def canteen_calls(services):
+    return [(method, args) for service, method, args, _ in services.calls if service == "canteen"]
+
+
+def test_meals_of_a_child_come_from_the_callers_family(client, services):
+    services.answers[("canteen", "meals")] = {"child_id": CHILD, "days": [{"date": "2026-12-01"}]}
+    response = client.get(f"/api/v1/children/{CHILD}/meals?from=2026-12-01&to=2026-12-31", headers=as_(services, PARENT))
+    assert response.status_code == 200 and response.get_json() == {"days": [{"date": "2026-12-01"}]}
+    assert canteen_calls(services) == [("meals", (FAMILY_ID, CHILD, "2026-12-01", "2026-12-31"))]
+
+
+def test_meals_need_both_dates(client, services):
+    response = client.get(f"/api/v1/children/{CHILD}/meals?from=2026-12-01", headers=as_(services, PARENT))
+    assert response.status_code == 400 and response.get_json()["code"] == "invalid_query"
+
+
+def test_a_frozen_day_is_409_and_another_familys_child_404(client, services):
+    services.answers[("canteen", "change_meal")] = remote("Conflict", "day_frozen", "Ce jour ne peut plus être modifié.")
+    response = client.put(f"/api/v1/children/{CHILD}/meals/2026-12-01", headers=as_(services, PARENT))
+    assert response.status_code == 409 and response.get_json()["code"] == "day_frozen"
+    services.answers[("canteen", "change_meal")] = remote("NotFound", "child_not_found", "Cet enfant n'existe pas.")
+    assert client.delete(f"/api/v1/children/{CHILD}/meals/2026-12-01", headers=AUTH).status_code == 404
+
+
+def test_cancel_is_204(client, services):
+    services.answers[("canteen", "change_meal")] = {"state": "not_reserved"}
+    response = client.delete(f"/api/v1/children/{CHILD}/meals/2026-12-01", headers=as_(services, PARENT))
+    assert response.status_code == 204
+    assert canteen_calls(services) == [("change_meal", (FAMILY_ID, CHILD, "2026-12-01", "cancel"))]
+
+
+def test_agents_and_systems_cannot_reserve(client, services):
+    for who in (SCOLAIRE, KITCHEN):
+        assert client.put(f"/api/v1/children/{CHILD}/meals/2026-12-01", headers=as_(services, who)).status_code == 403
+
+
+def test_absence_upload_passes_the_file_to_canteen(client, services):
+    services.answers[("canteen", "report_absence")] = {"id": "a-1", "has_document": True}
+    response = client.post(f"/api/v1/children/{CHILD}/absences", headers=as_(services, PARENT), data={
+        "from": "2026-12-01", "to": "2026-12-02", "reason": "illness",
+        "document": (io.BytesIO(b"%PDF-1.4 test"), "certificat.pdf")}, content_type="multipart/form-data")
+    assert response.status_code == 201
+    (method, args), = canteen_calls(services)
+    assert args[:5] == (FAMILY_ID, CHILD, "2026-12-01", "2026-12-02", "illness")
+    assert args[5]["name"] == "certificat.pdf" and args[5]["content_base64"] == "JVBERi0xLjQgdGVzdA=="
+
+
+def test_absence_without_dates_is_400(client, services):
+    response = client.post(f"/api/v1/children/{CHILD}/absences", headers=as_(services, PARENT),
+                           data={"reason": "other"}, content_type="multipart/form-data")
+    assert response.status_code == 400 and canteen_calls(services) == []
+
+
+def test_menus_and_schools_are_public(client, services):
+    services.answers[("canteen", "menus_for_week")] = []
+    services.answers[("canteen", "list_schools")] = [{"id": "s-1", "name": "École Jules Verne", "kind": "public",
+                                                      "address": "x"}]
+    assert client.get("/api/v1/menus?week=2026-W49").get_json() == {"week": "2026-W49", "menus": []}
+    assert client.get("/api/v1/schools").get_json() == {"schools": [{"id": "s-1", "name": "École Jules Verne",
+                                                                     "kind": "public"}]}
+
+
+def test_headcount_for_school_agents_and_the_kitchen_only(client, services):
+    services.answers[("canteen", "headcount")] = {"date": "2026-12-01", "school_id": "s-1", "total": 3, "by_diet": {}}
+    for who, status in ((SCOLAIRE, 200), (KITCHEN, 200), (PETITE_ENFANCE, 403), (PARENT, 403)):
+        response = client.get("/api/v1/schools/s-1/headcount?date=2026-12-01", headers=as_(services, who))
+        assert response.status_code == status, who
+
+
+def test_enrolment_by_a_school_agent(client, services):
+    services.answers[("canteen", "enrol")] = {"child_id": CHILD, "school_id": "s-1", "school_year": "2026-2027",
+                                              "class_id": None}
+    body = {"child_id": CHILD, "school_id": "s-1", "school_year": "2026-2027"}
+    assert client.post("/api/v1/enrolments", json=body, headers=as_(services, SCOLAIRE)).status_code == 201
+    assert client.post("/api/v1/enrolments", json=dict(body, school_year="2026"),
+                       headers=as_(services, SCOLAIRE)).status_code == 400
