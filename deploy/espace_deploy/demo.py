@@ -1,7 +1,8 @@
 """Demo data for a town: loaded through the services' own commands, idempotent by request id."""
 import json
 import os
-from datetime import datetime, timezone
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
 
 ADMIN_ROLES = ["admin", "affaires_scolaires", "petite_enfance"]
 DEFAULT_AGENT_USERNAME = "admin"
@@ -90,3 +91,63 @@ def demo_keys(client, families, saved_path):
     saved_path.write_text(json.dumps(saved, indent=1))
     saved_path.chmod(0o600)
     return keys
+
+
+DEMO_SCHOOLS = (
+    ("École publique Jules Verne", "public"),
+    ("École publique Simone Veil", "public"),
+    ("École privée St Joseph", "private"),
+)
+# Which school each demo child goes to (by first name), and in which class.
+DEMO_ENROLMENTS = {"Léa": (0, "CE2"), "Hugo": (0, "GS"), "Tom": (2, "CM2"), "Jade": (1, "CE1")}
+HOLIDAYS_FILE = Path(__file__).with_name("zone_b_holidays.ics")
+DEMO_MENU_WEEK = (
+    [{"course": "entree", "name": "Carottes râpées", "allergens": [], "labels": ["bio", "local"]},
+     {"course": "plat", "name": "Sauté de dinde, riz", "allergens": [], "labels": ["label_rouge"]},
+     {"course": "dessert", "name": "Yaourt nature", "allergens": ["lait"], "labels": ["bio"]}],
+    [{"course": "entree", "name": "Potage de légumes", "allergens": ["celeri"], "labels": ["local"]},
+     {"course": "plat", "name": "Lasagnes aux légumes", "allergens": ["gluten", "lait"], "labels": ["vegetarien"]},
+     {"course": "dessert", "name": "Pomme", "allergens": [], "labels": ["local"]}],
+    [{"course": "entree", "name": "Salade de lentilles", "allergens": ["moutarde"], "labels": []},
+     {"course": "plat", "name": "Filet de colin, purée", "allergens": ["poissons", "lait"], "labels": ["peche_durable"]},
+     {"course": "dessert", "name": "Compote", "allergens": [], "labels": ["bio"]}],
+    [{"course": "entree", "name": "Betteraves", "allergens": [], "labels": ["local"]},
+     {"course": "plat", "name": "Omelette, haricots verts", "allergens": ["oeufs"], "labels": ["vegetarien"]},
+     {"course": "dessert", "name": "Fromage blanc", "allergens": ["lait"], "labels": []}],
+)
+
+
+def school_years_around(today):
+    first = today.year if today.month >= 9 else today.year - 1
+    return [f"{first}-{first + 1}", f"{first + 1}-{first + 2}"]
+
+
+def load_canteen_demo(client, families, today=None):
+    """Schools, the zone B calendar, enrolments of the demo children and this week's and next week's menus."""
+    today = today or date.today()
+    schools = [client.call("canteen", "add_school", name, kind, timeout=30) for name, kind in DEMO_SCHOOLS]
+    client.call("canteen", "import_holidays", HOLIDAYS_FILE.read_text(encoding="utf-8"), timeout=30)
+    for year in school_years_around(today):
+        for family in families:
+            for child in family["children"]:
+                if child["first_name"] in DEMO_ENROLMENTS:
+                    school_index, class_name = DEMO_ENROLMENTS[child["first_name"]]
+                    school_id = schools[school_index]["id"]
+                    klass = client.call("canteen", "add_class", school_id, year, class_name, timeout=30)
+                    client.call("canteen", "enrol", child["id"], school_id, year, klass["id"], timeout=30)
+    monday = today - timedelta(days=today.weekday())
+    for week in (0, 7):
+        for offset, courses in zip((0, 1, 3, 4), DEMO_MENU_WEEK):
+            client.call("canteen", "set_menu", (monday + timedelta(days=week + offset)).isoformat(), courses, timeout=30)
+    return schools
+
+
+def wait_for_projection(client, families, timeout=30):
+    """Canteen learns the families from identity's events: wait until it knows the demo children."""
+    import time
+    deadline = time.monotonic() + timeout
+    for family in families:
+        while len(client.call("canteen", "family_children", family["id"])) < len(family["children"]):
+            if time.monotonic() > deadline:
+                raise TimeoutError("canteen did not receive the demo families from identity")
+            time.sleep(0.2)

@@ -12,7 +12,9 @@ from espace_common.config import ConfigError
 from espace_common.rpc_client import RpcClient
 
 from .broker import ensure_broker
-from .demo import agent_credentials, demo_keys, ensure_admin_agent, load_demo_data
+from .demo import (
+    agent_credentials, demo_keys, ensure_admin_agent, load_canteen_demo, load_demo_data, wait_for_projection,
+)
 from .suite import ROOT, SERVICES, Suite, sqlite_urls
 
 DEFAULT_AMQP_URI = "amqp://guest:guest@localhost:5672/"
@@ -62,6 +64,8 @@ def main():
         client = RpcClient(amqp_uri, timeout=30, caller="demo")
         families = load_demo_data(client)
         ensure_admin_agent(client)
+        wait_for_projection(client, families)
+        load_canteen_demo(client, families)
         keys = demo_keys(client, families, var_dir / "demo_keys.json")
         client.close()
         username, password = agent_credentials()
