@@ -44,6 +44,10 @@ def create_app(overrides=None, services=None):
     app.register_blueprint(web.public.bp)
     app.register_blueprint(web.auth.bp)
     app.register_blueprint(web.agent.bp)
+    app.register_blueprint(web.helpers.bp)
+    app.register_blueprint(web.account.bp)
+    app.register_blueprint(web.myspace.bp)
+    app.register_blueprint(web.devmail.bp)
     app.after_request(add_security_headers)
     logging.basicConfig(level=logging.INFO)
     return app

@@ -1,13 +1,148 @@
-"""The agents' back office."""
-from flask import Blueprint, render_template
+"""The agents' back office: find and register families, issue keys and print their letters."""
+import base64
+import uuid
+from datetime import datetime, timezone
 
-from ..auth import role_required
+from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
+
+from espace_common.rpc_client import RemoteError
+
+from ..auth import current_principal, role_required
+from ..services import services
+from .helpers import FormError, form_error, no_store, render_form
 
 bp = Blueprint("agent", __name__, url_prefix="/agents")
 
+FAMILY_ROLES = ("affaires_scolaires", "petite_enfance")
+REP_FIELDS = ("first_name", "last_name", "email", "phone", "line1", "line2", "postal_code", "city", "caf_number")
+ADDRESS_FIELDS = ("line1", "line2", "postal_code", "city")
+CHILD_FIELDS = ("first_name", "last_name", "birth_date")
+DEFAULT_CHILD_ROWS = 2
+MAX_CHILD_ROWS = 12
+
+
+def identity(method, *args):
+    return services().call("identity", method, *args)
+
 
 @bp.get("/")
-@role_required("affaires_scolaires", "petite_enfance")
+@role_required(*FAMILY_ROLES)
 def home():
     """The agents' home: what they can do with their roles."""
     return render_template("agent/home.html")
+
+
+@bp.get("/familles")
+@role_required(*FAMILY_ROLES)
+def search():
+    """Find a family by dossier number, a member's name or e-mail."""
+    query = request.args.get("q", "").strip()
+    families, error = None, None
+    if "q" in request.args:
+        try:
+            families = identity("find_families", query)
+        except RemoteError as exc:
+            error = form_error(exc)
+    return render_form("agent/search.html", error, query=query, families=families)
+
+
+def _rows(form, prefix, fields, count):
+    return [{name: form.get(f"{prefix}{i}_{name}", "").strip() for name in fields} for i in range(count)]
+
+
+def registration_payload(reps, children, request_id):
+    """The register_family payload from the form's rows; blank rows are left out."""
+    representatives = []
+    for rep in reps:
+        if not any(rep.values()):
+            continue
+        item = {name: rep[name] for name in ("first_name", "last_name", "email", "phone", "caf_number")}
+        if any(rep[name] for name in ADDRESS_FIELDS):
+            item["address"] = {name: rep[name] for name in ADDRESS_FIELDS}
+        representatives.append(item)
+    kids = [dict(child) for child in children if any(child.values())]
+    return {"representatives": representatives, "children": kids, "request_id": request_id}
+
+
+@bp.route("/familles/nouvelle", methods=("GET", "POST"))
+@role_required(*FAMILY_ROLES)
+def register():
+    """Register a family with one or two legal representatives and its children."""
+    form = request.form
+    try:
+        child_rows = min(max(int(form.get("child_rows", DEFAULT_CHILD_ROWS)), 1), MAX_CHILD_ROWS)
+    except ValueError:
+        child_rows = DEFAULT_CHILD_ROWS
+    request_id = form.get("request_id") or str(uuid.uuid4())
+    reps = _rows(form, "rep", REP_FIELDS, 2)
+    children = _rows(form, "child", CHILD_FIELDS, child_rows)
+    error = None
+    if request.method == "POST":
+        if form.get("action") == "add_child":
+            child_rows = min(child_rows + 1, MAX_CHILD_ROWS)
+            children.append({name: "" for name in CHILD_FIELDS})
+            children = children[:child_rows]
+        elif not any(reps[0].values()):
+            error = FormError("Renseignez au moins le premier représentant légal.", "invalid_representatives")
+        else:
+            try:
+                family = identity("register_family", registration_payload(reps, children, request_id))
+            except RemoteError as exc:
+                error = form_error(exc)
+            else:
+                flash(f"Famille enregistrée : dossier n° {family['dossier']}. Émettez maintenant la clé de chaque "
+                      "représentant légal pour qu'il puisse créer son espace.")
+                return redirect(url_for("agent.family", family_id=family["id"]))
+    return render_form("agent/register.html", error, reps=reps, children=children, child_rows=child_rows,
+                       request_id=request_id)
+
+
+def _family_and_representative(family_id, representative_id=None):
+    family = identity("family_for_agent", family_id)
+    if representative_id is None:
+        return family, None
+    rep = next((r for r in family["representatives"] if r["id"] == representative_id), None)
+    if rep is None:
+        abort(404)
+    return family, rep
+
+
+@bp.get("/familles/<family_id>")
+@role_required(*FAMILY_ROLES)
+def family(family_id):
+    """A family: its representatives with their account and key, its children."""
+    family, _ = _family_and_representative(family_id)
+    now = datetime.now(timezone.utc)
+    for rep in family["representatives"]:
+        if rep.get("key"):
+            expires_at = datetime.fromisoformat(rep["key"]["expires_at"])
+            if expires_at.tzinfo is None:  # instants travel in UTC
+                expires_at = expires_at.replace(tzinfo=timezone.utc)
+            rep["key"]["expired"] = expires_at <= now
+    return render_template("agent/family.html", family=family)
+
+
+@bp.post("/familles/<family_id>/representants/<representative_id>/cle")
+@role_required(*FAMILY_ROLES)
+def issue_key(family_id, representative_id):
+    """Issue a new key (the previous one stops working) and show it this once."""
+    family, rep = _family_and_representative(family_id, representative_id)
+    try:
+        issued = identity("issue_key", representative_id, current_principal()["id"])
+    except RemoteError as exc:
+        error = form_error(exc)
+        flash(error.message, "error")
+        return redirect(url_for("agent.family", family_id=family_id))
+    return no_store(make_response(render_template("agent/key_issued.html", family=family, rep=rep, issued=issued)))
+
+
+@bp.get("/familles/<family_id>/representants/<representative_id>/courrier.pdf")
+@role_required(*FAMILY_ROLES)
+def key_letter(family_id, representative_id):
+    """The letter of the current key, to download and print as many times as needed."""
+    _family_and_representative(family_id, representative_id)
+    letter = identity("key_letter", representative_id)
+    response = make_response(base64.b64decode(letter["pdf_base64"]))
+    response.headers["Content-Type"] = "application/pdf"
+    response.headers["Content-Disposition"] = f'attachment; filename="{letter["filename"]}"'
+    return no_store(response)

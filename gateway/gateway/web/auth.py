@@ -22,7 +22,12 @@ def safe_next(target):
 
 
 def home_of(principal):
-    return url_for("agent.home") if principal["kind"] == "agent" else url_for("public.home")
+    """Where a principal lands after logging in: parents on their dashboard, agents on theirs."""
+    if principal["kind"] == "agent":
+        return url_for("agent.home")
+    if principal["kind"] == "parent":
+        return url_for("myspace.dashboard")
+    return url_for("public.home")
 
 
 @bp.route("/connexion", methods=("GET", "POST"))

@@ -11,9 +11,10 @@ from espace_common.errors import Conflict, Forbidden, InvalidInput, NotFound, Un
 from espace_common.events import Event
 from espace_common.nameko_support import Database, HealthMixin, rpc
 
-from . import domain, mails, passwords, store
+from . import domain, mails, store
 from .letters import LetterVault, render_letter
 from .orm import metadata
+from .passwords import Passwords
 from .policy import Policy
 
 BAD_CREDENTIALS = ("bad_credentials", "Identifiant ou mot de passe incorrect.")
@@ -32,6 +33,10 @@ class IdentityService(HealthMixin):
     @property
     def policy(self):
         return Policy.from_config(self.config)
+
+    @property
+    def passwords(self):
+        return Passwords(self.config.get("PASSWORD_TIME_COST", 3), self.config.get("PASSWORD_MEMORY_KIB", 65536))
 
     # --- Families (agents) ------------------------------------------------------
 
@@ -167,7 +172,7 @@ class IdentityService(HealthMixin):
         refusal = domain.key_refusal(key_row, now)
         if refusal:
             raise refusal
-        password_hash = passwords.hash_password(password)
+        password_hash = self.passwords.hash(password)
         token = new_secret_token()
         with self.db.unit_of_work() as uow:
             if store.username_taken(uow, username):
@@ -228,10 +233,10 @@ class IdentityService(HealthMixin):
             agent = None if account else store.agent_by_username(uow, username or "")
         subject = account or (agent if agent is not None and agent.active else None)
         if subject is None:
-            passwords.burn_verification(password or "")
+            self.passwords.burn(password or "")
             matches, needs_rehash = False, False
         else:
-            matches, needs_rehash = passwords.verify_password(subject.password_hash, password or "")
+            matches, needs_rehash = self.passwords.verify(subject.password_hash, password or "")
         if not matches:
             self._fail_throttle([(subjects[0], policy.login_throttle), (subjects[1], policy.ip_throttle)], now,
                                 account_id=account.id if account else None, client_ip=client_ip)
@@ -240,7 +245,7 @@ class IdentityService(HealthMixin):
         token = new_secret_token()
         with self.db.unit_of_work() as uow:
             if needs_rehash:
-                rehashed = passwords.hash_password(password)
+                rehashed = self.passwords.hash(password)
                 (store.set_account_password if account else store.set_agent_hash)(uow, subject.id, rehashed)
             store.clear_throttle(uow, subjects[0])
             store.add_auth_token(uow, domain.token_digest(token), kind, subject_kind, subject.id, now, client_ip)
@@ -261,10 +266,10 @@ class IdentityService(HealthMixin):
         with self.db.unit_of_work(read_only=True) as uow:
             client = store.api_client(uow, client_id or "")
         if client is None or not client.active:
-            passwords.burn_verification(client_secret or "")
+            self.passwords.burn(client_secret or "")
             matches = False
         else:
-            matches, _ = passwords.verify_password(client.secret_hash, client_secret or "")
+            matches, _ = self.passwords.verify(client.secret_hash, client_secret or "")
         if not matches:
             self._fail_throttle([(subjects[0], policy.login_throttle), (subjects[1], policy.ip_throttle)], now)
             raise Unauthenticated("invalid_client", "Identifiants du client API incorrects.")
@@ -338,11 +343,11 @@ class IdentityService(HealthMixin):
             account = store.account_by_id(uow, account_id)
         if account is None:
             raise NotFound("account_not_found", "Ce compte n'existe pas.")
-        matches, _ = passwords.verify_password(account.password_hash, current_password or "")
+        matches, _ = self.passwords.verify(account.password_hash, current_password or "")
         if not matches:
             raise Forbidden("wrong_password", "Le mot de passe actuel est incorrect.")
         domain.check_password(new_password, account.username)
-        new_hash = passwords.hash_password(new_password)
+        new_hash = self.passwords.hash(new_password)
         with self.db.unit_of_work() as uow:
             store.set_account_password(uow, account.id, new_hash)
             store.revoke_tokens_of(uow, "parent", account.id, now,
@@ -400,7 +405,7 @@ class IdentityService(HealthMixin):
         with self.db.unit_of_work(read_only=True) as uow:
             account = store.account_by_id(uow, link.account_id)
         domain.check_password(password, account.username)
-        new_hash = passwords.hash_password(password)
+        new_hash = self.passwords.hash(password)
         with self.db.unit_of_work() as uow:
             if not store.use_link_token(uow, link.digest, now):
                 raise Conflict("link_expired", "Ce lien a déjà servi ou a expiré : demandez-en un nouveau.")
@@ -455,7 +460,7 @@ class IdentityService(HealthMixin):
         if not username or not password:
             raise InvalidInput("invalid_agent", "Un agent a un identifiant et un mot de passe.")
         roles = domain.validate_roles(roles)
-        password_hash = passwords.hash_password(password)
+        password_hash = self.passwords.hash(password)
         with self.db.unit_of_work() as uow:
             taken = store.account_by_username(uow, username)
             if taken:
@@ -473,7 +478,7 @@ class IdentityService(HealthMixin):
             raise InvalidInput("invalid_name", "Le client API a un nom.")
         client_id = f"client-{secrets.token_hex(8)}"
         secret = secrets.token_urlsafe(32)
-        secret_hash = passwords.hash_password(secret)
+        secret_hash = self.passwords.hash(secret)
         with self.db.unit_of_work() as uow:
             store.add_api_client(uow, client_id, name, secret_hash, scopes, self.db.clock.now())
             uow.commit()
