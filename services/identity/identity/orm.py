@@ -1,5 +1,7 @@
 """The identity service's tables."""
-from sqlalchemy import JSON, Boolean, Column, Date, ForeignKey, Index, Integer, LargeBinary, String, Table, UniqueConstraint
+from sqlalchemy import (
+    JSON, Boolean, Column, Date, ForeignKey, Index, Integer, LargeBinary, String, Table, Text, UniqueConstraint,
+)
 
 from espace_common.db import UTCDateTime, messaging_tables, new_metadata
 from espace_common.mail import mail_outbox_table
@@ -18,6 +20,9 @@ families = Table(
     Column("dossier", String(12), nullable=False, unique=True),
     Column("request_id", String(80), nullable=True, unique=True),
     Column("created_at", UTCDateTime, nullable=False),
+    # Dossier, names and e-mails folded (case and accents) for the agents' search:
+    # SQLite's lower() leaves accented capitals alone.
+    Column("search_folded", Text, nullable=False, default=""),
 )
 
 representatives = Table(

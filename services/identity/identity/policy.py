@@ -57,7 +57,7 @@ class Policy:
             login_throttle=ThrottlePolicy(int(_number(config, "LOGIN_MAX_FAILURES")), lock, lock),
             ip_throttle=ThrottlePolicy(int(_number(config, "IP_MAX_FAILURES")), window, window),
             key_throttle=ThrottlePolicy(int(_number(config, "KEY_MAX_FAILURES")), window, window),
-            reset_throttle=ThrottlePolicy(int(_number(config, "KEY_MAX_FAILURES")), window, window),
+            reset_throttle=ThrottlePolicy(int(_number(config, "RESET_MAX_REQUESTS")), window, window),
         )
 
     def token_policy(self, kind):

@@ -196,8 +196,10 @@ class IdentityService(HealthMixin):
             if account is None:
                 raise NotFound("account_not_found", "Ce compte n'existe pas.")
             family = asdict(store.load_family(uow, account.family_id))
+            pending = store.pending_email(uow, account, self.db.clock.now())
         return {"account": {"id": account.id, "username": account.username, "email": account.email,
-                            "email_confirmed": account.email_confirmed, "representative_id": account.representative_id},
+                            "email_confirmed": account.email_confirmed, "representative_id": account.representative_id,
+                            "pending_email": pending},
                 "family": family}
 
     @rpc
@@ -435,13 +437,20 @@ class IdentityService(HealthMixin):
                                      now + policy.email_link, new_email)
                 uow.send_mail(new_email, *mails.confirm_new_email(account.username, policy.link("confirmer-email", token)))
                 uow.send_mail(account.email, *mails.email_change_notice(account.username, new_email))
+            elif new_email and not account.email_confirmed:
+                # The same, still unconfirmed address: send a fresh link (the first one may have lapsed).
+                token = new_secret_token()
+                store.retire_link_tokens(uow, account.id, "confirm_email", now)
+                store.add_link_token(uow, domain.token_digest(token), "confirm_email", account.id, now,
+                                     now + policy.email_link, account.email)
+                uow.send_mail(account.email, *mails.confirm_new_email(account.username, policy.link("confirmer-email", token)))
             changed = sorted(values) + (["email"] if new_email else [])
             if changed:
                 store.audit(uow, "contact_changed", now, account_id=account.id, client_ip=client_ip,
                             detail=", ".join(changed))
             uow.commit()
         result = self.me(account_id)
-        result["pending_email"] = new_email if new_email and new_email.casefold() != account.email.casefold() else None
+        result["pending_email"] = result["account"]["pending_email"]
         return result
 
     @rpc

@@ -1,5 +1,5 @@
 """Reading and writing the identity tables inside a unit of work."""
-from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy import delete, func, insert, select, update
 
 from espace_common.db import new_id
 
@@ -41,7 +41,18 @@ def add_family(uow, command, dossier, now):
         uow.execute(insert(orm.children).values(
             id=child_id, first_name=kid.first_name, last_name=kid.last_name, birth_date=kid.birth_date))
         uow.execute(insert(orm.family_children).values(family_id=family_id, child_id=child_id, position=position))
-    return load_family(uow, family_id)
+    return refresh_search_text(uow, family_id)
+
+
+def refresh_search_text(uow, family_id):
+    """Recompute what the agents' search matches for a family; returns the family."""
+    family = load_family(uow, family_id)
+    words = [family.dossier]
+    for member in family.representatives + family.children:
+        words += [member["first_name"], member["last_name"], member.get("email", "")]
+    uow.execute(update(orm.families).where(orm.families.c.id == family_id)
+                .values(search_folded=fold(" ".join(w for w in words if w))))
+    return family
 
 
 def load_family(uow, family_id):
@@ -165,6 +176,7 @@ def add_account(uow, rep, username, email, password_hash, now):
         username_folded=fold(username), email=email, email_folded=email.casefold(), email_confirmed=False,
         password_hash=password_hash, created_at=now))
     uow.execute(update(orm.representatives).where(orm.representatives.c.id == rep.id).values(email=email))
+    refresh_search_text(uow, rep.family_id)
     return account_id
 
 
@@ -177,6 +189,7 @@ def set_account_email(uow, account, email, confirmed):
         email=email, email_folded=email.casefold(), email_confirmed=confirmed))
     uow.execute(update(orm.representatives).where(orm.representatives.c.id == account.representative_id)
                 .values(email=email))
+    refresh_search_text(uow, account.family_id)
 
 
 def update_representative_contact(uow, representative_id, values):
@@ -231,6 +244,15 @@ def use_link_token(uow, digest, now):
     return result.rowcount == 1
 
 
+def pending_email(uow, account, now):
+    """A new address waiting for its confirmation link, if any."""
+    row = uow.execute(select(orm.link_tokens.c.email).where(
+        orm.link_tokens.c.account_id == account.id, orm.link_tokens.c.purpose == "confirm_email",
+        orm.link_tokens.c.used_at.is_(None), orm.link_tokens.c.expires_at > now,
+        orm.link_tokens.c.email != account.email).order_by(orm.link_tokens.c.created_at.desc()).limit(1)).first()
+    return row.email if row else None
+
+
 def retire_link_tokens(uow, account_id, purpose, now):
     uow.execute(update(orm.link_tokens).where(
         orm.link_tokens.c.account_id == account_id, orm.link_tokens.c.purpose == purpose,
@@ -282,18 +304,11 @@ def agent_by_id(uow, agent_id):
 
 
 def search_families(uow, query, limit=50):
-    """Families whose dossier, or a member's name or e-mail, contains the query."""
-    pattern = f"%{query.strip().casefold()}%"
-    reps = orm.representatives
-    kids = orm.children
-    by_rep = select(reps.c.family_id).where(or_(
-        func.lower(reps.c.last_name).like(pattern), func.lower(reps.c.first_name).like(pattern),
-        func.lower(reps.c.email).like(pattern)))
-    by_child = select(orm.family_children.c.family_id).join(kids, kids.c.id == orm.family_children.c.child_id).where(
-        or_(func.lower(kids.c.last_name).like(pattern), func.lower(kids.c.first_name).like(pattern)))
-    rows = uow.execute(select(orm.families.c.id).where(or_(
-        orm.families.c.dossier.like(pattern), orm.families.c.id.in_(by_rep), orm.families.c.id.in_(by_child)))
-        .order_by(orm.families.c.dossier).limit(limit)).all()
+    """Families whose dossier, or a member's name or e-mail, contains the query (case and accents ignored)."""
+    escaped = fold(query).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    rows = uow.execute(select(orm.families.c.id)
+                       .where(orm.families.c.search_folded.like(f"%{escaped}%", escape="\\"))
+                       .order_by(orm.families.c.dossier).limit(limit)).all()
     return [load_family(uow, row.id) for row in rows]
 
 

@@ -165,3 +165,21 @@ def test_api_clients_get_scoped_tokens(identity, rpc):
     assert (principal["kind"], principal["scopes"]) == ("client", ["kitchen"])
     refused(rpc, "invalid_client", "client_login", created["client_id"], "wrong")
     refused(rpc, "invalid_scopes", "create_api_client", "X", ["everything"])
+
+
+def test_agents_find_families_whatever_the_case_and_accents(identity, rpc):
+    family = rpc.call("identity", "register_family", {
+        "representatives": [{"first_name": "Émilie", "last_name": "Étienne"}],
+        "children": [{"first_name": "Zoé", "last_name": "Étienne", "birth_date": "2019-01-01"}]})
+    for query in ("Étienne", "étienne", "ETIENNE", "emilie", "zoe", family["dossier"]):
+        assert [f["id"] for f in rpc.call("identity", "find_families", query)] == [family["id"]], query
+    assert rpc.call("identity", "find_families", "%%") == []
+
+
+def test_an_unconfirmed_address_can_get_a_fresh_link_and_a_pending_one_shows(identity, rpc, mail):
+    me = create(rpc, identity)
+    rpc.call("identity", "change_contact", me["account"]["id"], {"email": "claire.perso@example.org"})
+    fresh = link_in(mail.wait_for("claire.perso@example.org", count=2)[-1], "confirmer-email").rsplit("/", 1)[1]
+    rpc.call("identity", "confirm_email", fresh)
+    rpc.call("identity", "change_contact", me["account"]["id"], {"email": "autre@example.org"})
+    assert rpc.call("identity", "me", me["account"]["id"])["account"]["pending_email"] == "autre@example.org"
