@@ -49,14 +49,13 @@ def fault_point(name):
         os._exit(70)
 
 
-class OutboxRelay:
-    """Publishes committed outbox rows with publisher confirms, oldest first, then marks them."""
+class Relay:
+    """A green thread that drains a table after each commit (and every few seconds), retrying on failure."""
 
-    def __init__(self, engine, tables, source, amqp_uri, clock):
+    name = "relay"
+
+    def __init__(self, engine, clock):
         self.engine = engine
-        self.outbox = tables.outbox
-        self.source = source
-        self.amqp_uri = amqp_uri
         self.clock = clock
         self._wake = GreenEvent()
         self._thread = None
@@ -74,44 +73,69 @@ class OutboxRelay:
         if not self._wake.ready():
             self._wake.send(True)
 
-    def pending_count(self):
-        with self.engine.connect() as connection:
-            connection = connection.execution_options(sqlite_begin="DEFERRED")
-            return connection.execute(
-                select(func.count()).select_from(self.outbox).where(self.outbox.c.published_at.is_(None))).scalar()
+    def drain(self):
+        """Handle one batch; True when there may be more."""
+        raise NotImplementedError
+
+    def reset(self):
+        """Forget connections after a failure."""
 
     def _run(self):
-        connection = None
         while True:
             try:
-                if connection is None:
-                    connection = Connection(self.amqp_uri, transport_options={"confirm_publish": True})
-                    connection.ensure_connection(max_retries=3)
-                    declare_topology(connection, subscriptions_to(self.source))
-                while self.publish_pending(connection):
+                while self.drain():
                     pass
-                self.last_error = None
-            except Exception as exc:  # keep relaying whatever happens; the rows wait in the outbox
+            except Exception as exc:  # keep going whatever happens; the rows wait in their table
                 self.last_error = f"{exc.__class__.__name__}: {exc}"
-                log.warning("outbox relay of %s failed, will retry: %s", self.source, self.last_error)
-                if connection is not None:
-                    connection.release()
-                connection = None
+                log.warning("%s failed, will retry: %s", self.name, self.last_error)
+                self.reset()
                 eventlet.sleep(RELAY_RETRY_SECONDS)
                 continue
             self._wake = GreenEvent()
             with eventlet.Timeout(RELAY_IDLE_POLL_SECONDS, False):
                 self._wake.wait()
 
-    def publish_pending(self, connection):
-        """Publish one batch; True when there may be more."""
+    def pending(self, table, *conditions):
         with self.engine.connect() as db:
             db = db.execution_options(sqlite_begin="DEFERRED")
-            rows = db.execute(
-                select(self.outbox.c.position, self.outbox.c.event_type, self.outbox.c.payload)
-                .where(self.outbox.c.published_at.is_(None))
-                .order_by(self.outbox.c.position).limit(RELAY_BATCH)
-            ).all()
+            return db.execute(select(table).where(*conditions).order_by(table.c.position).limit(RELAY_BATCH)).all()
+
+
+class OutboxRelay(Relay):
+    """Publishes committed outbox rows with publisher confirms, oldest first, then marks them."""
+
+    def __init__(self, engine, tables, source, amqp_uri, clock):
+        super().__init__(engine, clock)
+        self.outbox = tables.outbox
+        self.source = source
+        self.amqp_uri = amqp_uri
+        self.name = f"outbox relay of {source}"
+        self._connection = None
+
+    def pending_count(self):
+        with self.engine.connect() as connection:
+            connection = connection.execution_options(sqlite_begin="DEFERRED")
+            return connection.execute(
+                select(func.count()).select_from(self.outbox).where(self.outbox.c.published_at.is_(None))).scalar()
+
+    def reset(self):
+        if self._connection is not None:
+            self._connection.release()
+        self._connection = None
+
+    def drain(self):
+        if self._connection is None:
+            connection = Connection(self.amqp_uri, transport_options={"confirm_publish": True})
+            connection.ensure_connection(max_retries=3)
+            declare_topology(connection, subscriptions_to(self.source))
+            self._connection = connection
+        more = self.publish_pending(self._connection)
+        self.last_error = None
+        return more
+
+    def publish_pending(self, connection):
+        """Publish one batch; True when there may be more."""
+        rows = self.pending(self.outbox, self.outbox.c.published_at.is_(None))
         if not rows:
             return False
         producer = Producer(connection.channel(), exchange=event_exchange(self.source), serializer="json")
@@ -129,51 +153,21 @@ class OutboxRelay:
         return len(rows) == RELAY_BATCH
 
 
-class MailRelay:
+class MailRelay(Relay):
     """Sends committed mails in order; a failed one is retried later, up to MAIL_MAX_ATTEMPTS."""
 
+    name = "mail relay"
+
     def __init__(self, engine, table, smtp_url, sender, clock):
-        self.engine = engine
+        super().__init__(engine, clock)
         self.table = table
         self.transport = transport_for(smtp_url)
         self.sender = sender
-        self.clock = clock
-        self._wake = GreenEvent()
-        self._thread = None
-        self.last_error = None
 
-    def start(self):
-        self._thread = eventlet.spawn(self._run)
-
-    def stop(self):
-        if self._thread is not None:
-            self._thread.kill()
-            self._thread = None
-
-    def wake(self):
-        if not self._wake.ready():
-            self._wake.send(True)
-
-    def _run(self):
-        while True:
-            try:
-                while self.send_pending():
-                    pass
-            except Exception as exc:  # the mails wait in their table; try again later
-                log.warning("mail relay failed, will retry: %s", exc)
-                eventlet.sleep(RELAY_RETRY_SECONDS)
-                continue
-            self._wake = GreenEvent()
-            with eventlet.Timeout(RELAY_IDLE_POLL_SECONDS, False):
-                self._wake.wait()
-
-    def send_pending(self):
+    def drain(self):
         """Try each waiting mail once; True when a full batch was taken."""
         table = self.table
-        with self.engine.connect() as db:
-            db = db.execution_options(sqlite_begin="DEFERRED")
-            rows = db.execute(select(table).where(table.c.sent_at.is_(None), table.c.attempts < MAIL_MAX_ATTEMPTS)
-                              .order_by(table.c.position).limit(RELAY_BATCH)).all()
+        rows = self.pending(table, table.c.sent_at.is_(None), table.c.attempts < MAIL_MAX_ATTEMPTS)
         for row in rows:
             values = {"attempts": row.attempts + 1}
             try:
