@@ -73,6 +73,15 @@ absences = Table(
     Column("document_path", String(300), nullable=True),
 )
 
+# GDPR: every read of a justification is recorded, by whom and when.
+document_reads = Table(
+    "document_reads", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("absence_id", String(36), nullable=False, index=True),
+    Column("reader", String(80), nullable=False),
+    Column("read_at", UTCDateTime, nullable=False),
+)
+
 attendance = Table(
     "attendance", metadata,
     Column("child_id", String(36), primary_key=True),

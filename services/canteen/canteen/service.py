@@ -225,14 +225,25 @@ class CanteenService(HealthMixin):
                 "reason": reason, "has_document": bool(stored)}
 
     @rpc
-    def absence_document(self, absence_id, family_id=None):
-        """The justification file, for its family (family_id given) or an agent (None)."""
+    def absence_document(self, absence_id, family_id=None, reader=None):
+        """The justification file, for its family (family_id given) or an agent (None); every read is recorded."""
         with self.db.unit_of_work(read_only=True) as uow:
             row = store.absence(uow, absence_id)
         if row is None or row.document_path is None or (family_id is not None and row.family_id != family_id):
             raise NotFound("document_not_found", "Ce justificatif n'existe pas.")
+        content = self.documents.read(row.document_path)
+        with self.db.unit_of_work() as uow:
+            store.record_document_read(uow, absence_id, reader or (f"family:{family_id}" if family_id else "agent"),
+                                       self.db.clock.now())
+            uow.commit()
         return {"name": row.document_name, "media_type": row.document_type,
-                "content_base64": base64.b64encode(self.documents.read(row.document_path)).decode("ascii")}
+                "content_base64": base64.b64encode(content).decode("ascii")}
+
+    @rpc
+    def document_reads(self, absence_id):
+        """Who read a justification, and when (for the data protection officer)."""
+        with self.db.unit_of_work(read_only=True) as uow:
+            return [{"reader": r.reader, "read_at": r.read_at.isoformat()} for r in store.document_reads(uow, absence_id)]
 
     # --- Attendance, diets and head-counts (agents, the kitchen) -------------------------------
 

@@ -246,3 +246,12 @@ def replace_feed(uow, family_id, digest, now):
                                                  orm.calendar_feeds.c.revoked_at.is_(None)).values(revoked_at=now))
     if digest:
         uow.execute(insert(orm.calendar_feeds).values(digest=digest, family_id=family_id, created_at=now))
+
+
+def record_document_read(uow, absence_id, reader, now):
+    uow.execute(insert(orm.document_reads).values(absence_id=absence_id, reader=reader[:80], read_at=now))
+
+
+def document_reads(uow, absence_id):
+    return uow.execute(select(orm.document_reads).where(orm.document_reads.c.absence_id == absence_id)
+                       .order_by(orm.document_reads.c.id)).all()

@@ -139,6 +139,9 @@ def test_absence_with_a_justification_recognised_by_content(town, rpc):
     document = rpc.call("canteen", "absence_document", absence["id"], town["family"])
     assert base64.b64decode(document["content_base64"]) == PDF and document["media_type"] == "application/pdf"
     refused(rpc, "document_not_found", "absence_document", absence["id"], "another-family")
+    rpc.call("canteen", "absence_document", absence["id"], None, "agent:agent-42")
+    assert [r["reader"] for r in rpc.call("canteen", "document_reads", absence["id"])] == [
+        f"family:{town['family']}", "agent:agent-42"]
     liar = {"name": "certificat.pdf", "content_base64": base64.b64encode(b"MZ\x90\x00 not a pdf").decode()}
     refused(rpc, "invalid_document", "report_absence", town["family"], town["children"][1], day, day, "illness", liar)
     big = {"name": "x.pdf", "content_base64": base64.b64encode(b"%PDF-" + b"0" * (5 * 1024 * 1024)).decode()}
