@@ -183,3 +183,16 @@ def test_an_unconfirmed_address_can_get_a_fresh_link_and_a_pending_one_shows(ide
     rpc.call("identity", "confirm_email", fresh)
     rpc.call("identity", "change_contact", me["account"]["id"], {"email": "autre@example.org"})
     assert rpc.call("identity", "me", me["account"]["id"])["account"]["pending_email"] == "autre@example.org"
+
+
+def test_sessions_end_after_their_idle_time_and_logout_revokes(start_service, rpc, mail):
+    start_service("identity", SMTP_URL=mail.url, WEB_SESSION_IDLE_MINUTES="0.03")  # under two seconds
+    family = rpc.call("identity", "register_family", FAMILY)
+    create(rpc, family)
+    idle = rpc.call("identity", "login", "claire.martin", PASSWORD)
+    assert rpc.call("identity", "resolve_token", idle["token"])["kind"] == "parent"
+    time.sleep(2.2)
+    refused(rpc, "session_expired", "resolve_token", idle["token"])
+    active = rpc.call("identity", "login", "claire.martin", PASSWORD)
+    rpc.call("identity", "logout", active["token"])
+    refused(rpc, "session_expired", "resolve_token", active["token"])
