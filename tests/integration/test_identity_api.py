@@ -277,7 +277,7 @@ def test_a_parent_changes_password_and_contact_details(api):
     assert api("post", "/email-confirmations", json={"token": confirmation}).json() == {"email": new_email}
     refused(api("post", "/email-confirmations", json={"token": confirmation}), 409, "link_expired")
     assert api("get", "/me", token).json()["account"] == {**changed["account"], "email": new_email,
-                                                          "email_confirmed": True}
+                                                          "email_confirmed": True, "pending_email": None}
 
     events = api("get", "/me/events", token).json()["events"]
     kinds = [event["kind"] for event in events]
