@@ -84,23 +84,33 @@ def is_changeable(day, now, rules):
 
 @dataclass(frozen=True)
 class SchoolCalendar:
-    """Holidays (inclusive date ranges) and days an agent closed, for the weekday pattern of the rules."""
+    """Holidays (inclusive date ranges) and days an agent closed (day -> reason), for the rules' weekdays."""
 
     holidays: tuple = ()
-    closed_days: frozenset = field(default_factory=frozenset)
+    closed_days: dict = field(default_factory=dict)
+
+    def closure(self, day, rules):
+        """(kind, reason) when no meal is served that day, else None.
+
+        The kind ("weekday", "public_holiday", "holiday", "closed") is for programs, the reason for people.
+        """
+        if day.isoweekday() not in rules.school_weekdays:
+            return "weekday", "Pas de restauration scolaire ce jour de la semaine."
+        if day in french_public_holidays(day.year):
+            return "public_holiday", "Jour férié."
+        for start, end, name in self.holidays:
+            if start <= day <= end:
+                return "holiday", f"{name}." if name else "Vacances scolaires."
+        if day in self.closed_days:
+            reason = (self.closed_days[day] or "").strip().rstrip(".")
+            return "closed", (f"Restaurant scolaire fermé ce jour-là : {reason}." if reason
+                              else "Restaurant scolaire fermé ce jour-là.")
+        return None
 
     def closure_reason(self, day, rules):
         """Why no meal is served that day, or None on a school day."""
-        if day.isoweekday() not in rules.school_weekdays:
-            return "Pas de restauration scolaire ce jour de la semaine."
-        if day in french_public_holidays(day.year):
-            return "Jour férié."
-        for start, end, name in self.holidays:
-            if start <= day <= end:
-                return f"{name}." if name else "Vacances scolaires."
-        if day in self.closed_days:
-            return "Restaurant scolaire fermé ce jour-là."
-        return None
+        found = self.closure(day, rules)
+        return found[1] if found else None
 
     def is_school_day(self, day, rules):
         return self.closure_reason(day, rules) is None

@@ -18,10 +18,11 @@ class DayView:
     changeable: bool
     deadline: str | None
     reason: str | None
+    closure: str | None = None
 
     def as_dict(self):
         return {"date": self.date.isoformat(), "state": self.state, "changeable": self.changeable,
-                "deadline": self.deadline, "reason": self.reason}
+                "deadline": self.deadline, "reason": self.reason, "closure": self.closure}
 
 
 @dataclass(frozen=True)
@@ -69,9 +70,9 @@ def day_views(start, end, calendar, rules, now, reserved, absent):
     """One entry per calendar day, in order."""
     views = []
     for day in days_between(start, end):
-        closure = calendar.closure_reason(day, rules)
+        closure = calendar.closure(day, rules)
         if closure:
-            views.append(DayView(day, CLOSED, False, None, closure))
+            views.append(DayView(day, CLOSED, False, None, closure[1], closure[0]))
             continue
         deadline = deadline_for(day, rules)
         changeable = now < deadline

@@ -121,14 +121,24 @@ class CanteenService(HealthMixin):
         return {"date": day.isoformat(), "closed": False}
 
     @rpc
+    def closed_days(self, start, end):
+        """The days agents closed in the range, with their reason."""
+        start, end = domain.parse_range(start, end)
+        with self.db.unit_of_work(read_only=True) as uow:
+            return [{"date": r.day.isoformat(), "reason": r.reason} for r in store.closed_days_between(uow, start, end)]
+
+    @rpc
     def school_days(self, start, end):
         """Each day of the range with whether meals are served, and why not."""
         start, end = domain.parse_range(start, end)
         rules = self.rules
         with self.db.unit_of_work(read_only=True) as uow:
             calendar = store.calendar(uow, start, end)
-        return [{"date": d.isoformat(), "open": calendar.closure_reason(d, rules) is None,
-                 "reason": calendar.closure_reason(d, rules)} for d in _days(start, end)]
+        days = []
+        for day in _days(start, end):
+            kind, reason = calendar.closure(day, rules) or (None, None)
+            days.append({"date": day.isoformat(), "open": kind is None, "closure": kind, "reason": reason})
+        return days
 
     # --- Reservations ---------------------------------------------------------------------
 
@@ -158,6 +168,8 @@ class CanteenService(HealthMixin):
         with self.db.unit_of_work() as uow:
             self._own_child(uow, family_id, child_id)
             domain.check_change(day, store.calendar(uow, day, day), rules, now)
+            if store.absent_children(uow, [child_id], day):
+                raise Conflict("day_absent", "Une absence est signalée ce jour-là : le repas ne peut plus être modifié.")
             if action == "reserve":
                 if store.enrolment(uow, child_id, domain.school_year_of(day)) is None:
                     raise Conflict("not_enrolled", "Cet enfant n'est pas inscrit à la restauration scolaire "
@@ -272,11 +284,12 @@ class CanteenService(HealthMixin):
                 raise NotFound("school_not_found", "Cette école n'existe pas.")
             enrolled = store.enrolled_children(uow, school_id, domain.school_year_of(day))
             reserved = store.reservations_on(uow, enrolled, day)
+            absent = store.absent_children(uow, enrolled, day) if enrolled else set()
             eaten = {r.child_id for r in store.attendance_on(uow, school_id, day)}
             diets = store.diets_of(uow, enrolled)
             names = {c: store.known_child(uow, c) for c in enrolled}
         return sorted(({"child_id": c, "first_name": names[c].first_name, "last_name": names[c].last_name,
-                        "reserved": c in reserved, "eaten": c in eaten,
+                        "reserved": c in reserved, "absent": c in absent, "eaten": c in eaten,
                         "diet": diets.get(c, ("standard", False))[0], "pai": diets.get(c, ("standard", False))[1]}
                        for c in enrolled), key=lambda r: (r["last_name"], r["first_name"]))
 
@@ -299,7 +312,9 @@ class CanteenService(HealthMixin):
             if store.school(uow, school_id) is None:
                 raise NotFound("school_not_found", "Cette école n'existe pas.")
             enrolled = store.enrolled_children(uow, school_id, domain.school_year_of(day))
-            reserved = store.reservations_on(uow, enrolled, day) if enrolled else set()
+            # A child reported absent is not cooked for, though the meal stays booked (and billed unless justified).
+            reserved = (store.reservations_on(uow, enrolled, day) - store.absent_children(uow, enrolled, day)
+                        if enrolled else set())
             diets = store.diets_of(uow, list(reserved)) if reserved else {}
         return {"date": day.isoformat(), "school_id": school_id, **domain.headcount(reserved, diets)}
 
@@ -397,10 +412,17 @@ class CanteenService(HealthMixin):
                 raise NotFound("feed_not_found", "Ce calendrier n'existe pas ou a été révoqué.")
             children = store.children_of_family(uow, feed.family_id)
             today = self.db.clock.today()
-            reserved = store.reserved_days(uow, [c.child_id for c in children],
-                                           today - timedelta(days=days_back), today + timedelta(days=days_ahead))
+            start, end = today - timedelta(days=days_back), today + timedelta(days=days_ahead)
+            reserved = store.reserved_days(uow, [c.child_id for c in children], start, end)
+            absent = {c.child_id: store.absent_days(uow, c.child_id, start, end) for c in children}
         return [{"date": day.isoformat(), "child_id": c.child_id, "first_name": c.first_name}
-                for c in children for day in sorted(reserved[c.child_id])]
+                for c in children for day in sorted(reserved[c.child_id] - absent[c.child_id])]
+
+    @rpc
+    def calendar_feed_status(self, family_id):
+        """Whether the family has a working calendar feed (its address is only shown when made)."""
+        with self.db.unit_of_work(read_only=True) as uow:
+            return {"active": store.active_feed(uow, family_id) is not None}
 
 
 def _days(start, end):

@@ -29,9 +29,20 @@ def known_child(uow, child_id):
 def calendar(uow, start, end):
     """The holidays and closed days that touch [start, end]."""
     rows = uow.execute(select(orm.holidays).where(orm.holidays.c.start <= end, orm.holidays.c.end >= start)).all()
-    closed = uow.execute(select(orm.closed_days.c.day).where(orm.closed_days.c.day.between(start, end))).all()
+    closed = uow.execute(select(orm.closed_days).where(orm.closed_days.c.day.between(start, end))).all()
     return SchoolCalendar(holidays=tuple((r.start, r.end, r.name) for r in rows),
-                          closed_days=frozenset(r.day for r in closed))
+                          closed_days={r.day: r.reason for r in closed})
+
+
+def closed_days_between(uow, start, end):
+    return uow.execute(select(orm.closed_days).where(orm.closed_days.c.day.between(start, end))
+                       .order_by(orm.closed_days.c.day)).all()
+
+
+def absent_children(uow, child_ids, day):
+    """Children with an absence reported that day."""
+    return {r.child_id for r in uow.execute(select(orm.absences.c.child_id).where(
+        orm.absences.c.child_id.in_(child_ids), orm.absences.c.start <= day, orm.absences.c.end >= day))}
 
 
 def reserved_days(uow, child_ids, start, end):
@@ -255,3 +266,8 @@ def record_document_read(uow, absence_id, reader, now):
 def document_reads(uow, absence_id):
     return uow.execute(select(orm.document_reads).where(orm.document_reads.c.absence_id == absence_id)
                        .order_by(orm.document_reads.c.id)).all()
+
+
+def active_feed(uow, family_id):
+    return uow.execute(select(orm.calendar_feeds).where(orm.calendar_feeds.c.family_id == family_id,
+                                                        orm.calendar_feeds.c.revoked_at.is_(None))).first()

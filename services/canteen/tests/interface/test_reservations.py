@@ -150,6 +150,31 @@ def test_absence_with_a_justification_recognised_by_content(town, rpc):
     assert meals["days"][0]["state"] in ("absent", "closed")
 
 
+def test_an_absent_child_is_not_cooked_for_and_the_day_cannot_change(town, rpc):
+    days = [d["date"] for d in rpc.call("canteen", "school_days", town["first"].isoformat(), town["last"].isoformat())
+            if d["open"]]
+    day = days[-1]
+    for child in town["children"]:
+        rpc.call("canteen", "change_meal", town["family"], child, day, "reserve")
+    assert rpc.call("canteen", "headcount", town["school"], day)["total"] == 2
+    rpc.call("canteen", "report_absence", town["family"], town["children"][0], day, day, "other")
+    assert rpc.call("canteen", "headcount", town["school"], day)["total"] == 1
+    refused(rpc, "day_absent", "change_meal", town["family"], town["children"][0], day, "cancel")
+    sheet = {row["child_id"]: row for row in rpc.call("canteen", "day_sheet", town["school"], day)}
+    assert sheet[town["children"][0]]["absent"] and not sheet[town["children"][1]]["absent"]
+
+
+def test_an_agents_closure_reason_reaches_the_parents(town, rpc):
+    day = [d["date"] for d in rpc.call("canteen", "school_days", town["first"].isoformat(), town["last"].isoformat())
+           if d["open"]][1]
+    rpc.call("canteen", "close_day", day, "grève du personnel")
+    assert rpc.call("canteen", "closed_days", day, day) == [{"date": day, "reason": "grève du personnel"}]
+    meals = rpc.call("canteen", "meals", town["family"], town["children"][0], day, day)
+    assert meals["days"][0]["reason"] == "Restaurant scolaire fermé ce jour-là : grève du personnel."
+    rpc.call("canteen", "reopen_day", day)
+    assert rpc.call("canteen", "closed_days", day, day) == []
+
+
 def test_billable_facts_of_a_month(town, rpc):
     first, last = town["first"], town["last"]
     rpc.call("canteen", "change_meals", town["family"], {

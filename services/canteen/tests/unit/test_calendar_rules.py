@@ -67,11 +67,12 @@ def test_the_deadline_is_configuration():
 
 def test_closed_days():
     calendar = SchoolCalendar(holidays=((date(2026, 12, 19), date(2027, 1, 3), "Vacances de Noël"),),
-                              closed_days=frozenset({date(2026, 12, 17)}))
+                              closed_days={date(2026, 12, 17): "", date(2026, 12, 15): "grève du personnel"})
     assert calendar.closure_reason(date(2026, 12, 2), RULES) is not None  # a Wednesday
     assert calendar.closure_reason(date(2026, 12, 5), RULES) is not None  # a Saturday
     assert calendar.closure_reason(date(2026, 12, 22), RULES) == "Vacances de Noël."
     assert calendar.closure_reason(date(2026, 12, 17), RULES) == "Restaurant scolaire fermé ce jour-là."
+    assert calendar.closure_reason(date(2026, 12, 15), RULES) == "Restaurant scolaire fermé ce jour-là : grève du personnel."
     assert calendar.closure_reason(date(2026, 12, 25), RULES) == "Jour férié."
     assert calendar.is_school_day(date(2026, 12, 18), RULES)
 
