@@ -48,6 +48,9 @@ def create_app(overrides=None, services=None):
     app.register_blueprint(web.account.bp)
     app.register_blueprint(web.myspace.bp)
     app.register_blueprint(web.devmail.bp)
+    app.register_blueprint(web.canteen_common.bp)
+    app.register_blueprint(web.canteen.bp)
+    app.register_blueprint(web.canteen_agent.bp)
     app.after_request(add_security_headers)
     logging.basicConfig(level=logging.INFO)
     return app

@@ -1,0 +1,301 @@
+"""The canteen pages: public menus, news and schools; a parent's meals, periods, absences and calendar feed."""
+import base64
+from datetime import date, datetime, timedelta, timezone
+
+from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
+from icalendar import Calendar, Event
+
+from espace_common.rpc_client import RemoteError
+
+from ..auth import current_principal, parent_required
+from .canteen_common import (
+    ALLERGENS, COURSES, LABELS, SCHOOL_WEEKDAYS, STATES, CanteenFormError, Month, Week,
+    WEEKDAYS_SHORT, canteen, day_fr, refusal, sorted_courses, today,
+)
+from .helpers import no_store, render_form
+
+bp = Blueprint("canteen", __name__, url_prefix="/cantine")
+
+MAX_DOCUMENT_BYTES = 5 * 1024 * 1024
+ABSENCE_REASONS = {"illness": "Maladie", "other": "Autre motif"}
+WEEKDAY_CHOICES = {1: "Lun", 2: "Mar", 3: "Mer", 4: "Jeu", 5: "Ven", 6: "Sam", 7: "Dim"}
+RESULTS = {"reserved": "réservé", "cancelled": "annulé", "unchanged": "inchangé", "refused": "refusé"}
+
+
+# --- Public pages ------------------------------------------------------------------------
+
+@bp.get("/menus")
+def menus():
+    """The menus of a week, the same in every school, with allergens and labels written out."""
+    week = Week.parse(request.args.get("semaine"), today())
+    days = [{"date": m["date"], "courses": sorted_courses(m["courses"])}
+            for m in canteen("menus_for_week", week.key)]
+    return render_template("canteen/menus.html", week=week, days=days, courses=COURSES, allergens=ALLERGENS,
+                           labels=LABELS)
+
+
+@bp.get("/actualites")
+def news():
+    """The news of the Affaires Scolaires service."""
+    return render_template("canteen/news.html", kind="news", items=canteen("list_news", "news"))
+
+
+@bp.get("/informations-pratiques")
+def practical():
+    """The practical information of the Affaires Scolaires service."""
+    return render_template("canteen/news.html", kind="practical", items=canteen("list_news", "practical"))
+
+
+@bp.get("/ecoles")
+def schools():
+    """The schools whose canteen the town runs."""
+    return render_template("canteen/schools.html", schools=canteen("list_schools"))
+
+
+# --- A parent's meals ------------------------------------------------------------------------
+
+def family_id():
+    return current_principal()["family_id"]
+
+
+def my_children():
+    """The family's children as the canteen knows them (its own projection of identity's families)."""
+    return canteen("family_children", family_id())
+
+
+def weekday_columns(days):
+    """The weekdays that have canteen days this month (Mon, Tue, Thu, Fri by default), in order."""
+    return sorted({date.fromisoformat(d["date"]).isoweekday() for d in days if d.get("closure") != "weekday"})
+
+
+@bp.get("/")
+@parent_required
+def month():
+    """A month of meals for each child: each day's state, its deadline, and one tap to change it."""
+    current = Month.parse(request.args.get("mois"), today())
+    children = my_children()
+    calendars = []
+    for child in children:
+        days = canteen("meals", family_id(), child["child_id"], current.first.isoformat(),
+                       current.last.isoformat())["days"]
+        calendars.append({"child": child, "days": [d for d in days if d.get("closure") != "weekday"]})
+    columns = weekday_columns([d for c in calendars for d in c["days"]]) or list(SCHOOL_WEEKDAYS)
+    for calendar in calendars:
+        calendar["days"] = day_cells(calendar["days"], columns, today())
+        calendar["reserved"] = sum(d["state"] == "reserved" for d in calendar["days"])
+    return render_template("canteen/month.html", month=current, calendars=calendars, columns=columns,
+                           weekday_names=WEEKDAY_CHOICES)
+
+
+def day_cells(days, columns, now_day):
+    """What each day's cell shows: its column, its state in French, why it is frozen or closed, the action."""
+    cells, previous_week = [], None
+    for d in days:
+        day = date.fromisoformat(d["date"])
+        week = day.isocalendar()[:2]
+        column = columns.index(day.isoweekday()) + 1 if day.isoweekday() in columns else 1
+        cell = {**d, "day": day, "col": column, "week_start": week != previous_week,
+                "wd": WEEKDAYS_SHORT[day.weekday()], "today": day == now_day,
+                "label": STATES.get(d["state"], d["state"]), "action": None, "note": d["reason"] or ""}
+        previous_week = week
+        if d["state"] == "closed":
+            cell["kind"] = "closed"
+        elif d["changeable"]:
+            cell["kind"] = "open"
+            cell["action"] = "cancel" if d["state"] == "reserved" else "reserve"
+        elif d["state"] == "absent":
+            cell["kind"] = "absent"
+        else:
+            cell["kind"] = "frozen"
+            cell["note"] = "Figé : jour passé." if day < now_day else f"Figé. {d['reason'] or ''}".strip()
+        cells.append(cell)
+    return cells
+
+
+def day_anchor(index, day):
+    """The id of a day's cell on the month page: the child's rank in the family and the date."""
+    return f"e{index}-{day}"
+
+
+@bp.post("/repas/<child_id>/<day>")
+@parent_required
+def change_day(child_id, day):
+    """One tap on a day: reserve or cancel its meal, then back to the month (POST-redirect-GET)."""
+    action = request.form.get("action")
+    try:
+        wanted = date.fromisoformat(day)
+    except ValueError:
+        abort(404)
+    if action not in ("reserve", "cancel"):
+        abort(400)
+    children = my_children()
+    names = {c["child_id"]: c["first_name"] for c in children}
+    if child_id not in names:
+        abort(404)
+    index = list(names).index(child_id) + 1
+    try:
+        canteen("change_meal", family_id(), child_id, day, action)
+    except RemoteError as exc:
+        error = refusal(exc)
+        flash(f"Le repas de {names[child_id]} du {day_fr(wanted)} n'a pas été modifié. {error.message}", "error")
+    else:
+        done = "réservé" if action == "reserve" else "annulé"
+        flash(f"Repas de {names[child_id]} du {day_fr(wanted)} {done}.")
+    target = url_for("canteen.month", mois=day[:7], _anchor=day_anchor(index, day))
+    return redirect(target, 303)
+
+
+def next_month_bounds():
+    following = Month.parse(None, today()).next
+    return following.first.isoformat(), following.last.isoformat()
+
+
+@bp.route("/reservations", methods=("GET", "POST"))
+@parent_required
+def period():
+    """Reserve or cancel a period for several children with a weekday pattern; the answer says day by day."""
+    children = my_children()
+    names = {c["child_id"]: c["first_name"] for c in children}
+    start, end = next_month_bounds()
+    values = {"children": list(names), "from": start, "to": end, "weekdays": list(SCHOOL_WEEKDAYS),
+              "action": "reserve"}
+    error, outcome = None, None
+    if request.method == "POST":
+        form = request.form
+        values = {"children": [c for c in form.getlist("children") if c in names],
+                  "from": form.get("from", "").strip(), "to": form.get("to", "").strip(),
+                  "weekdays": [int(d) for d in form.getlist("weekdays") if d.isdigit()],
+                  "action": form.get("action")}
+        if not values["children"]:
+            error = CanteenFormError("Cochez au moins un enfant.", "invalid_children")
+        elif not values["from"] or not values["to"]:
+            error = CanteenFormError("Indiquez la première et la dernière date de la période.", "invalid_date")
+        elif not values["weekdays"]:
+            error = CanteenFormError("Cochez au moins un jour de la semaine.", "invalid_weekdays")
+        elif values["action"] not in ("reserve", "cancel"):
+            error = CanteenFormError("Choisissez de réserver ou d'annuler.", "invalid_action")
+        else:
+            try:
+                answer = canteen("change_meals", family_id(), {
+                    "children": values["children"], "from": values["from"], "to": values["to"],
+                    "weekdays": values["weekdays"], "action": values["action"]})
+            except RemoteError as exc:
+                error = refusal(exc)
+            else:
+                outcome = outcome_view(answer, children, values["action"])
+    return render_form("canteen/period.html", error, children=children, values=values, outcome=outcome,
+                       weekdays={d: WEEKDAY_CHOICES[d] for d in SCHOOL_WEEKDAYS})
+
+
+def outcome_view(answer, children, action):
+    """The bulk answer day by day (dates in order, children in family order), with a summary."""
+    order = {c["child_id"]: i for i, c in enumerate(children)}
+    names = {c["child_id"]: c["first_name"] for c in children}
+    rows = sorted(answer["results"], key=lambda r: (r["date"], order.get(r["child_id"], 99)))
+    for row in rows:
+        row["first_name"] = names.get(row["child_id"], "")
+        row["label"] = RESULTS.get(row["result"], row["result"])
+        if row["result"] == "unchanged":
+            row["label"] = "déjà réservé" if action == "reserve" else "pas de repas à annuler"
+    return {"rows": rows, "summary": answer["summary"]}
+
+
+@bp.route("/absences", methods=("GET", "POST"))
+@parent_required
+def absence():
+    """Report an absence for a period, with an optional justification (PDF, JPEG or PNG)."""
+    children = my_children()
+    names = {c["child_id"]: c["first_name"] for c in children}
+    values = {"child": children[0]["child_id"] if len(children) == 1 else "", "from": "", "to": "", "reason": ""}
+    error = None
+    if request.method == "POST":
+        form = request.form
+        values = {name: form.get(name, "").strip() for name in ("child", "from", "to", "reason")}
+        upload = request.files.get("document")
+        document = None
+        if values["child"] not in names:
+            error = CanteenFormError("Choisissez l'enfant absent.", "invalid_children")
+        elif not values["from"] or not values["to"]:
+            error = CanteenFormError("Indiquez le premier et le dernier jour d'absence.", "invalid_date")
+        elif values["reason"] not in ABSENCE_REASONS:
+            error = CanteenFormError("Choisissez le motif de l'absence.", "invalid_reason")
+        elif upload is not None and upload.filename:
+            content = upload.read(MAX_DOCUMENT_BYTES + 1)
+            if len(content) > MAX_DOCUMENT_BYTES:
+                error = CanteenFormError("Le justificatif ne doit pas dépasser 5 Mo.", "document_too_large")
+            else:
+                document = {"name": upload.filename, "content_base64": base64.b64encode(content).decode("ascii")}
+        if error is None:
+            try:
+                canteen("report_absence", family_id(), values["child"], values["from"], values["to"],
+                        values["reason"], document)
+            except RemoteError as exc:
+                error = refusal(exc)
+            else:
+                start, end = date.fromisoformat(values["from"]), date.fromisoformat(values["to"])
+                period = f"pour le {day_fr(start)}" if start == end else f"du {day_fr(start)} au {day_fr(end)}"
+                with_file = f", avec le justificatif « {document['name']} »" if document else ""
+                flash(f"Absence de {names[values['child']]} enregistrée {period}{with_file}.")
+                return redirect(url_for("canteen.month", mois=values["from"][:7]), 303)
+    return render_form("canteen/absence.html", error, children=children, values=values, reasons=ABSENCE_REASONS)
+
+
+# --- The family's private calendar feed ------------------------------------------------------
+
+@bp.get("/agenda")
+@parent_required
+def feed_page():
+    """The private calendar feed of the reserved meals: create, renew or revoke its address."""
+    return no_store(make_response(render_template("canteen/feed.html", feed_url=None)))
+
+
+@bp.post("/agenda/nouvelle-adresse")
+@parent_required
+def renew_feed():
+    """A new private address (the previous one stops working), shown this once."""
+    token = canteen("renew_calendar_feed", family_id())["token"]
+    url = url_for("canteen.feed", token=token, _external=True)
+    webcal = "webcal://" + url.split("://", 1)[1]
+    return no_store(make_response(render_template("canteen/feed.html", feed_url=url, webcal_url=webcal)))
+
+
+@bp.post("/agenda/revoquer")
+@parent_required
+def revoke_feed():
+    """Revoke the address: calendars subscribed to it stop receiving the meals."""
+    canteen("revoke_calendar_feed", family_id())
+    flash("L'adresse de votre agenda est révoquée : les agendas abonnés ne reçoivent plus vos repas.")
+    return redirect(url_for("canteen.feed_page"), 303)
+
+
+@bp.get("/calendrier/<token>.ics")
+def feed(token):
+    """The family's reserved meals as iCalendar; an unknown or revoked address is 404."""
+    try:
+        meals = canteen("calendar_feed", token)
+    except RemoteError as exc:
+        if exc.exc_type == "NotFound":
+            abort(404)
+        raise
+    calendar = Calendar()
+    calendar.add("prodid", "-//Ville de Donges//Espace Famille//FR")
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("x-wr-calname", "Cantine · Espace Famille de Donges")
+    calendar.add("x-wr-timezone", "Europe/Paris")
+    stamp = datetime.now(timezone.utc).replace(microsecond=0)
+    for meal in meals:
+        day = date.fromisoformat(meal["date"])
+        event = Event()
+        event.add("uid", f"cantine-{meal['child_id']}-{meal['date']}@espace-famille.donges")
+        event.add("dtstamp", stamp)
+        event.add("dtstart", day)
+        event.add("dtend", day + timedelta(days=1))
+        event.add("summary", f"Cantine : {meal['first_name']}")
+        event.add("transp", "TRANSPARENT")
+        calendar.add_component(event)
+    response = make_response(calendar.to_ical())
+    response.headers["Content-Type"] = "text/calendar; charset=utf-8"
+    response.headers["Content-Disposition"] = 'inline; filename="cantine.ics"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

@@ -1,0 +1,235 @@
+"""What the canteen pages of parents and agents share: French labels, dates, weeks and months, Markdown."""
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+import markdown
+import nh3
+from flask import Blueprint
+from markupsafe import Markup
+
+from espace_common.errors import InvalidInput
+from espace_common.rpc_client import RemoteError
+
+from ..services import services
+from .helpers import PARIS, FormError
+
+bp = Blueprint("canteen_common", __name__)
+
+# The canteen service's codes with their French labels (canteen/domain.py keeps the same keys; a test checks it).
+ALLERGENS = {
+    "gluten": "Gluten", "crustaces": "Crustacés", "oeufs": "Œufs", "poissons": "Poissons",
+    "arachides": "Arachides", "soja": "Soja", "lait": "Lait", "fruits_a_coque": "Fruits à coque",
+    "celeri": "Céleri", "moutarde": "Moutarde", "sesame": "Sésame", "sulfites": "Sulfites",
+    "lupin": "Lupin", "mollusques": "Mollusques",
+}
+LABELS = {
+    "bio": "Agriculture biologique", "label_rouge": "Label Rouge", "aop": "AOP", "igp": "IGP",
+    "hve": "Haute Valeur Environnementale", "peche_durable": "Pêche durable", "local": "Produit local",
+    "vegetarien": "Plat végétarien",
+}
+COURSES = {
+    "entree": "Entrée", "plat": "Plat", "accompagnement": "Accompagnement", "laitage": "Produit laitier",
+    "dessert": "Dessert", "gouter": "Goûter",
+}
+DIETS = {"standard": "Standard", "sans_porc": "Sans porc", "vegetarien": "Végétarien"}
+HEADCOUNT_COLUMNS = (("standard", "Standard"), ("sans_porc", "Sans porc"), ("vegetarien", "Végétarien"),
+                     ("panier_pai", "Panier repas (PAI)"))
+STATES = {"reserved": "Réservé", "not_reserved": "Non réservé", "absent": "Absent", "closed": "Fermé"}
+# The weekday pattern of the town's canteens (the service's CANTEEN_SCHOOL_WEEKDAYS default).
+SCHOOL_WEEKDAYS = (1, 2, 4, 5)
+
+WEEKDAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
+WEEKDAYS_SHORT = ("lun.", "mar.", "mer.", "jeu.", "ven.", "sam.", "dim.")
+MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
+          "novembre", "décembre")
+MONTHS_SHORT = ("janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.", "nov.", "déc.")
+
+
+def canteen(method, *args):
+    return services().call("canteen", method, *args)
+
+
+def today():
+    """Today in the town (the pages' defaults: this month, this week)."""
+    return datetime.now(PARIS).date()
+
+
+# --- Dates in French ---------------------------------------------------------------------
+
+def as_date(value):
+    return date.fromisoformat(value) if isinstance(value, str) else value
+
+
+@bp.app_template_filter("day_fr")
+def day_fr(value, year=False):
+    """'mardi 1er décembre' (with the year when asked)."""
+    day = as_date(value)
+    number = "1er" if day.day == 1 else str(day.day)
+    text = f"{WEEKDAYS[day.weekday()]} {number} {MONTHS[day.month - 1]}"
+    return f"{text} {day.year}" if year else text
+
+
+@bp.app_template_filter("day_short")
+def day_short(value):
+    """'mar. 1 déc.'"""
+    day = as_date(value)
+    return f"{WEEKDAYS_SHORT[day.weekday()]} {day.day} {MONTHS_SHORT[day.month - 1]}"
+
+
+@bp.app_template_filter("deadline_fr")
+def deadline_fr(value):
+    """'ven. 27/11 à 10h00' from an instant (shown in Europe/Paris): short enough for a phone's line."""
+    moment = datetime.fromisoformat(value).astimezone(PARIS)
+    return (f"{WEEKDAYS_SHORT[moment.weekday()]} {moment.day:02d}/{moment.month:02d} "
+            f"à {moment.hour}h{moment.minute:02d}")
+
+
+def month_label(first):
+    return f"{MONTHS[first.month - 1]} {first.year}"
+
+
+@dataclass(frozen=True)
+class Month:
+    """A calendar month: its first and last day, its neighbours, its French name."""
+
+    first: date
+
+    @classmethod
+    def parse(cls, text, default):
+        if not text:
+            return cls(default.replace(day=1))
+        match = re.fullmatch(r"(\d{4})-(\d{2})", text.strip())
+        if not match or not 1 <= int(match.group(2)) <= 12 or not 2000 <= int(match.group(1)) <= 2100:
+            raise InvalidInput("invalid_month", "Le mois s'écrit comme « 2026-12 ».")
+        return cls(date(int(match.group(1)), int(match.group(2)), 1))
+
+    @property
+    def last(self):
+        return self.next.first - timedelta(days=1)
+
+    @property
+    def next(self):
+        return Month((self.first.replace(day=28) + timedelta(days=4)).replace(day=1))
+
+    @property
+    def previous(self):
+        return Month((self.first - timedelta(days=1)).replace(day=1))
+
+    @property
+    def key(self):
+        return f"{self.first.year:04d}-{self.first.month:02d}"
+
+    @property
+    def label(self):
+        return month_label(self.first)
+
+
+@dataclass(frozen=True)
+class Week:
+    """An ISO week, as the service names it ('2026-W49')."""
+
+    monday: date
+
+    @classmethod
+    def parse(cls, text, default):
+        if not text:
+            return cls(default - timedelta(days=default.weekday()))
+        match = re.fullmatch(r"(\d{4})-W(\d{1,2})", text.strip().upper())
+        try:
+            if not match:
+                raise ValueError
+            return cls(date.fromisocalendar(int(match.group(1)), int(match.group(2)), 1))
+        except ValueError:
+            raise InvalidInput("invalid_week", "La semaine s'écrit comme « 2026-W49 ».") from None
+
+    @property
+    def key(self):
+        year, week, _ = self.monday.isocalendar()
+        return f"{year:04d}-W{week:02d}"
+
+    @property
+    def sunday(self):
+        return self.monday + timedelta(days=6)
+
+    @property
+    def next(self):
+        return Week(self.monday + timedelta(days=7))
+
+    @property
+    def previous(self):
+        return Week(self.monday - timedelta(days=7))
+
+    @property
+    def days(self):
+        return [self.monday + timedelta(days=i) for i in range(7)]
+
+    @property
+    def label(self):
+        """'du lundi 7 au dimanche 13 décembre 2026'."""
+        first, last = self.monday, self.sunday
+        start = f"{WEEKDAYS[0]} {'1er' if first.day == 1 else first.day}"
+        if first.month != last.month:
+            start += f" {MONTHS[first.month - 1]}"
+            if first.year != last.year:
+                start += f" {first.year}"
+        return f"du {start} au {day_fr(last, year=True)}"
+
+
+def school_year_of(day):
+    """'2026-2027' for any day from 1 September 2026 to 31 August 2027 (as the service counts)."""
+    first = day.year if day.month >= 9 else day.year - 1
+    return f"{first}-{first + 1}"
+
+
+def sorted_courses(courses):
+    order = list(COURSES)
+    return sorted(courses, key=lambda c: order.index(c["course"]) if c["course"] in order else len(order))
+
+
+# --- News bodies: Markdown, rendered and then sanitised ------------------------------------
+
+NEWS_TAGS = {"p", "br", "strong", "em", "b", "i", "ul", "ol", "li", "a", "h3", "h4", "h5", "h6", "blockquote",
+             "code", "pre", "hr", "table", "thead", "tbody", "tr", "th", "td"}
+NEWS_ATTRIBUTES = {"a": {"href", "title"}, "th": {"scope"}}
+
+
+def _shift_headings(html, levels=2):
+    """A news body's headings come under the page's h1 and the news' h2: # becomes h3."""
+    return re.sub(r"<(/?)h([1-6])\b", lambda m: f"<{m.group(1)}h{min(int(m.group(2)) + levels, 6)}", html)
+
+
+@bp.app_template_filter("news_html")
+def news_html(body):
+    """Markdown to HTML, then nh3 keeps only harmless tags, attributes and link schemes."""
+    html = _shift_headings(markdown.markdown(body or "", extensions=["sane_lists"]))
+    return Markup(nh3.clean(html, tags=NEWS_TAGS, attributes=NEWS_ATTRIBUTES,
+                            url_schemes={"http", "https", "mailto", "tel"}, link_rel="noopener noreferrer"))
+
+
+# --- Forms ---------------------------------------------------------------------------------
+
+FIELD_OF_CODE = {
+    "invalid_document": "document", "document_too_large": "document",
+    "invalid_reason": "reason", "invalid_range": "to", "range_too_long": "to", "invalid_date": "from",
+    "invalid_children": "children", "invalid_weekdays": "weekdays", "invalid_action": "action",
+    "invalid_calendar": "ics", "invalid_menu": "menu", "invalid_news": "title", "invalid_school": "name",
+    "invalid_school_year": "school_year", "invalid_class": "placement", "missing_field": None,
+    "query_too_short": "q",
+}
+
+
+class CanteenFormError(FormError):
+    """A FormError whose field comes from the canteen's own codes."""
+
+    @property
+    def field(self):
+        return FIELD_OF_CODE.get(self.code)
+
+
+def refusal(exc):
+    """A canteen refusal (domain error) as a form error shown beside the form; anything else is raised."""
+    if not isinstance(exc, RemoteError) or not exc.is_domain_error:
+        raise exc
+    from ..errors import STATUS_BY_KIND
+    return CanteenFormError(exc.message, exc.code, STATUS_BY_KIND.get(exc.exc_type, 400))

@@ -1,0 +1,684 @@
+"""The canteen pages (public, parents', agents') against fake services."""
+import base64
+import csv
+import html
+import io
+import re
+from datetime import date, timedelta
+
+import pytest
+
+from gateway.web import canteen_common
+
+from .conftest import remote
+from .test_web_pages import AGENT, PARENT, csrf_token, log_in_as, post
+
+FAMILY_ID = PARENT["family_id"]
+LEA = {"child_id": "5f0c1d2e-3b4a-4c5d-8e9f-0a1b2c3d4e5f", "first_name": "Léa", "last_name": "Martin",
+       "birth_date": "2018-04-17"}
+HUGO = {"child_id": "9a8b7c6d-5e4f-4a3b-9c2d-1e0f9a8b7c6d", "first_name": "Hugo", "last_name": "Martin",
+        "birth_date": "2020-09-03"}
+CHILDREN = [LEA, HUGO]
+SCHOOLS = [{"id": "s-1", "name": "École publique Jules Verne", "kind": "public", "address": "1 rue des Écoles"},
+           {"id": "s-2", "name": "École privée St Joseph", "kind": "private", "address": ""}]
+ADMIN = {**AGENT, "id": "agent-2", "username": "admin", "roles": ["admin"]}
+CRECHE = {**AGENT, "id": "agent-3", "username": "creche", "roles": ["petite_enfance"]}
+NO_SERVICE = "Pas de restauration scolaire ce jour de la semaine."
+FROZEN = "Ce jour ne peut plus être modifié : la date limite était le 26/11/2026 à 10h00."
+
+
+@pytest.fixture(autouse=True)
+def fixed_today(monkeypatch):
+    """The pages' "today" (their default month and week) is Thursday 26 November 2026."""
+    monkeypatch.setattr(canteen_common, "today", lambda: date(2026, 11, 26))
+    from gateway.web import canteen, canteen_agent
+    monkeypatch.setattr(canteen, "today", lambda: date(2026, 11, 26))
+    monkeypatch.setattr(canteen_agent, "today", lambda: date(2026, 11, 26))
+
+
+def text(response):
+    """The page with its entities decoded, so that French apostrophes read as typed."""
+    return html.unescape(response.get_data(as_text=True))
+
+
+def calls(services, method):
+    return [args for service, name, args, _ in services.calls if service == "canteen" and name == method]
+
+
+def month_of_days(start, end, frozen_until=None, reserved=True):
+    """What canteen.meals answers: every day of the range, Wednesdays and week-ends without canteen."""
+    days, day = [], date.fromisoformat(start)
+    while day <= date.fromisoformat(end):
+        iso = day.isoformat()
+        if day.isoweekday() in (3, 6, 7):
+            days.append({"date": iso, "state": "closed", "changeable": False, "deadline": None, "reason": NO_SERVICE,
+                         "closure": "weekday"})
+        elif day.month == 12 and day.day == 25:
+            days.append({"date": iso, "state": "closed", "changeable": False, "deadline": None, "reason": "Jour férié.",
+                         "closure": "public_holiday"})
+        else:
+            frozen = frozen_until is not None and day <= frozen_until
+            days.append({"date": iso, "state": "reserved" if reserved else "not_reserved", "changeable": not frozen,
+                         "deadline": f"{(day - timedelta(days=4)).isoformat()}T10:00:00+01:00",
+                         "reason": FROZEN if frozen else None})
+        day += timedelta(days=1)
+    return days
+
+
+def as_parent(client, services, children=CHILDREN, **meals_options):
+    log_in_as(client, services, PARENT)
+    services.answers[("canteen", "family_children")] = children
+    services.answers[("canteen", "meals")] = lambda family, child, start, end: {
+        "child_id": child, "days": month_of_days(start, end, **meals_options)}
+
+
+def as_agent(client, services, principal=AGENT):
+    log_in_as(client, services, principal)
+    services.answers[("canteen", "list_schools")] = SCHOOLS
+
+
+# --- Public pages -----------------------------------------------------------------------------
+
+MENU = [{"date": "2026-12-07", "courses": [
+    {"course": "dessert", "name": "Yaourt nature", "allergens": ["lait"], "labels": ["bio"]},
+    {"course": "entree", "name": "Carottes râpées", "allergens": [], "labels": ["bio", "local"]},
+    {"course": "plat", "name": "Lasagnes aux légumes", "allergens": ["gluten", "lait"], "labels": ["vegetarien"]}]}]
+
+
+def test_menus_of_a_week_show_allergens_and_labels_in_words(client, services):
+    services.answers[("canteen", "menus_for_week")] = MENU
+    response = client.get("/cantine/menus?semaine=2026-W50")
+    page = text(response)
+    assert response.status_code == 200 and calls(services, "menus_for_week") == [("2026-W50",)]
+    assert "Semaine du lundi 7 au dimanche 13 décembre 2026" in page
+    assert "Lundi 7 décembre" in page
+    assert page.index("Carottes râpées") < page.index("Lasagnes aux légumes") < page.index("Yaourt nature")
+    assert "Allergènes : gluten, lait" in page and "Agriculture biologique" in page and "Plat végétarien" in page
+    assert 'href="/cantine/menus?semaine=2026-W49"' in page and 'href="/cantine/menus?semaine=2026-W51"' in page
+
+
+def test_menus_default_to_this_week_and_say_when_nothing_is_published(client, services):
+    services.answers[("canteen", "menus_for_week")] = []
+    page = text(client.get("/cantine/menus"))
+    assert calls(services, "menus_for_week") == [("2026-W48",)]
+    assert "pas encore publiés" in page
+
+
+def test_menus_refuse_a_malformed_week_in_french(client, services):
+    response = client.get("/cantine/menus?semaine=semaine-49")
+    assert response.status_code == 400 and "La semaine s'écrit comme « 2026-W49 »." in text(response)
+
+
+def test_news_bodies_are_markdown_rendered_and_sanitised(client, services):
+    services.answers[("canteen", "list_news")] = [{
+        "id": "n-1", "title": "Repas de Noël", "published_at": "2026-12-01T09:00:00+00:00",
+        "body": "# Menu de fête\n\nLe **jeudi 17** : [le menu](https://donges.fr/menu) "
+                "[piège](javascript:alert(1))\n\n<script>alert(1)</script><img src=x onerror=alert(1)>\n\n- dinde\n- bûche"}]
+    page = text(client.get("/cantine/actualites"))
+    assert calls(services, "list_news") == [("news",)]
+    assert "<h3>Menu de fête</h3>" in page and "<strong>jeudi 17</strong>" in page and "<li>dinde</li>" in page
+    assert 'href="https://donges.fr/menu"' in page and 'rel="noopener noreferrer"' in page
+    assert "<script>alert" not in page and "javascript:" not in page and "onerror" not in page and "<img" not in page
+    assert "1er décembre 2026" in page
+
+
+def test_practical_information_and_schools(client, services):
+    services.answers[("canteen", "list_news")] = []
+    page = text(client.get("/cantine/informations-pratiques"))
+    assert calls(services, "list_news") == [("practical",)] and "<h1>Informations pratiques</h1>" in page
+    services.answers[("canteen", "list_schools")] = SCHOOLS
+    page = text(client.get("/cantine/ecoles"))
+    assert "École publique Jules Verne" in page and "école privée" in page and "1 rue des Écoles" in page
+
+
+def test_the_gateways_labels_are_the_services_codes():
+    domain = pytest.importorskip("canteen.domain")
+    assert canteen_common.ALLERGENS == domain.ALLERGENS and canteen_common.LABELS == domain.LABELS
+    assert tuple(canteen_common.COURSES) == domain.COURSES and tuple(canteen_common.DIETS) == domain.DIETS
+
+
+# --- A parent's month -----------------------------------------------------------------------------
+
+def test_the_month_page_needs_a_parent(client, services):
+    assert client.get("/cantine/").status_code == 302
+    log_in_as(client, services, AGENT)
+    assert client.get("/cantine/").status_code == 403
+
+
+def test_the_month_shows_each_day_state_deadline_and_a_one_tap_form(client, services):
+    as_parent(client, services, frozen_until=date(2026, 12, 3))
+    services.answers[("canteen", "meals")] = lambda family, child, start, end: {"child_id": child, "days": [
+        d if d["date"] != "2026-12-08" else {**d, "state": "absent", "changeable": False, "reason": "Absence signalée."}
+        for d in month_of_days(start, end, frozen_until=date(2026, 12, 3))]}
+    response = client.get("/cantine/?mois=2026-12")
+    page = text(response)
+    assert response.status_code == 200 and "<h1>Repas de décembre 2026</h1>" in page
+    assert calls(services, "meals") == [(FAMILY_ID, LEA["child_id"], "2026-12-01", "2026-12-31"),
+                                        (FAMILY_ID, HUGO["child_id"], "2026-12-01", "2026-12-31")]
+    assert page.index(">Léa <") < page.index(">Hugo <")
+    # Wednesdays and week-ends are not listed; a public holiday is, with its reason.
+    assert 'id="e1-2026-12-02"' not in page and 'id="e1-2026-12-05"' not in page
+    assert re.search(r'id="e1-2026-12-25" class="day k-closed[^"]*".*?Fermé.*?Jour férié\.', page, re.S)
+    # A frozen day says why, an absent day too, and neither has a form.
+    frozen = re.search(r'<li id="e1-2026-12-03".*?</li>', page, re.S).group(0)
+    assert "Figé. " + FROZEN in frozen and "<form" not in frozen
+    absent = re.search(r'<li id="e1-2026-12-08".*?</li>', page, re.S).group(0)
+    assert "Absent" in absent and "Absence signalée." in absent and "<form" not in absent
+    # A changeable day: its deadline and a form that cancels it.
+    cell = re.search(r'<li id="e2-2026-12-04".*?</li>', page, re.S).group(0)
+    assert "Réservé" in cell and "modifiable jusqu'au lun. 30/11 à 10h00" in cell
+    assert f'action="/cantine/repas/{HUGO["child_id"]}/2026-12-04"' in cell
+    assert 'name="csrf_token"' in cell and 'name="action" value="cancel"' in cell
+    assert "Annuler<span class=\"vh\"> le repas de Hugo du vendredi 4 décembre</span>" in cell
+    assert 'href="/cantine/?mois=2026-11"' in page and 'href="/cantine/?mois=2027-01"' in page
+
+
+def test_the_month_defaults_to_this_month_and_marks_today(client, services):
+    as_parent(client, services, children=[LEA], frozen_until=date(2026, 11, 30))
+    page = text(client.get("/cantine/"))
+    assert calls(services, "meals")[0][2:] == ("2026-11-01", "2026-11-30")
+    assert re.search(r'id="e1-2026-11-26"[^>]*aria-current="date"', page)
+    assert "Figé : jour passé." in page  # a past day keeps it short
+
+
+def test_the_month_for_two_children_stays_under_40_kb(client, services):
+    """The heaviest month: every school day changeable (one form each), two children."""
+    as_parent(client, services, reserved=False)
+    response = client.get("/cantine/?mois=2027-03")
+    size = len(response.data)
+    assert response.status_code == 200 and response.data.count(b"<form") >= 2 * 17
+    assert size < 40 * 1024, f"{size} bytes"
+
+
+def test_a_bad_month_is_a_french_400(client, services):
+    as_parent(client, services)
+    response = client.get("/cantine/?mois=2026-13")
+    assert response.status_code == 400 and "Le mois s'écrit comme « 2026-12 »." in text(response)
+
+
+def test_one_tap_cancels_then_redirects_back_to_the_day(client, services):
+    as_parent(client, services)
+    services.answers[("canteen", "change_meal")] = {"state": "not_reserved"}
+    response = post(client, f"/cantine/repas/{HUGO['child_id']}/2026-12-04", {"action": "cancel"},
+                    csrf_from="/cantine/?mois=2026-12")
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/cantine/?mois=2026-12#e2-2026-12-04"
+    assert calls(services, "change_meal") == [(FAMILY_ID, HUGO["child_id"], "2026-12-04", "cancel")]
+    assert "Repas de Hugo du vendredi 4 décembre annulé." in text(client.get("/cantine/?mois=2026-12"))
+
+
+def test_one_tap_on_a_frozen_day_says_why(client, services):
+    as_parent(client, services)
+    services.answers[("canteen", "change_meal")] = remote("Conflict", "day_frozen", FROZEN)
+    response = post(client, f"/cantine/repas/{LEA['child_id']}/2026-11-30", {"action": "reserve"},
+                    csrf_from="/cantine/?mois=2026-12")
+    assert response.status_code == 303
+    page = text(client.get(response.headers["Location"]))
+    assert 'role="alert"' in page
+    assert ("Le repas de Léa du lundi 30 novembre n'a pas été modifié. " + FROZEN) in page
+
+
+def test_one_tap_on_another_familys_child_is_404(client, services):
+    as_parent(client, services)
+    response = post(client, "/cantine/repas/someone-else/2026-12-04", {"action": "reserve"}, csrf_from="/cantine/")
+    assert response.status_code == 404 and calls(services, "change_meal") == []
+
+
+def test_one_tap_without_csrf_is_refused(client, services):
+    as_parent(client, services)
+    response = client.post(f"/cantine/repas/{LEA['child_id']}/2026-12-04", data={"action": "reserve"})
+    assert response.status_code == 400 and calls(services, "change_meal") == []
+
+
+# --- A period and a weekday pattern ---------------------------------------------------------------
+
+def test_the_period_form_offers_next_month_and_the_school_weekdays(client, services):
+    as_parent(client, services)
+    page = text(client.get("/cantine/reservations"))
+    assert 'name="from" type="date" value="2026-12-01"' in page and 'name="to" type="date" value="2026-12-31"' in page
+    for number, short in ((1, "Lun"), (2, "Mar"), (4, "Jeu"), (5, "Ven")):
+        assert re.search(rf'id="jour-{number}" name="weekdays" value="{number}" checked>\s*<label for="jour-{number}">'
+                         rf'<span aria-hidden="true">{short}</span>', page)
+    assert 'value="3"' not in page
+    assert page.count('name="children"') == 2
+
+
+def test_the_period_answer_lists_each_day_done_and_refused_with_why(client, services):
+    as_parent(client, services)
+    services.answers[("canteen", "change_meals")] = {
+        "results": [
+            {"child_id": HUGO["child_id"], "date": "2026-12-01", "result": "reserved", "reason": None},
+            {"child_id": LEA["child_id"], "date": "2026-12-25", "result": "refused", "reason": "Jour férié."},
+            {"child_id": LEA["child_id"], "date": "2026-12-01", "result": "reserved", "reason": None},
+            {"child_id": LEA["child_id"], "date": "2026-12-03", "result": "unchanged", "reason": None}],
+        "summary": {"reserved": 2, "cancelled": 0, "unchanged": 1, "refused": 1}}
+    response = post(client, "/cantine/reservations", {
+        "children": [LEA["child_id"], HUGO["child_id"]], "from": "2026-12-01", "to": "2026-12-31",
+        "weekdays": ["1", "2", "4", "5"], "action": "reserve"})
+    page = text(response)
+    assert response.status_code == 200
+    assert calls(services, "change_meals") == [(FAMILY_ID, {
+        "children": [LEA["child_id"], HUGO["child_id"]], "from": "2026-12-01", "to": "2026-12-31",
+        "weekdays": [1, 2, 4, 5], "action": "reserve"})]
+    assert "2 repas réservés, 0 annulé, 1 inchangé, 1 refusé." in page
+    rows = re.findall(r'<tr class="o-(\w+)"><td><time datetime="([\d-]+)">[^<]+</time></td><td>([^<]+)</td>'
+                      r'<td>([^<]+)</td><td>([^<]*)</td></tr>', page)
+    assert rows == [("reserved", "2026-12-01", "Léa", "réservé", ""),
+                    ("reserved", "2026-12-01", "Hugo", "réservé", ""),
+                    ("unchanged", "2026-12-03", "Léa", "déjà réservé", ""),
+                    ("refused", "2026-12-25", "Léa", "refusé", "Jour férié.")]
+    assert "mar. 1 déc." in page
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"children": []}, "Cochez au moins un enfant."),
+    ({"weekdays": []}, "Cochez au moins un jour de la semaine."),
+    ({"to": ""}, "Indiquez la première et la dernière date de la période."),
+])
+def test_the_period_form_asks_for_what_is_missing(client, services, change, message):
+    as_parent(client, services)
+    form = {"children": [LEA["child_id"]], "from": "2026-12-01", "to": "2026-12-31", "weekdays": ["1"],
+            "action": "cancel", **change}
+    response = post(client, "/cantine/reservations", form)
+    assert response.status_code == 400 and message in text(response) and calls(services, "change_meals") == []
+
+
+def test_the_period_form_shows_the_services_refusal(client, services):
+    as_parent(client, services)
+    services.answers[("canteen", "change_meals")] = remote("InvalidInput", "invalid_range",
+                                                           "La date de fin précède la date de début.")
+    response = post(client, "/cantine/reservations", {"children": [LEA["child_id"]], "from": "2026-12-31",
+                                                       "to": "2026-12-01", "weekdays": ["1"], "action": "reserve"})
+    page = text(response)
+    assert response.status_code == 400 and "La date de fin précède la date de début." in page
+    assert re.search(r'id="to" name="to"[^>]*aria-invalid="true"', page)
+    assert 'value="2026-12-31"' in page  # what was typed is kept
+
+
+# --- Absences ---------------------------------------------------------------------------------------
+
+PDF = b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
+
+
+def absence_form(**changes):
+    return {"child": HUGO["child_id"], "from": "2026-12-03", "to": "2026-12-04", "reason": "illness", **changes}
+
+
+def test_an_absence_with_a_pdf_goes_to_the_service(client, services):
+    as_parent(client, services)
+    services.answers[("canteen", "report_absence")] = {"id": "a-1", "has_document": True}
+    token = csrf_token(client, "/cantine/absences")
+    response = client.post("/cantine/absences", data={**absence_form(), "csrf_token": token,
+                                                      "document": (io.BytesIO(PDF), "certificat.pdf")},
+                           content_type="multipart/form-data")
+    assert response.status_code == 303 and response.headers["Location"] == "/cantine/?mois=2026-12"
+    (args,) = calls(services, "report_absence")
+    assert args[:5] == (FAMILY_ID, HUGO["child_id"], "2026-12-03", "2026-12-04", "illness")
+    assert args[5]["name"] == "certificat.pdf" and base64.b64decode(args[5]["content_base64"]) == PDF
+    page = text(client.get("/cantine/?mois=2026-12"))
+    assert "Absence de Hugo enregistrée du jeudi 3 décembre au vendredi 4 décembre, avec le justificatif" in page
+
+
+def test_an_absence_without_a_file(client, services):
+    as_parent(client, services)
+    services.answers[("canteen", "report_absence")] = {"id": "a-1", "has_document": False}
+    response = post(client, "/cantine/absences", absence_form(reason="other", to="2026-12-03"))
+    assert response.status_code == 303 and calls(services, "report_absence")[0][5] is None
+
+
+def test_a_file_that_is_not_a_pdf_whatever_its_name_is_refused_in_french(client, services):
+    as_parent(client, services)
+    services.answers[("canteen", "report_absence")] = remote(
+        "InvalidInput", "invalid_document", "Le justificatif doit être un fichier PDF, JPEG ou PNG.")
+    token = csrf_token(client, "/cantine/absences")
+    response = client.post("/cantine/absences", data={**absence_form(), "csrf_token": token,
+                                                      "document": (io.BytesIO(b"MZ\x90\x00 not a pdf"), "certificat.pdf")},
+                           content_type="multipart/form-data")
+    page = text(response)
+    assert response.status_code == 400
+    assert 'role="alert" id="erreur-formulaire"' in page and "Le justificatif doit être un fichier PDF, JPEG ou PNG." in page
+    assert re.search(r'id="document" name="document" type="file"[^>]*aria-invalid="true"', page, re.S)
+    assert re.search(rf'value="{HUGO["child_id"]}" checked', page) and 'value="2026-12-03"' in page
+
+
+def test_an_absence_needs_a_reason(client, services):
+    as_parent(client, services)
+    response = post(client, "/cantine/absences", absence_form(reason=""))
+    assert response.status_code == 400 and "Choisissez le motif de l'absence." in text(response)
+    assert calls(services, "report_absence") == []
+
+
+# --- The calendar feed ------------------------------------------------------------------------------
+
+def test_the_feed_page_creates_an_address_and_shows_it_once(client, services):
+    as_parent(client, services)
+    page = text(client.get("/cantine/agenda"))
+    assert "Créer une nouvelle adresse" in page and "Révoquer l'adresse" in page and "calendrier/" not in page
+    services.answers[("canteen", "renew_calendar_feed")] = {"token": "tok-123"}
+    response = post(client, "/cantine/agenda/nouvelle-adresse", {}, csrf_from="/cantine/agenda")
+    page = text(response)
+    assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store"
+    assert "http://localhost/cantine/calendrier/tok-123.ics" in page and "webcal://localhost/cantine/calendrier/tok-123.ics" in page
+    assert calls(services, "renew_calendar_feed") == [(FAMILY_ID,)]
+
+
+def test_the_feed_is_revoked(client, services):
+    as_parent(client, services)
+    services.answers[("canteen", "revoke_calendar_feed")] = lambda family: None
+    response = post(client, "/cantine/agenda/revoquer", {}, csrf_from="/cantine/agenda")
+    assert response.status_code == 303 and calls(services, "revoke_calendar_feed") == [(FAMILY_ID,)]
+    assert "révoquée" in text(client.get("/cantine/agenda"))
+
+
+def test_the_feed_is_icalendar(client, services):
+    services.answers[("canteen", "calendar_feed")] = [
+        {"date": "2026-12-01", "child_id": LEA["child_id"], "first_name": "Léa"},
+        {"date": "2026-12-03", "child_id": HUGO["child_id"], "first_name": "Hugo"}]
+    response = client.get("/cantine/calendrier/tok-123.ics")
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200 and response.headers["Content-Type"] == "text/calendar; charset=utf-8"
+    assert calls(services, "calendar_feed") == [("tok-123",)]
+    from icalendar import Calendar
+    events = Calendar.from_ical(body).walk("VEVENT")
+    assert [(str(e["SUMMARY"]), e["DTSTART"].dt, e["DTEND"].dt) for e in events] == [
+        ("Cantine : Léa", date(2026, 12, 1), date(2026, 12, 2)), ("Cantine : Hugo", date(2026, 12, 3), date(2026, 12, 4))]
+    assert len({str(e["UID"]) for e in events}) == 2
+
+
+def test_an_unknown_or_revoked_feed_is_404(client, services):
+    services.answers[("canteen", "calendar_feed")] = remote("NotFound", "feed_not_found",
+                                                            "Ce calendrier n'existe pas ou a été révoqué.")
+    assert client.get("/cantine/calendrier/nope.ics").status_code == 404
+
+
+# --- The dashboard and the agents' home -----------------------------------------------------------
+
+def test_the_dashboard_tile_leads_to_the_canteen(client, services):
+    from .test_web_pages import ME
+    log_in_as(client, services, PARENT)
+    services.answers[("identity", "me")] = ME
+    page = text(client.get("/tableau-de-bord"))
+    tile = re.search(r'<section class="tile tile-live" aria-labelledby="tuile-cantine">.*?</section>', page, re.S).group(0)
+    assert 'href="/cantine/"' in tile and 'href="/cantine/absences"' in tile and 'href="/cantine/menus"' in tile
+
+
+def test_the_agents_home_links_to_the_canteen_pages_for_its_agents_only(client, services):
+    log_in_as(client, services, AGENT)
+    assert 'href="/agents/cantine/effectifs"' in text(client.get("/agents/"))
+    log_in_as(client, services, CRECHE)
+    assert "/agents/cantine/" not in text(client.get("/agents/"))
+
+
+# --- Agents' pages ------------------------------------------------------------------------------------
+
+AGENT_PAGES = ("/agents/cantine/", "/agents/cantine/calendrier", "/agents/cantine/menus",
+               "/agents/cantine/menus/2026-12-07", "/agents/cantine/ecoles", "/agents/cantine/inscriptions",
+               "/agents/cantine/inscriptions/fam-1", "/agents/cantine/presences", "/agents/cantine/effectifs",
+               "/agents/cantine/effectifs.csv", "/agents/cantine/regimes", "/agents/cantine/actualites")
+
+
+def answer_everything(services):
+    from .test_web_pages import FAMILY
+    services.answers.update({
+        ("canteen", "list_schools"): SCHOOLS,
+        ("canteen", "school_days"): lambda start, end: [
+            {"date": d["date"], "open": d["state"] != "closed", "reason": d["reason"], "closure": d.get("closure")}
+            for d in month_of_days(start, end)],
+        ("canteen", "menus_for_week"): MENU,
+        ("canteen", "list_classes"): [{"id": "k-1", "name": "CE2"}],
+        ("identity", "family_for_agent"): FAMILY,
+        ("canteen", "day_sheet"): SHEET,
+        ("canteen", "headcount"): lambda school, day: {"date": day, "school_id": school, "total": 3, "by_diet": {
+            "standard": 1, "sans_porc": 1, "vegetarien": 0, "panier_pai": 1}},
+        ("canteen", "list_news"): [],
+    })
+
+
+SHEET = [
+    {"child_id": "k1", "first_name": "Tom", "last_name": "Bernard", "reserved": False, "eaten": True, "diet": "standard",
+     "pai": False},
+    {"child_id": "k2", "first_name": "Léa", "last_name": "Martin", "reserved": True, "eaten": True, "diet": "vegetarien",
+     "pai": False},
+    {"child_id": "k3", "first_name": "Hugo", "last_name": "Martin", "reserved": True, "eaten": False, "diet": "sans_porc",
+     "pai": True},
+]
+
+
+@pytest.mark.parametrize("path", AGENT_PAGES)
+def test_each_agent_page_renders_for_the_affaires_scolaires(client, services, path):
+    as_agent(client, services)
+    answer_everything(services)
+    response = client.get(path)
+    assert response.status_code == 200, text(response)[:500]
+    if not path.endswith(".csv"):
+        page = text(response)
+        assert "<h1>" in page and 'lang="fr"' in page
+        assert all('name="csrf_token" value="' in form for form in re.findall(r'<form method="post".*?</form>', page, re.S))
+
+
+@pytest.mark.parametrize("path", AGENT_PAGES)
+def test_parents_and_other_agents_cannot_reach_the_canteens_back_office(client, services, path):
+    log_in_as(client, services, PARENT)
+    assert client.get(path).status_code == 403
+    log_in_as(client, services, CRECHE)
+    assert client.get(path).status_code == 403
+    assert not [c for c in services.calls if c[0] == "canteen"]
+
+
+def test_a_parent_cannot_post_to_the_back_office(client, services):
+    as_parent(client, services)
+    token = csrf_token(client, "/cantine/agenda")
+    for path in ("/agents/cantine/presences", "/agents/cantine/regimes", "/agents/cantine/calendrier/fermer"):
+        assert client.post(path, data={"csrf_token": token}).status_code == 403
+    assert not [c for c in services.calls if c[1] in ("record_attendance", "set_diet", "close_day")]
+
+
+def test_an_administrator_reaches_the_back_office(client, services):
+    as_agent(client, services, ADMIN)
+    answer_everything(services)
+    assert client.get("/agents/cantine/regimes").status_code == 200
+
+
+def test_the_headcount_csv_for_french_spreadsheets(client, services):
+    as_agent(client, services)
+    answer_everything(services)
+    response = client.get("/agents/cantine/effectifs.csv?date=2026-12-03")
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
+    assert response.headers["Content-Disposition"] == 'attachment; filename="effectifs-cantine-2026-12-03.csv"'
+    raw = response.data
+    assert raw.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"), newline=""), delimiter=";"))
+    assert rows == [["date", "école", "total", "standard", "sans_porc", "vegetarien", "panier_pai"],
+                    ["2026-12-03", "École publique Jules Verne", "3", "1", "1", "0", "1"],
+                    ["2026-12-03", "École privée St Joseph", "3", "1", "1", "0", "1"]]
+    assert raw.count(b"\r\n") == 3
+    assert calls(services, "headcount") == [("s-1", "2026-12-03"), ("s-2", "2026-12-03")]
+
+
+def test_the_headcount_page_totals_by_diet(client, services):
+    as_agent(client, services)
+    answer_everything(services)
+    page = text(client.get("/agents/cantine/effectifs?date=2026-12-03"))
+    assert "Repas réservés le jeudi 3 décembre 2026" in page
+    assert re.search(r'<th scope="row">Toutes les écoles</th><td class="num">6</td><td class="num">2</td>'
+                     r'<td class="num">2</td><td class="num">0</td><td class="num">2</td>', page)
+    assert 'href="/agents/cantine/effectifs.csv?date=2026-12-03"' in page
+
+
+def test_a_bad_date_is_400(client, services):
+    as_agent(client, services)
+    answer_everything(services)
+    assert client.get("/agents/cantine/effectifs?date=demain").status_code == 400
+
+
+def test_attendance_shows_who_ate_without_reservation_and_saves_the_ticks(client, services):
+    as_agent(client, services)
+    answer_everything(services)
+    page = text(client.get("/agents/cantine/presences?ecole=s-2&date=2026-12-03"))
+    assert calls(services, "day_sheet") == [("s-2", "2026-12-03")]
+    assert "1 repas pris sans réservation" in page and "Tom Bernard" in page
+    assert re.search(r'name="eaten" value="k1" checked', page) and re.search(r'name="eaten" value="k3">', page)
+    services.answers[("canteen", "record_attendance")] = {"eaten": 2, "without_reservation": 1}
+    response = post(client, "/agents/cantine/presences", {"ecole": "s-2", "date": "2026-12-03", "eaten": ["k1", "k2"]},
+                    csrf_from="/agents/cantine/presences?ecole=s-2&date=2026-12-03")
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/agents/cantine/presences?ecole=s-2&date=2026-12-03"
+    assert calls(services, "record_attendance") == [("s-2", "2026-12-03", ["k1", "k2"])]
+    assert "2 repas pris, dont 1 sans réservation." in text(client.get(response.headers["Location"]))
+
+
+def test_attendance_before_any_entry_ticks_the_reservations(client, services):
+    as_agent(client, services)
+    answer_everything(services)
+    services.answers[("canteen", "day_sheet")] = [{**row, "eaten": False} for row in SHEET]
+    page = text(client.get("/agents/cantine/presences?ecole=s-1&date=2026-12-03"))
+    assert "pré-cochés" in page
+    assert re.search(r'value="k2" checked', page) and re.search(r'value="k1">', page)
+
+
+def test_diets_are_listed_and_set(client, services):
+    as_agent(client, services)
+    answer_everything(services)
+    response = client.get("/agents/cantine/regimes?ecole=s-1&q=mart")
+    page = text(response)
+    assert response.headers["Cache-Control"] == "no-store"
+    assert "Martin Hugo" in page and "Bernard Tom" not in page
+    assert re.search(r'<option value="sans_porc" selected>Sans porc</option>', page)
+    services.answers[("canteen", "set_diet")] = {"child_id": "k3", "diet": "vegetarien", "pai": True}
+    response = post(client, "/agents/cantine/regimes", {"child": "k3", "diet": "vegetarien", "pai": "1",
+                                                         "name": "Hugo Martin", "ecole": "s-1", "q": "mart"},
+                    csrf_from="/agents/cantine/regimes?ecole=s-1")
+    assert response.status_code == 303 and response.headers["Location"] == "/agents/cantine/regimes?ecole=s-1&q=mart"
+    assert calls(services, "set_diet") == [("k3", "vegetarien", True)]
+    assert "Régime de Hugo Martin enregistré : végétarien, avec un PAI" in text(client.get(response.headers["Location"]))
+
+
+def test_the_calendar_imports_an_ics_file_and_lists_closures(client, services):
+    as_agent(client, services)
+    answer_everything(services)
+    services.answers[("canteen", "school_days")] = lambda start, end: [
+        {"date": "2026-12-18", "open": True, "closure": None, "reason": None},
+        {"date": "2026-12-19", "open": False, "closure": "weekday", "reason": NO_SERVICE},
+        {"date": "2026-12-21", "open": False, "closure": "holiday", "reason": "Vacances de Noël."},
+        {"date": "2026-12-23", "open": False, "closure": "weekday", "reason": NO_SERVICE},
+        {"date": "2026-12-24", "open": False, "closure": "holiday", "reason": "Vacances de Noël."},
+        {"date": "2026-12-25", "open": False, "closure": "public_holiday", "reason": "Jour férié."},
+        {"date": "2027-01-04", "open": True, "closure": None, "reason": None},
+        {"date": "2027-01-07", "open": False, "closure": "closed", "reason": "Restaurant scolaire fermé ce jour-là."}]
+    page = text(client.get("/agents/cantine/calendrier"))
+    assert "du lundi 21 décembre au jeudi 24 décembre 2026" in page and "Jour férié." in page
+    assert re.search(r'name="day" value="2027-01-07">\s*<button[^>]*>Rouvrir', page)
+    services.answers[("canteen", "import_holidays")] = {"periods": 7, "added": 2}
+    token = csrf_token(client, "/agents/cantine/calendrier")
+    ics = b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nEND:VCALENDAR\r\n"
+    response = client.post("/agents/cantine/calendrier/vacances", content_type="multipart/form-data",
+                           data={"csrf_token": token, "ics": (io.BytesIO(ics), "zone-b.ics")})
+    assert response.status_code == 303 and calls(services, "import_holidays") == [(ics.decode(),)]
+    assert "7 périodes de vacances, dont 2 nouvelles" in text(client.get("/agents/cantine/calendrier"))
+
+
+def test_the_calendar_shows_a_bad_file_in_french(client, services):
+    as_agent(client, services)
+    answer_everything(services)
+    services.answers[("canteen", "import_holidays")] = remote(
+        "InvalidInput", "invalid_calendar", "Le fichier n'est pas un calendrier iCalendar valide.")
+    token = csrf_token(client, "/agents/cantine/calendrier")
+    response = client.post("/agents/cantine/calendrier/vacances", content_type="multipart/form-data",
+                           data={"csrf_token": token, "ics": (io.BytesIO(b"pas un calendrier"), "vacances.ics")})
+    assert response.status_code == 400
+    assert "Le fichier n'est pas un calendrier iCalendar valide." in text(response)
+
+
+def test_closing_and_reopening_a_day(client, services):
+    as_agent(client, services)
+    answer_everything(services)
+    services.answers[("canteen", "close_day")] = {"closed": True}
+    services.answers[("canteen", "reopen_day")] = {"closed": False}
+    response = post(client, "/agents/cantine/calendrier/fermer", {"day": "2026-12-10", "reason": "Grève"},
+                    csrf_from="/agents/cantine/calendrier")
+    assert response.status_code == 303 and calls(services, "close_day") == [("2026-12-10", "Grève")]
+    assert "fermé le jeudi 10 décembre 2026" in text(client.get("/agents/cantine/calendrier"))
+    response = post(client, "/agents/cantine/calendrier/rouvrir", {"day": "2026-12-10"},
+                    csrf_from="/agents/cantine/calendrier")
+    assert response.status_code == 303 and calls(services, "reopen_day") == [("2026-12-10",)]
+
+
+def test_the_menu_editor_sends_each_course_with_its_allergens_and_labels(client, services):
+    as_agent(client, services)
+    answer_everything(services)
+    page = text(client.get("/agents/cantine/menus/2026-12-07"))
+    assert 'id="plat-name" name="plat-name" type="text" value="Lasagnes aux légumes"' in page
+    assert re.search(r'id="plat-a-gluten" name="plat-allergens" value="gluten" checked', page)
+    assert page.count('name="entree-allergens"') == 14 and page.count('name="entree-labels"') == 8
+    services.answers[("canteen", "set_menu")] = lambda day, courses: {"date": day, "courses": courses}
+    response = post(client, "/agents/cantine/menus/2026-12-08", {
+        "entree-name": "Potage", "entree-allergens": ["celeri"], "entree-labels": ["local"],
+        "plat-name": " Colin, purée ", "plat-allergens": ["poissons", "lait"], "dessert-name": ""},
+        csrf_from="/agents/cantine/menus/2026-12-08")
+    assert response.status_code == 303 and response.headers["Location"] == "/agents/cantine/menus?semaine=2026-W50"
+    assert calls(services, "set_menu") == [("2026-12-08", [
+        {"course": "entree", "name": "Potage", "allergens": ["celeri"], "labels": ["local"]},
+        {"course": "plat", "name": "Colin, purée", "allergens": ["poissons", "lait"], "labels": []}])]
+
+
+def test_the_menu_editor_needs_a_course(client, services):
+    as_agent(client, services)
+    answer_everything(services)
+    response = post(client, "/agents/cantine/menus/2026-12-08", {"entree-name": " "},
+                    csrf_from="/agents/cantine/menus/2026-12-08")
+    assert response.status_code == 400 and "Saisissez au moins un plat." in text(response)
+
+
+def test_enrolment_finds_the_family_then_enrols_a_child(client, services):
+    from .test_web_pages import FAMILY
+    as_agent(client, services)
+    answer_everything(services)
+    services.answers[("identity", "find_families")] = [FAMILY]
+    page = text(client.get("/agents/cantine/inscriptions?q=martin"))
+    assert 'href="/agents/cantine/inscriptions/fam-1"' in page
+    page = text(client.get("/agents/cantine/inscriptions/fam-1"))
+    assert '<option value="s-1|2026-2027|k-1">École publique Jules Verne, classe CE2 (2026-2027)</option>' in page
+    assert 'value="s-2|2027-2028|"' in page
+    services.answers[("canteen", "enrol")] = {"child_id": "kid-1"}
+    response = post(client, "/agents/cantine/inscriptions/fam-1", {"child": "kid-1", "placement": "s-1|2026-2027|k-1"})
+    assert response.status_code == 303 and calls(services, "enrol") == [("kid-1", "s-1", "2026-2027", "k-1")]
+    post(client, "/agents/cantine/inscriptions/fam-1", {"child": "kid-1", "placement": "s-2|2027-2028|"})
+    assert calls(services, "enrol")[-1] == ("kid-1", "s-2", "2027-2028", None)
+
+
+def test_enrolment_shows_the_refusal(client, services):
+    as_agent(client, services)
+    answer_everything(services)
+    services.answers[("canteen", "enrol")] = remote("InvalidInput", "invalid_class",
+                                                    "Cette classe n'est pas de cette école pour cette année.")
+    response = post(client, "/agents/cantine/inscriptions/fam-1", {"child": "kid-1", "placement": "s-2|2026-2027|k-1"})
+    page = text(response)
+    assert response.status_code == 400 and "Cette classe n'est pas de cette école pour cette année." in page
+    assert 'aria-invalid="true"' in page
+    response = post(client, "/agents/cantine/inscriptions/fam-1", {"child": "other-kid", "placement": "s-1|2026-2027|"})
+    assert response.status_code == 404
+
+
+def test_schools_and_classes_are_added(client, services):
+    as_agent(client, services)
+    answer_everything(services)
+    services.answers[("canteen", "add_class")] = {"id": "k-2"}
+    services.answers[("canteen", "add_school")] = {"id": "s-3"}
+    response = post(client, "/agents/cantine/ecoles", {"action": "add_class", "annee": "2027-2028", "school": "s-1",
+                                                       "class_name": "CM1"})
+    assert response.status_code == 303 and calls(services, "add_class") == [("s-1", "2027-2028", "CM1")]
+    post(client, "/agents/cantine/ecoles", {"action": "add_school", "name": "École Simone Veil", "kind": "public",
+                                            "address": ""})
+    assert calls(services, "add_school") == [("École Simone Veil", "public", "")]
+
+
+def test_news_are_published(client, services):
+    as_agent(client, services)
+    answer_everything(services)
+    services.answers[("canteen", "publish_news")] = {"id": "n-2"}
+    response = post(client, "/agents/cantine/actualites", {"title": "Menu de Noël", "body": "Le **17**.",
+                                                           "kind": "practical"})
+    assert response.status_code == 303 and calls(services, "publish_news") == [("Menu de Noël", "Le **17**.", "practical")]
+    response = post(client, "/agents/cantine/actualites", {"title": "", "body": "x", "kind": "news"})
+    assert response.status_code == 400 and "Donnez un titre et un texte." in text(response)
