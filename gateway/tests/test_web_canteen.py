@@ -70,6 +70,10 @@ def as_parent(client, services, children=CHILDREN, **meals_options):
     services.answers[("canteen", "family_children")] = children
     services.answers[("canteen", "meals")] = lambda family, child, start, end: {
         "child_id": child, "days": month_of_days(start, end, **meals_options)}
+    # The month page asks for every child at once; the fake builds it from the per-child answer.
+    services.answers[("canteen", "family_meals")] = lambda family, start, end: [
+        dict(c, days=services.answers[("canteen", "meals")](family, c["child_id"], start, end)["days"])
+        for c in services.answers[("canteen", "family_children")]]
 
 
 def as_agent(client, services, principal=AGENT):
@@ -153,8 +157,7 @@ def test_the_month_shows_each_day_state_deadline_and_a_one_tap_form(client, serv
     response = client.get("/cantine/?mois=2026-12")
     page = text(response)
     assert response.status_code == 200 and "<h1>Repas de décembre 2026</h1>" in page
-    assert calls(services, "meals") == [(FAMILY_ID, LEA["child_id"], "2026-12-01", "2026-12-31"),
-                                        (FAMILY_ID, HUGO["child_id"], "2026-12-01", "2026-12-31")]
+    assert calls(services, "family_meals") == [(FAMILY_ID, "2026-12-01", "2026-12-31")]
     assert page.index(">Léa <") < page.index(">Hugo <")
     # Wednesdays and week-ends are not listed; a public holiday is, with its reason.
     assert 'id="e1-2026-12-02"' not in page and 'id="e1-2026-12-05"' not in page
@@ -176,7 +179,7 @@ def test_the_month_shows_each_day_state_deadline_and_a_one_tap_form(client, serv
 def test_the_month_defaults_to_this_month_and_marks_today(client, services):
     as_parent(client, services, children=[LEA], frozen_until=date(2026, 11, 30))
     page = text(client.get("/cantine/"))
-    assert calls(services, "meals")[0][2:] == ("2026-11-01", "2026-11-30")
+    assert calls(services, "family_meals")[0][1:] == ("2026-11-01", "2026-11-30")
     assert re.search(r'id="e1-2026-11-26"[^>]*aria-current="date"', page)
     assert "Figé : jour passé." in page  # a past day keeps it short
 

@@ -142,7 +142,28 @@ def reservation_scenarios(base, town, families):
         method = session.put if (index // (len(families) * len(town.open_days))) % 2 == 0 else session.delete
         status = method(f"{base}/api/v1/children/{child}/meals/{day}", headers=headers, timeout=10).status_code
         return 200 if status in (200, 204) else status  # a cancellation answers 204
-    return {"PUT/DELETE /api/v1/children/{id}/meals/{date} (one day)": single}
+    def api_month(session, index):
+        family = families[index % len(families)]
+        return session.get(f"{base}/api/v1/children/{family['children'][0]}/meals",
+                           params={"from": town.first.isoformat(), "to": town.last.isoformat()},
+                           headers={"Authorization": f"Bearer {family['token']}"}, timeout=10).status_code
+
+    sizes = []
+
+    def month_page(session, index):
+        if not session.cookies.get("session"):
+            login_page = session.get(f"{base}/connexion", timeout=10).text
+            csrf = login_page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+            session.post(f"{base}/connexion", timeout=10, data={
+                "csrf_token": csrf, "username": f"banc.{index % len(families)}", "password": PASSWORD})
+        response = session.get(f"{base}/cantine/", params={"mois": town.first.strftime("%Y-%m")}, timeout=10)
+        sizes.append(len(response.content))
+        return response.status_code
+
+    month_page.sizes = sizes
+    return {"PUT/DELETE /api/v1/children/{id}/meals/{date} (one day)": single,
+            "GET /api/v1/children/{id}/meals (a month, one child)": api_month,
+            "GET /cantine/?mois= (parent's month page, two children)": month_page}
 
 
 def bulk_month(base, town, families, clients=10):
@@ -169,12 +190,15 @@ def main():
         try:
             results = {name: {n: measure(fn, n) for n in LEVELS} for name, fn in scenarios(suite.url).items()}
             town = Town(suite)
+            page_size = None
             started = time.perf_counter()
             families = town.families(BULK_FAMILIES)
             print(f"set-up: {len(families)} families, {2 * len(families)} children, accounts and tokens "
                   f"in {time.perf_counter() - started:.0f} s", flush=True)
             for name, fn in reservation_scenarios(suite.url, town, families[:100]).items():
                 results[name] = {n: measure(fn, n) for n in LEVELS}
+                if hasattr(fn, "sizes") and fn.sizes:
+                    page_size = max(fn.sizes)
             bulk = bulk_month(suite.url, town, families)
         finally:
             stop_suite(suite)
@@ -185,6 +209,8 @@ def main():
             ratio = figures["rate"] / floor[clients]["rate"] if floor[clients]["rate"] else float("nan")
             print(f"{name:58} {clients:7d} {figures['rate']:8.0f} {figures['p50']:8.1f} {figures['p99']:8.1f} "
                   f"{ratio:8.2f} {figures['errors']:6d}")
+    if page_size:
+        print(f"\nthe parent's month page for two children weighs {page_size / 1024:.1f} KB of HTML")
     print(f"\nbulk: a month reserved for {bulk['families']} families of two children (one request each, 10 clients): "
           f"{bulk['seconds']:.1f} s, {bulk['families'] / bulk['seconds']:.0f} families/s, "
           f"{bulk['reserved'] / bulk['seconds']:.0f} reservations/s, {bulk['reserved']} reserved, {bulk['errors']} errors; "

@@ -160,6 +160,23 @@ class CanteenService(HealthMixin):
         return {"child_id": child_id, "days": [v.as_dict() for v in views]}
 
     @rpc
+    def family_meals(self, family_id, start, end):
+        """Every child of the family with its days, in one call: what the parent's month page shows."""
+        start, end = domain.parse_range(start, end)
+        rules = self.rules
+        now = self.db.clock.now()
+        with self.db.unit_of_work(read_only=True) as uow:
+            children = store.children_of_family(uow, family_id)
+            calendar = store.calendar(uow, start, end)
+            reserved = store.reserved_days(uow, [c.child_id for c in children], start, end)
+            absent = {c.child_id: store.absent_days(uow, c.child_id, start, end) for c in children}
+        return [{"child_id": c.child_id, "first_name": c.first_name, "last_name": c.last_name,
+                 "birth_date": c.birth_date.isoformat(),
+                 "days": [v.as_dict() for v in domain.day_views(start, end, calendar, rules, now,
+                                                                reserved[c.child_id], absent[c.child_id])]}
+                for c in children]
+
+    @rpc
     def change_meal(self, family_id, child_id, day, action):
         """Reserve or cancel one day; refused on a closed or frozen day. Repeating it changes nothing."""
         day = domain.parse_date(day, "date")

@@ -85,6 +85,9 @@ def test_bulk_reservation_for_two_children_then_a_cancellation(town, rpc):
     states = {d["date"]: d["state"] for d in meals["days"]}
     assert states[day] == "not_reserved" and len(meals["days"]) == (town["last"] - town["first"]).days + 1
     assert all(d["state"] == "closed" for d in meals["days"] if date.fromisoformat(d["date"]).isoweekday() in (3, 6, 7))
+    both = rpc.call("canteen", "family_meals", town["family"], town["first"].isoformat(), town["last"].isoformat())
+    assert [c["child_id"] for c in both] == town["children"]
+    assert both[0]["days"] == meals["days"]
     count = rpc.call("canteen", "headcount", town["school"], day)
     assert count["total"] == 1 and count["by_diet"]["standard"] == 1
 
