@@ -77,7 +77,7 @@ def main():
         print("  Demo keys (create a parent's space at /creer-mon-espace):")
         for name, key in keys:
             print(f"    {name:20} {key or 'space already created'}")
-        print(f"  Mails sent by the suite: http://localhost:{port}/dev/mails (files in {var_dir / 'mail'})")
+        print(f"  Mails sent by the suite: http://localhost:{port}/dev/courriels (files in {var_dir / 'mail'})")
         print(f"  Logs: {var_dir / 'log'}   Stop: Ctrl-C\n", flush=True)
         while True:
             dead = suite.exited()
