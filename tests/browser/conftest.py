@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from .pages import NO_HORIZONTAL_SCROLL
+
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",  # the tests run as root in CI
@@ -116,3 +118,12 @@ def assert_accessible(axe):
             pytest.fail("\n".join(lines), pytrace=False)
         return results
     return check
+
+
+@pytest.fixture
+def check(assert_accessible):
+    """No axe-core violation, and no horizontal scroll on the page's viewport."""
+    def run(page):
+        assert page.evaluate(NO_HORIZONTAL_SCROLL), f"horizontal scroll on {page.url}"
+        assert_accessible(page)
+    return run

@@ -16,11 +16,12 @@ from playwright.sync_api import expect
 from espace_common.rpc_client import RpcClient
 from gateway.web.canteen_common import Month, day_fr, school_year_of
 
+from .pages import heading, log_in
+
 pytestmark = [pytest.mark.browser, pytest.mark.broker, pytest.mark.slow]
 
 PARENT_PASSWORD = "Cantine-Donges-44480!"
 AGENT_PASSWORD = "Guichet-Cantine-Donges-7?"
-NO_HORIZONTAL_SCROLL = "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 
 
@@ -64,26 +65,6 @@ def town(rpc):
         for year in sorted(years):
             rpc.call("canteen", "enrol", child["id"], school["id"], year)
     return {"family": family, "username": username, "agent": agent, "school": school, "next_month": following}
-
-
-@pytest.fixture
-def check(assert_accessible):
-    """No axe-core violation, and no horizontal scroll on the page's viewport."""
-    def run(page):
-        assert page.evaluate(NO_HORIZONTAL_SCROLL), f"horizontal scroll on {page.url}"
-        assert_accessible(page)
-    return run
-
-
-def log_in(page, username, password):
-    page.goto("/connexion")
-    page.get_by_label("Identifiant").fill(username)
-    page.get_by_label("Mot de passe", exact=True).fill(password)
-    page.get_by_role("button", name="Se connecter").click()
-
-
-def heading(page):
-    return page.get_by_role("heading", level=1)
 
 
 def changeable_days(rpc, family_id, child_id, month):

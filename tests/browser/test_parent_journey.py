@@ -12,12 +12,13 @@ from playwright.sync_api import expect
 from espace_common.rpc_client import RpcClient
 from espace_deploy.testing import MailCatcher, link_in, start_suite, stop_suite
 
+from .pages import heading, log_in
+
 pytestmark = [pytest.mark.browser, pytest.mark.broker, pytest.mark.slow]
 
 AGENT_PASSWORD = "Guichet-Mairie-Donges-2026!"
 FIRST_PASSWORD = "Camille-Cantine-44480!"
 NEW_PASSWORD = "Nouveau-Depart-Donges-7?"
-NO_HORIZONTAL_SCROLL = "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
 
 
 @pytest.fixture(scope="module")
@@ -47,26 +48,6 @@ def agent(rpc):
     username = f"guichet-{uuid.uuid4().hex[:8]}"
     rpc.call("identity", "ensure_agent", username, AGENT_PASSWORD, ["admin"])
     return {"username": username, "password": AGENT_PASSWORD}
-
-
-@pytest.fixture
-def check(assert_accessible):
-    """No axe-core violation, and no horizontal scroll on the page's viewport."""
-    def run(page):
-        assert page.evaluate(NO_HORIZONTAL_SCROLL), f"horizontal scroll on {page.url}"
-        assert_accessible(page)
-    return run
-
-
-def log_in(page, username, password):
-    page.goto("/connexion")
-    page.get_by_label("Identifiant").fill(username)
-    page.get_by_label("Mot de passe", exact=True).fill(password)
-    page.get_by_role("button", name="Se connecter").click()
-
-
-def heading(page):
-    return page.get_by_role("heading", level=1)
 
 
 def register_family_through_the_pages(page, check, last_name, email):

@@ -4,9 +4,10 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from .pages import NO_HORIZONTAL_SCROLL
+
 pytestmark = pytest.mark.browser
 
-NO_HORIZONTAL_SCROLL = "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
 HEADING_LEVELS = "Array.from(document.querySelectorAll('h1,h2,h3,h4,h5,h6')).map(h => Number(h.tagName[1]))"
 
 
