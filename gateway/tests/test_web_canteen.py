@@ -67,6 +67,8 @@ def month_of_days(start, end, frozen_until=None, reserved=True):
 
 def as_parent(client, services, children=CHILDREN, **meals_options):
     log_in_as(client, services, PARENT)
+    services.answers[("canteen", "rules_summary")] = {"school_weekdays": [1, 2, 4, 5], "deadline_working_days": 2,
+                                                      "deadline_time": "10:00", "timezone": "Europe/Paris"}
     services.answers[("canteen", "family_children")] = children
     services.answers[("canteen", "meals")] = lambda family, child, start, end: {
         "child_id": child, "days": month_of_days(start, end, **meals_options)}
@@ -685,3 +687,11 @@ def test_news_are_published(client, services):
     assert response.status_code == 303 and calls(services, "publish_news") == [("Menu de Noël", "Le **17**.", "practical")]
     response = post(client, "/agents/cantine/actualites", {"title": "", "body": "x", "kind": "news"})
     assert response.status_code == 400 and "Donnez un titre et un texte." in text(response)
+
+
+def test_the_pattern_form_offers_the_weekdays_the_service_is_configured_with(client, services):
+    as_parent(client, services)
+    services.answers[("canteen", "rules_summary")] = {"school_weekdays": [1, 2, 3, 4, 5], "deadline_working_days": 2,
+                                                      "deadline_time": "10:00", "timezone": "Europe/Paris"}
+    page = text(client.get("/cantine/reservations"))
+    assert 'id="jour-3" name="weekdays" value="3" checked' in page

@@ -9,7 +9,7 @@ from espace_common.rpc_client import RemoteError
 
 from ..auth import current_principal, parent_required
 from .canteen_common import (
-    ALLERGENS, COURSES, LABELS, SCHOOL_WEEKDAYS, STATES, CanteenFormError, Month, Week,
+    ALLERGENS, COURSES, LABELS, STATES, CanteenFormError, Month, Week,
     WEEKDAYS_SHORT, canteen, day_fr, refusal, sorted_courses, today,
 )
 from .helpers import no_store, render_form
@@ -63,6 +63,11 @@ def my_children():
     return canteen("family_children", family_id())
 
 
+def school_weekdays():
+    """The weekdays with school meals: a setting of the canteen service, not of the gateway."""
+    return canteen("rules_summary")["school_weekdays"]
+
+
 def weekday_columns(days):
     """The weekdays that have canteen days this month (Mon, Tue, Thu, Fri by default), in order."""
     return sorted({date.fromisoformat(d["date"]).isoweekday() for d in days if d.get("closure") != "weekday"})
@@ -78,7 +83,7 @@ def month():
     for child in canteen("family_meals", family_id(), current.first.isoformat(), current.last.isoformat()):
         days = child.pop("days")
         calendars.append({"child": child, "days": [d for d in days if d.get("closure") != "weekday"]})
-    columns = weekday_columns([d for c in calendars for d in c["days"]]) or list(SCHOOL_WEEKDAYS)
+    columns = weekday_columns([d for c in calendars for d in c["days"]]) or school_weekdays()
     for calendar in calendars:
         calendar["days"] = day_cells(calendar["days"], columns, today())
         calendar["reserved"] = sum(d["state"] == "reserved" for d in calendar["days"])
@@ -156,7 +161,7 @@ def period():
     children = my_children()
     names = {c["child_id"]: c["first_name"] for c in children}
     start, end = next_month_bounds()
-    values = {"children": list(names), "from": start, "to": end, "weekdays": list(SCHOOL_WEEKDAYS),
+    values = {"children": list(names), "from": start, "to": end, "weekdays": school_weekdays(),
               "action": "reserve"}
     error, outcome = None, None
     if request.method == "POST":
@@ -183,7 +188,7 @@ def period():
             else:
                 outcome = outcome_view(answer, children, values["action"])
     return render_form("canteen/period.html", error, children=children, values=values, outcome=outcome,
-                       weekdays={d: WEEKDAY_CHOICES[d] for d in SCHOOL_WEEKDAYS})
+                       weekdays={d: WEEKDAY_CHOICES[d] for d in school_weekdays()})
 
 
 def outcome_view(answer, children, action):

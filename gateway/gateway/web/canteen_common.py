@@ -36,8 +36,6 @@ DIETS = {"standard": "Standard", "sans_porc": "Sans porc", "vegetarien": "Végé
 HEADCOUNT_COLUMNS = (("standard", "Standard"), ("sans_porc", "Sans porc"), ("vegetarien", "Végétarien"),
                      ("panier_pai", "Panier repas (PAI)"))
 STATES = {"reserved": "Réservé", "not_reserved": "Non réservé", "absent": "Absent", "closed": "Fermé"}
-# The weekday pattern of the town's canteens (the service's CANTEEN_SCHOOL_WEEKDAYS default).
-SCHOOL_WEEKDAYS = (1, 2, 4, 5)
 
 WEEKDAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
 WEEKDAYS_SHORT = ("lun.", "mar.", "mer.", "jeu.", "ven.", "sam.", "dim.")

@@ -42,6 +42,13 @@ class CanteenService(HealthMixin):
         """The children this service knows for a family, from its own projection."""
         return children_of(self.db, family_id)
 
+    @rpc
+    def rules_summary(self):
+        """The settings pages need to show: school weekdays and the deadline."""
+        rules = self.rules
+        return {"school_weekdays": list(rules.school_weekdays), "deadline_working_days": rules.deadline_working_days,
+                "deadline_time": rules.deadline_time.strftime("%H:%M"), "timezone": rules.timezone}
+
     # --- Schools, classes, enrolments ------------------------------------------------
 
     @rpc
