@@ -81,6 +81,7 @@ def as_parent(client, services, children=CHILDREN, **meals_options):
 def as_agent(client, services, principal=AGENT):
     log_in_as(client, services, principal)
     services.answers[("canteen", "list_schools")] = SCHOOLS
+    services.answers[("canteen", "family_absences")] = []
 
 
 # --- Public pages -----------------------------------------------------------------------------
@@ -695,3 +696,22 @@ def test_the_pattern_form_offers_the_weekdays_the_service_is_configured_with(cli
                                                       "deadline_time": "10:00", "timezone": "Europe/Paris"}
     page = text(client.get("/cantine/reservations"))
     assert 'id="jour-3" name="weekdays" value="3" checked' in page
+
+
+def test_an_agent_sees_a_familys_absences_and_reads_a_justification_which_is_recorded(client, services):
+    from .test_web_pages import FAMILY
+    as_agent(client, services)
+    services.answers[("identity", "family_for_agent")] = FAMILY
+    services.answers[("canteen", "list_classes")] = []
+    services.answers[("canteen", "family_absences")] = [
+        {"id": "abs-1", "child_id": FAMILY["children"][0]["id"], "from": "2026-12-01", "to": "2026-12-02",
+         "reason": "illness", "reported_at": "2026-12-01T08:00:00+00:00", "has_document": True}]
+    page = text(client.get("/agents/cantine/inscriptions/fam-1"))
+    assert "voir le justificatif" in page and "/agents/cantine/absences/abs-1/justificatif" in page
+    services.answers[("canteen", "absence_document")] = {"name": "x.pdf", "media_type": "application/pdf",
+                                                         "content_base64": "JVBERi0xLjQ="}
+    response = client.get("/agents/cantine/absences/abs-1/justificatif")
+    assert response.status_code == 200 and response.data == b"%PDF-1.4"
+    assert response.headers["Content-Type"] == "application/pdf" and response.headers["Cache-Control"] == "no-store"
+    (_, _, args, _), = [c for c in services.calls if c[1] == "absence_document"]
+    assert args == ("abs-1", None, f"agent:{AGENT['id']}")

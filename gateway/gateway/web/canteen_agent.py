@@ -1,5 +1,6 @@
 """The agents' canteen pages: school calendar, menus, schools and classes, enrolments, attendance, head-counts,
 diets and news. Only agents of the Affaires Scolaires (and administrators) reach them."""
+import base64
 import csv
 import io
 from datetime import date, timedelta
@@ -8,7 +9,7 @@ from flask import Blueprint, abort, flash, make_response, redirect, render_templ
 
 from espace_common.rpc_client import RemoteError
 
-from ..auth import role_required
+from ..auth import current_principal, role_required
 from ..services import services
 from .canteen_common import (
     ALLERGENS, COURSES, DIETS, HEADCOUNT_COLUMNS, LABELS, CanteenFormError,
@@ -319,7 +320,25 @@ def enrol_family(family_id):
                 flash(f"{child['first_name']} {child['last_name']} est inscrit(e) à la restauration scolaire "
                       f"pour l'année {year}.")
                 return back("canteen_agent.enrol_family", family_id=family_id)
-    return render_form("agent/canteen/enrol_family.html", error, family=family, groups=placements(), values=values)
+    absences = canteen("family_absences", family_id)
+    names = {c["id"]: f"{c['first_name']} {c['last_name']}" for c in family["children"]}
+    for absence in absences:
+        absence["child_name"] = names.get(absence["child_id"], "")
+    return render_form("agent/canteen/enrol_family.html", error, family=family, groups=placements(), values=values,
+                       absences=absences)
+
+
+@bp.get("/absences/<absence_id>/justificatif")
+@agents_only
+def justification(absence_id):
+    """A justification file, for the agent; the canteen service records who read it."""
+    principal = current_principal()
+    document = canteen("absence_document", absence_id, None, f"agent:{principal['id']}")
+    response = make_response(base64.b64decode(document["content_base64"]))
+    response.headers["Content-Type"] = document["media_type"]
+    response.headers["Content-Disposition"] = f'inline; filename="justificatif-{absence_id[:8]}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 # --- Attendance -----------------------------------------------------------------------------

@@ -261,6 +261,15 @@ class CanteenService(HealthMixin):
                 "reason": reason, "has_document": bool(stored)}
 
     @rpc
+    def family_absences(self, family_id):
+        """The absences reported for a family's children, newest first, with whether a justification came."""
+        with self.db.unit_of_work(read_only=True) as uow:
+            rows = store.absences_of_family(uow, family_id)
+        return [{"id": r.id, "child_id": r.child_id, "from": r.start.isoformat(), "to": r.end.isoformat(),
+                 "reason": r.reason, "reported_at": r.reported_at.isoformat(), "has_document": r.document_path is not None}
+                for r in rows]
+
+    @rpc
     def absence_document(self, absence_id, family_id=None, reader=None):
         """The justification file, for its family (family_id given) or an agent (None); every read is recorded."""
         with self.db.unit_of_work(read_only=True) as uow:

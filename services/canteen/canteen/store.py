@@ -271,3 +271,8 @@ def document_reads(uow, absence_id):
 def active_feed(uow, family_id):
     return uow.execute(select(orm.calendar_feeds).where(orm.calendar_feeds.c.family_id == family_id,
                                                         orm.calendar_feeds.c.revoked_at.is_(None))).first()
+
+
+def absences_of_family(uow, family_id):
+    return uow.execute(select(orm.absences).where(orm.absences.c.family_id == family_id)
+                       .order_by(orm.absences.c.start.desc())).all()

@@ -142,6 +142,8 @@ def test_absence_with_a_justification_recognised_by_content(town, rpc):
     document = rpc.call("canteen", "absence_document", absence["id"], town["family"])
     assert base64.b64decode(document["content_base64"]) == PDF and document["media_type"] == "application/pdf"
     refused(rpc, "document_not_found", "absence_document", absence["id"], "another-family")
+    listed = rpc.call("canteen", "family_absences", town["family"])
+    assert [(a["id"], a["has_document"]) for a in listed] == [(absence["id"], True)]
     rpc.call("canteen", "absence_document", absence["id"], None, "agent:agent-42")
     assert [r["reader"] for r in rpc.call("canteen", "document_reads", absence["id"])] == [
         f"family:{town['family']}", "agent:agent-42"]
