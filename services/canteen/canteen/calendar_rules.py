@@ -44,6 +44,8 @@ class CanteenRules:
     deadline_time: time = time(10, 0)
     timezone: str = "Europe/Paris"
     justification_hours: int = 48
+    absence_past_days: int = 30  # how far back an absence may start when reported
+    absence_max_days: int = 31  # the longest absence one report covers
 
     @property
     def zone(self):
@@ -58,6 +60,8 @@ class CanteenRules:
             deadline_time=time(int(config.get("CANTEEN_DEADLINE_HOUR", 10)), int(config.get("CANTEEN_DEADLINE_MINUTE", 0))),
             timezone=str(config.get("TOWN_TIMEZONE", "Europe/Paris")),
             justification_hours=int(config.get("CANTEEN_JUSTIFICATION_HOURS", 48)),
+            absence_past_days=int(config.get("CANTEEN_ABSENCE_PAST_DAYS", 30)),
+            absence_max_days=int(config.get("CANTEEN_ABSENCE_MAX_DAYS", 31)),
         )
 
 

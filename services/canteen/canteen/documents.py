@@ -2,6 +2,7 @@
 import base64
 import binascii
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 from espace_common.errors import InvalidInput
@@ -12,6 +13,19 @@ SIGNATURES = (
     (b"\xff\xd8\xff", "image/jpeg", ".jpg"),
     (b"\x89PNG\r\n\x1a\n", "image/png", ".png"),
 )
+
+
+MEDIA_TYPES = tuple(media_type for _, media_type, _ in SIGNATURES)
+
+
+@dataclass(frozen=True)
+class Justification:
+    """A justification ready to store: the parent's name for it, its bytes, its media type and suffix."""
+
+    name: str
+    content: bytes
+    media_type: str
+    suffix: str
 
 
 def recognise(content):
@@ -37,6 +51,11 @@ def decode(document):
     media_type, suffix = recognise(content)
     name = Path(str(document.get("name") or "justificatif")).name[:150]
     return name, content, media_type, suffix
+
+
+def inspect(document):
+    """{name, content_base64} -> a Justification, or InvalidInput saying why not."""
+    return Justification(*decode(document))
 
 
 class DocumentStore:

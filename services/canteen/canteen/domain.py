@@ -1,6 +1,8 @@
-"""Meal reservations: what each day's state is, and what a request may change. No framework here."""
+"""The canteen's rules: each day's state, what a request may change, what a month bills, what an absence
+and a menu may say, and the vocabulary (codes with their French labels) the service owns. No framework here."""
+import calendar as month_calendar
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from espace_common.errors import Conflict, InvalidInput
 
@@ -8,7 +10,24 @@ from .calendar_rules import days_between, deadline_for, is_changeable
 
 MAX_RANGE_DAYS = 366
 RESERVED, NOT_RESERVED, ABSENT, CLOSED = "reserved", "not_reserved", "absent", "closed"
-ABSENCE_REASONS = ("illness", "other")
+DAY_STATES = {RESERVED: "Réservé", NOT_RESERVED: "Non réservé", ABSENT: "Absent", CLOSED: "Fermé"}
+BULK_RESULTS = {"reserved": "réservé", "cancelled": "annulé", "unchanged": "inchangé", "refused": "refusé"}
+ABSENCE_REASONS = {"illness": "Maladie", "other": "Autre motif"}
+SCHOOL_KINDS = {"public": "École publique", "private": "École privée"}
+
+# What the service stores at most, refused beyond (the gateway's forms and the API's schema say the same).
+LIMITS = {"school_name": 100, "school_address": 200, "class_name": 60, "closure_reason": 200, "dish_name": 120,
+          "news_title": 200, "news_body": 20000, "document_name": 150}
+MAX_ICS_BYTES = 2 * 1024 * 1024
+
+
+def bounded_text(value, limit_name, code, what):
+    """The text stripped, refused when longer than the service stores."""
+    text = str(value or "").strip()
+    limit = LIMITS[limit_name]
+    if len(text) > limit:
+        raise InvalidInput(code, f"{what} ne doit pas dépasser {limit} caractères.")
+    return text
 
 
 @dataclass(frozen=True)
@@ -93,13 +112,32 @@ def check_change(day, calendar, rules, now):
         raise Conflict("day_frozen", frozen_reason(day, rules))
 
 
-def plan_bulk(child_ids, start, end, weekdays, action, calendar, rules, now, reserved_by_child):
-    """Decide, day by day and child by child, what a bulk request does."""
+def check_meal_change(day, action, calendar, rules, now, absent, enrolled_years):
+    """Everything that may refuse one day's change: the action, the calendar, the deadline, an absence, and
+    (to reserve) the child's enrolment for that day's school year."""
+    if action not in ("reserve", "cancel"):
+        raise InvalidInput("invalid_action", "L'action est « reserve » ou « cancel ».")
+    check_change(day, calendar, rules, now)
+    if absent:
+        raise Conflict("day_absent", "Une absence est signalée ce jour-là : le repas ne peut plus être modifié.")
+    year = school_year_of(day)
+    if action == "reserve" and year not in enrolled_years:
+        raise Conflict("not_enrolled", f"Cet enfant n'est pas inscrit à la restauration scolaire pour l'année {year}.")
+
+
+def not_enrolled_reason(year):
+    return f"Enfant non inscrit à la restauration scolaire pour l'année {year}."
+
+
+def plan_bulk(child_ids, start, end, weekdays, action, calendar, rules, now, reserved_by_child, enrolled_by_child):
+    """Decide, day by day and child by child, what a bulk request does; a day the child is not enrolled for
+    (its school year) is refused with the reason instead of failing the whole request."""
     if action not in ("reserve", "cancel"):
         raise InvalidInput("invalid_action", "L'action est « reserve » ou « cancel ».")
     outcomes = []
     for child_id in child_ids:
         reserved = reserved_by_child.get(child_id, set())
+        enrolled = enrolled_by_child.get(child_id, set())
         for day in days_between(start, end):
             if day.isoweekday() not in weekdays:
                 continue
@@ -110,17 +148,98 @@ def plan_bulk(child_ids, start, end, weekdays, action, calendar, rules, now, res
                 outcomes.append(Outcome(child_id, day, "refused", frozen_reason(day, rules)))
             elif (action == "reserve") == (day in reserved):
                 outcomes.append(Outcome(child_id, day, "unchanged"))
+            elif action == "reserve" and school_year_of(day) not in enrolled:
+                outcomes.append(Outcome(child_id, day, "refused", not_enrolled_reason(school_year_of(day))))
             else:
                 outcomes.append(Outcome(child_id, day, "reserved" if action == "reserve" else "cancelled"))
     return outcomes
 
 
+def bulk_summary(outcomes):
+    return {result: sum(o.result == result for o in outcomes) for result in BULK_RESULTS}
+
+
 def absence_is_billable(reason, first_day, reported_at, has_justification, rules):
     """An illness absence with a medical justification reported within the delay is not billed."""
-    from datetime import datetime
     start_of_first_day = datetime.combine(first_day, datetime.min.time(), tzinfo=rules.zone)
     in_time = reported_at <= start_of_first_day + timedelta(hours=rules.justification_hours)
     return not (reason == "illness" and has_justification and in_time)
+
+
+@dataclass(frozen=True)
+class Absence:
+    """What billing needs to know of a reported absence."""
+
+    start: date
+    end: date
+    reason: str
+    reported_at: datetime
+    has_justification: bool
+
+
+def month_bounds(month):
+    """'2026-11' -> (1 November, 30 November)."""
+    try:
+        year, number = (int(part) for part in str(month).split("-"))
+        first = date(year, number, 1)
+    except ValueError:
+        raise InvalidInput("invalid_month", "Le mois s'écrit comme « 2026-11 ».") from None
+    return first, date(year, number, month_calendar.monthrange(year, number)[1])
+
+
+def billable_month(first, last, booked, eaten, absences, rules):
+    """A child's month for billing: booked days less those an absence justifies in time, the meals eaten
+    without a reservation, and the booked days of absences, justified or not."""
+    justified, unjustified = set(), set()
+    for absence in absences:
+        billable = absence_is_billable(absence.reason, absence.start, absence.reported_at,
+                                       absence.has_justification, rules)
+        for day in days_between(max(absence.start, first), min(absence.end, last)):
+            if day in booked:
+                (unjustified if billable else justified).add(day)
+    return {"reserved": _iso(booked - justified), "eaten_without_reservation": _iso(eaten - booked),
+            "absent_justified": _iso(justified), "absent_unjustified": _iso(unjustified)}
+
+
+def _iso(days):
+    return sorted(d.isoformat() for d in days)
+
+
+# --- Absences --------------------------------------------------------------------------
+
+def check_absence(start, end, reason, today, rules):
+    """An absence is reported for a known reason, within a bounded period around today.
+
+    It starts at most `absence_past_days` ago (what is older has been billed and pointed already), ends
+    before the end of the next school year, and lasts at most `absence_max_days` days.
+    """
+    if reason not in ABSENCE_REASONS:
+        raise InvalidInput("invalid_reason", "Le motif est « illness » (maladie) ou « other » (autre).")
+    if end < start:
+        raise InvalidInput("invalid_range", "La date de fin précède la date de début.")
+    earliest = today - timedelta(days=rules.absence_past_days)
+    if start < earliest:
+        raise InvalidInput("absence_too_old", "Une absence se signale au plus tard "
+                                              f"{rules.absence_past_days} jours après son premier jour "
+                                              f"(au plus tôt le {earliest.strftime('%d/%m/%Y')}).")
+    latest = school_year_end(next_school_year(school_year_of(today)))
+    if end > latest:
+        raise InvalidInput("absence_too_far", "Une absence se signale au plus pour l'année scolaire suivante "
+                                              f"(jusqu'au {latest.strftime('%d/%m/%Y')}).")
+    if (end - start).days + 1 > rules.absence_max_days:
+        raise InvalidInput("range_too_long", f"Une absence dure au plus {rules.absence_max_days} jours : "
+                                             "signalez une absence plus longue en plusieurs fois.")
+
+
+def same_absence(existing, start, end, reason):
+    """A report repeating an earlier one (same days, same reason) is that one again."""
+    return existing.start == start and existing.end == end and existing.reason == reason
+
+
+def overlap_refusal(existing):
+    return Conflict("absence_overlaps", "Une absence est déjà signalée du "
+                                        f"{existing.start.strftime('%d/%m/%Y')} au {existing.end.strftime('%d/%m/%Y')} "
+                                        "pour cet enfant.")
 
 
 # --- School years, menus, diets ----------------------------------------------------
@@ -129,6 +248,21 @@ def school_year_of(day):
     """'2026-2027' for any day from 1 September 2026 to 31 August 2027."""
     first = day.year if day.month >= 9 else day.year - 1
     return f"{first}-{first + 1}"
+
+
+def next_school_year(year):
+    first = int(year[:4]) + 1
+    return f"{first}-{first + 1}"
+
+
+def school_year_end(year):
+    return date(int(year[5:]), 8, 31)
+
+
+def offered_school_years(today):
+    """The school years agents enrol for and add classes to: this one and the next."""
+    current = school_year_of(today)
+    return [current, next_school_year(current)]
 
 
 def parse_school_year(value):
@@ -152,8 +286,14 @@ LABELS = {
     "hve": "Haute Valeur Environnementale", "peche_durable": "Pêche durable", "local": "Produit local",
     "vegetarien": "Plat végétarien",
 }
-COURSES = ("entree", "plat", "accompagnement", "laitage", "dessert", "gouter")
-DIETS = ("standard", "sans_porc", "vegetarien")
+# The courses in the order a menu shows them.
+COURSES = {
+    "entree": "Entrée", "plat": "Plat", "accompagnement": "Accompagnement", "laitage": "Produit laitier",
+    "dessert": "Dessert", "gouter": "Goûter",
+}
+DIETS = {"standard": "Standard", "sans_porc": "Sans porc", "vegetarien": "Végétarien"}
+# What the kitchen cooks: a child with a PAI brings a basket whatever the diet.
+MEAL_KINDS = {**DIETS, "panier_pai": "Panier repas (PAI)"}
 
 
 def parse_courses(courses):
@@ -168,7 +308,8 @@ def parse_courses(courses):
         unknown = [a for a in allergens if a not in ALLERGENS] + [lab for lab in labels if lab not in LABELS]
         if unknown:
             raise InvalidInput("invalid_menu", f"Allergène ou label inconnu : {', '.join(unknown)}.")
-        parsed.append({"course": item["course"], "name": str(item["name"]).strip()[:120],
+        name = bounded_text(item["name"], "dish_name", "invalid_menu", "Le nom d'un plat")
+        parsed.append({"course": item["course"], "name": name,
                        "allergens": allergens, "labels": labels})
     return parsed
 
@@ -183,10 +324,61 @@ def parse_iso_week(text):
     return monday, monday + timedelta(days=6)
 
 
-def headcount(reserved_child_ids, diets):
-    """Meals of a day split by diet; a child with a PAI brings a basket whatever the diet."""
-    by_diet = {"standard": 0, "sans_porc": 0, "vegetarien": 0, "panier_pai": 0}
-    for child_id in reserved_child_ids:
+def cooked_for(reserved_child_ids, absent_child_ids):
+    """A child reported absent is not cooked for, though the meal stays booked (and billed unless justified)."""
+    return set(reserved_child_ids) - set(absent_child_ids)
+
+
+def headcount(reserved_child_ids, absent_child_ids, diets):
+    """Meals of a day split by diet, absent children left out; a child with a PAI brings a basket."""
+    cooked = cooked_for(reserved_child_ids, absent_child_ids)
+    by_diet = dict.fromkeys(MEAL_KINDS, 0)
+    for child_id in cooked:
         diet, pai = diets.get(child_id, ("standard", False))
         by_diet["panier_pai" if pai else diet] += 1
-    return {"total": len(reserved_child_ids), "by_diet": by_diet}
+    return {"total": len(cooked), "by_diet": by_diet}
+
+
+# --- Schools, classes, news ----------------------------------------------------------------
+
+def parse_school(name, kind, address):
+    name = bounded_text(name, "school_name", "invalid_school", "Le nom d'une école")
+    if not name or kind not in SCHOOL_KINDS:
+        raise InvalidInput("invalid_school", "Une école a un nom et est publique ou privée.")
+    return name, kind, bounded_text(address, "school_address", "invalid_school", "L'adresse d'une école")
+
+
+def parse_class_name(name):
+    return bounded_text(name, "class_name", "invalid_class", "Le nom d'une classe") or "Classe"
+
+
+def parse_closure_reason(reason):
+    return bounded_text(reason, "closure_reason", "invalid_reason", "Le motif d'une fermeture")
+
+
+def parse_news(title, body, kind):
+    title = bounded_text(title, "news_title", "invalid_news", "Le titre d'une actualité")
+    body = bounded_text(body, "news_body", "invalid_news", "Le texte d'une actualité")
+    if not title or not body or kind not in ("news", "practical"):
+        raise InvalidInput("invalid_news", "Une actualité a un titre, un texte, et est « news » ou « practical ».")
+    return title, body, kind
+
+
+def check_ics_size(ics_text):
+    if len(str(ics_text or "").encode("utf-8")) > MAX_ICS_BYTES:
+        raise InvalidInput("invalid_calendar", f"Le fichier ne doit pas dépasser {MAX_ICS_BYTES // (1024 * 1024)} Mo.")
+
+
+def vocabulary(rules, max_document_bytes, document_types):
+    """The codes this service owns with their French labels, and the limits it enforces: the gateway's
+    only source for them."""
+    return {
+        "allergens": ALLERGENS, "labels": LABELS, "courses": [{"code": c, "label": lab} for c, lab in COURSES.items()],
+        "diets": DIETS, "meal_kinds": MEAL_KINDS, "day_states": DAY_STATES, "bulk_results": BULK_RESULTS,
+        "absence_reasons": ABSENCE_REASONS, "school_kinds": SCHOOL_KINDS,
+        "justification": {"max_bytes": max_document_bytes, "media_types": list(document_types),
+                          "hours": rules.justification_hours},
+        "absence": {"past_days": rules.absence_past_days, "max_days": rules.absence_max_days},
+        "max_ics_bytes": MAX_ICS_BYTES, "limits": LIMITS,
+        "school_weekdays": list(rules.school_weekdays),
+    }

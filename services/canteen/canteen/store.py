@@ -129,6 +129,11 @@ def classes_of(uow, school_id, school_year):
                        .order_by(orm.classes.c.name)).all()
 
 
+def classes_of_years(uow, school_years):
+    return uow.execute(select(orm.classes).where(orm.classes.c.school_year.in_(school_years))
+                       .order_by(orm.classes.c.name)).all()
+
+
 def add_class(uow, school_id, school_year, name):
     existing = uow.execute(select(orm.classes).where(
         orm.classes.c.school_id == school_id, orm.classes.c.school_year == school_year,
@@ -161,6 +166,11 @@ def add_absence(uow, values):
     absence_id = new_id()
     uow.execute(insert(orm.absences).values(id=absence_id, **values))
     return absence_id
+
+
+def attach_document(uow, absence_id, name, media_type, path):
+    uow.execute(update(orm.absences).where(orm.absences.c.id == absence_id)
+                .values(document_name=name, document_type=media_type, document_path=path))
 
 
 def absence(uow, absence_id):

@@ -101,7 +101,8 @@ def test_day_views_cover_every_day_in_order():
 
 def test_bulk_reserves_school_days_and_says_why_others_are_refused():
     outcomes = domain.plan_bulk(["a", "b"], date(2026, 12, 14), date(2026, 12, 22), frozenset({1, 2, 4, 5}),
-                                "reserve", CALENDAR, RULES, NOW, {"a": {date(2026, 12, 14)}})
+                                "reserve", CALENDAR, RULES, NOW, {"a": {date(2026, 12, 14)}},
+                                {"a": {"2026-2027"}, "b": {"2026-2027"}})
     by_child = {c: [(o.date.day, o.result) for o in outcomes if o.child_id == c] for c in "ab"}
     assert by_child["a"] == [(14, "unchanged"), (15, "reserved"), (17, "reserved"), (18, "reserved"),
                              (21, "refused"), (22, "refused")]

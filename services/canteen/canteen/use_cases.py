@@ -1,0 +1,453 @@
+"""The canteen's use cases: what each request does, beside the domain.
+
+Each one opens a unit of work, reads through `store`, lets the domain's rules decide, writes and commits.
+They know neither nameko nor the broker: `service.py` hands them a unit-of-work factory, the clock, the
+settings (CanteenRules) and the private folder of justifications, and tests hand them the same things
+on a SQLite file (services/canteen/tests/unit/test_use_cases.py).
+"""
+import base64
+import hashlib
+import secrets
+from datetime import timedelta
+
+from espace_common.errors import Conflict, InvalidInput, NotFound
+
+from . import documents, domain, holidays_ical, store
+from .calendar_rules import days_between
+
+CHILD_NOT_FOUND = ("child_not_found", "Cet enfant n'existe pas.")
+SCHOOL_NOT_FOUND = ("school_not_found", "Cette école n'existe pas.")
+
+
+class Canteen:
+    """The canteen service's use cases, one method per request."""
+
+    def __init__(self, unit_of_work, clock, rules, files):
+        self.unit_of_work = unit_of_work  # unit_of_work(read_only=False) -> a UnitOfWork
+        self.clock = clock
+        self.rules = rules
+        self.files = files  # documents.DocumentStore
+
+    def today(self):
+        """Today in the town, whatever the server's zone."""
+        return self.clock.now().astimezone(self.rules.zone).date()
+
+    # --- What the gateway shows ---------------------------------------------------------------
+
+    def vocabulary(self):
+        return domain.vocabulary(self.rules, documents.MAX_BYTES, documents.MEDIA_TYPES)
+
+    def rules_summary(self):
+        rules = self.rules
+        return {"school_weekdays": list(rules.school_weekdays), "deadline_working_days": rules.deadline_working_days,
+                "deadline_time": rules.deadline_time.strftime("%H:%M"), "timezone": rules.timezone}
+
+    # --- Schools, classes, enrolments -----------------------------------------------------------
+
+    def list_schools(self):
+        with self.unit_of_work(read_only=True) as uow:
+            return [_school(s) for s in store.schools(uow)]
+
+    def add_school(self, name, kind="public", address=""):
+        """Idempotent by name, so that demo data and imports can run twice."""
+        name, kind, address = domain.parse_school(name, kind, address)
+        with self.unit_of_work() as uow:
+            existing = store.school_by_name(uow, name)
+            school_id = existing.id if existing else store.add_school(uow, name, kind, address)
+            uow.commit()
+        return {"id": school_id, "name": name, "kind": kind}
+
+    def add_class(self, school_id, school_year, name):
+        school_year = domain.parse_school_year(school_year)
+        name = domain.parse_class_name(name)
+        with self.unit_of_work() as uow:
+            if store.school(uow, school_id) is None:
+                raise NotFound(*SCHOOL_NOT_FOUND)
+            class_id = store.add_class(uow, school_id, school_year, name)
+            uow.commit()
+        return {"id": class_id, "school_id": school_id, "school_year": school_year, "name": name}
+
+    def list_classes(self, school_id, school_year):
+        with self.unit_of_work(read_only=True) as uow:
+            return [{"id": c.id, "name": c.name} for c in store.classes_of(uow, school_id, school_year)]
+
+    def school_directory(self):
+        """Every school with its classes of this school year and the next, in one answer: what the agents'
+        schools and enrolment pages show."""
+        years = domain.offered_school_years(self.today())
+        with self.unit_of_work(read_only=True) as uow:
+            schools = store.schools(uow)
+            classes = store.classes_of_years(uow, years)
+        listed = []
+        for school in schools:
+            entry = _school(school)
+            entry["classes"] = {year: [{"id": c.id, "name": c.name} for c in classes
+                                       if c.school_id == school.id and c.school_year == year] for year in years}
+            listed.append(entry)
+        return {"school_years": years, "schools": listed}
+
+    def enrol(self, child_id, school_id, school_year, class_id=None):
+        school_year = domain.parse_school_year(school_year)
+        with self.unit_of_work() as uow:
+            if store.known_child(uow, child_id) is None:
+                raise NotFound(*CHILD_NOT_FOUND)
+            if store.school(uow, school_id) is None:
+                raise NotFound(*SCHOOL_NOT_FOUND)
+            if class_id:
+                klass = store.school_class(uow, class_id)
+                if klass is None or klass.school_id != school_id or klass.school_year != school_year:
+                    raise InvalidInput("invalid_class", "Cette classe n'est pas de cette école pour cette année.")
+            store.save_enrolment(uow, child_id, school_id, school_year, class_id)
+            uow.commit()
+        return {"child_id": child_id, "school_id": school_id, "school_year": school_year, "class_id": class_id}
+
+    # --- Calendar --------------------------------------------------------------------------------
+
+    def import_holidays(self, ics_text):
+        domain.check_ics_size(ics_text)
+        periods = holidays_ical.parse(ics_text)
+        with self.unit_of_work() as uow:
+            added = sum(store.upsert_holiday(uow, *period) for period in periods)
+            uow.commit()
+        return {"periods": len(periods), "added": added}
+
+    def close_day(self, day, reason=""):
+        day = domain.parse_date(day, "date")
+        reason = domain.parse_closure_reason(reason)
+        with self.unit_of_work() as uow:
+            store.set_closed_day(uow, day, reason)
+            uow.commit()
+        return {"date": day.isoformat(), "closed": True}
+
+    def reopen_day(self, day):
+        day = domain.parse_date(day, "date")
+        with self.unit_of_work() as uow:
+            store.reopen_day(uow, day)
+            uow.commit()
+        return {"date": day.isoformat(), "closed": False}
+
+    def closed_days(self, start, end):
+        start, end = domain.parse_range(start, end)
+        with self.unit_of_work(read_only=True) as uow:
+            return [{"date": r.day.isoformat(), "reason": r.reason} for r in store.closed_days_between(uow, start, end)]
+
+    def school_days(self, start, end):
+        start, end = domain.parse_range(start, end)
+        with self.unit_of_work(read_only=True) as uow:
+            calendar = store.calendar(uow, start, end)
+        days = []
+        for day in days_between(start, end):
+            kind, reason = calendar.closure(day, self.rules) or (None, None)
+            days.append({"date": day.isoformat(), "open": kind is None, "closure": kind, "reason": reason})
+        return days
+
+    # --- Reservations ---------------------------------------------------------------------------
+
+    def meals(self, family_id, child_id, start, end):
+        start, end = domain.parse_range(start, end)
+        with self.unit_of_work(read_only=True) as uow:
+            _own_child(uow, family_id, child_id)
+            calendar = store.calendar(uow, start, end)
+            reserved = store.reserved_days(uow, [child_id], start, end)[child_id]
+            absent = store.absent_days(uow, child_id, start, end)
+        views = domain.day_views(start, end, calendar, self.rules, self.clock.now(), reserved, absent)
+        return {"child_id": child_id, "days": [v.as_dict() for v in views]}
+
+    def family_meals(self, family_id, start, end):
+        start, end = domain.parse_range(start, end)
+        now = self.clock.now()
+        with self.unit_of_work(read_only=True) as uow:
+            children = store.children_of_family(uow, family_id)
+            calendar = store.calendar(uow, start, end)
+            reserved = store.reserved_days(uow, [c.child_id for c in children], start, end)
+            absent = {c.child_id: store.absent_days(uow, c.child_id, start, end) for c in children}
+        return [{**_child(c), "days": [v.as_dict() for v in domain.day_views(
+                    start, end, calendar, self.rules, now, reserved[c.child_id], absent[c.child_id])]}
+                for c in children]
+
+    def change_meal(self, family_id, child_id, day, action):
+        """Reserve or cancel one day; repeating it changes nothing."""
+        day = domain.parse_date(day, "date")
+        now = self.clock.now()
+        with self.unit_of_work() as uow:
+            _own_child(uow, family_id, child_id)
+            domain.check_meal_change(day, action, store.calendar(uow, day, day), self.rules, now,
+                                     absent=bool(store.absent_children(uow, [child_id], day)),
+                                     enrolled_years=store.enrolled_years(uow, [child_id])[child_id])
+            if action == "reserve":
+                store.reserve(uow, [(child_id, day)], now)
+            else:
+                store.cancel(uow, [(child_id, day)])
+            uow.commit()
+        return {"child_id": child_id, "date": day.isoformat(), "state": "reserved" if action == "reserve" else "not_reserved"}
+
+    def change_day(self, family_id, child_id, day, action):
+        """The month page's one tap in one round trip: the change, or the rule that refused it, with the
+        child's first name and rank in the family (the page's anchor and message need them)."""
+        with self.unit_of_work(read_only=True) as uow:
+            children = store.children_of_family(uow, family_id)
+        rank = next((i for i, c in enumerate(children, 1) if c.child_id == child_id), None)
+        if rank is None:
+            raise NotFound(*CHILD_NOT_FOUND)
+        answer = {"child_id": child_id, "first_name": children[rank - 1].first_name, "rank": rank,
+                  "date": str(day), "changed": False, "refusal": None}
+        try:
+            answer.update(self.change_meal(family_id, child_id, day, action), changed=True)
+        except (InvalidInput, Conflict) as refused:
+            answer["refusal"] = {"code": refused.code, "message": refused.message}
+        return answer
+
+    def change_meals(self, family_id, request):
+        """Several children, a period and a weekday pattern in one request; answers day by day."""
+        if not isinstance(request, dict):
+            raise InvalidInput("invalid_body", "La demande doit être un objet JSON.")
+        child_ids = request.get("children")
+        if not isinstance(child_ids, list) or not child_ids or len(child_ids) > 10:
+            raise InvalidInput("invalid_children", "Indiquez de un à dix enfants.")
+        start, end = domain.parse_range(request.get("from"), request.get("to"))
+        weekdays = domain.parse_weekdays(request.get("weekdays"))
+        now = self.clock.now()
+        with self.unit_of_work() as uow:
+            for child_id in child_ids:
+                _own_child(uow, family_id, child_id)
+            outcomes = domain.plan_bulk(child_ids, start, end, weekdays, request.get("action"),
+                                        store.calendar(uow, start, end), self.rules, now,
+                                        store.reserved_days(uow, child_ids, start, end),
+                                        store.enrolled_years(uow, child_ids))
+            store.reserve(uow, [(o.child_id, o.date) for o in outcomes if o.result == "reserved"], now)
+            store.cancel(uow, [(o.child_id, o.date) for o in outcomes if o.result == "cancelled"])
+            uow.commit()
+        return {"results": [o.as_dict() for o in outcomes], "summary": domain.bulk_summary(outcomes)}
+
+    # --- Absences --------------------------------------------------------------------------------
+
+    def report_absence(self, family_id, child_id, start, end, reason, document=None):
+        """A parent reports an absence, with an optional justification; the same report again is the same
+        absence (a justification it brings is attached if the first had none)."""
+        start, end = domain.parse_date(start, "from"), domain.parse_date(end, "to")
+        domain.check_absence(start, end, reason, self.today(), self.rules)
+        justification = documents.inspect(document) if document else None
+        with self.unit_of_work() as uow:
+            _own_child(uow, family_id, child_id)
+            existing = store.absences_overlapping(uow, [child_id], start, end)
+            if existing:
+                same = existing[0]
+                if len(existing) > 1 or not domain.same_absence(same, start, end, reason):
+                    raise domain.overlap_refusal(same)
+                if justification and same.document_path is None:
+                    store.attach_document(uow, same.id, justification.name, justification.media_type,
+                                          self.files.save(justification.content, justification.suffix))
+                    uow.commit()
+                absence_id, has_document = same.id, bool(justification) or same.document_path is not None
+            else:
+                path = self.files.save(justification.content, justification.suffix) if justification else None
+                absence_id = store.add_absence(uow, {
+                    "child_id": child_id, "family_id": family_id, "start": start, "end": end, "reason": reason,
+                    "reported_at": self.clock.now(), "document_name": justification.name if justification else None,
+                    "document_type": justification.media_type if justification else None, "document_path": path})
+                uow.commit()
+                has_document = bool(justification)
+        return {"id": absence_id, "child_id": child_id, "from": start.isoformat(), "to": end.isoformat(),
+                "reason": reason, "has_document": has_document}
+
+    def family_absences(self, family_id):
+        with self.unit_of_work(read_only=True) as uow:
+            rows = store.absences_of_family(uow, family_id)
+        return [{"id": r.id, "child_id": r.child_id, "from": r.start.isoformat(), "to": r.end.isoformat(),
+                 "reason": r.reason, "reported_at": r.reported_at.isoformat(), "has_document": r.document_path is not None}
+                for r in rows]
+
+    def absence_document(self, absence_id, family_id=None, reader=None):
+        """The justification file, for its family (family_id given) or an agent (None); every read is recorded."""
+        with self.unit_of_work(read_only=True) as uow:
+            row = store.absence(uow, absence_id)
+        if row is None or row.document_path is None or (family_id is not None and row.family_id != family_id):
+            raise NotFound("document_not_found", "Ce justificatif n'existe pas.")
+        content = self.files.read(row.document_path)
+        with self.unit_of_work() as uow:
+            store.record_document_read(uow, absence_id, reader or (f"family:{family_id}" if family_id else "agent"),
+                                       self.clock.now())
+            uow.commit()
+        return {"name": row.document_name, "media_type": row.document_type,
+                "content_base64": base64.b64encode(content).decode("ascii")}
+
+    def document_reads(self, absence_id):
+        with self.unit_of_work(read_only=True) as uow:
+            return [{"reader": r.reader, "read_at": r.read_at.isoformat()} for r in store.document_reads(uow, absence_id)]
+
+    # --- Attendance, diets and head-counts ---------------------------------------------------------
+
+    def record_attendance(self, school_id, day, eaten_child_ids):
+        day = domain.parse_date(day, "date")
+        eaten = list(dict.fromkeys(eaten_child_ids))
+        with self.unit_of_work() as uow:
+            if store.school(uow, school_id) is None:
+                raise NotFound(*SCHOOL_NOT_FOUND)
+            enrolled = set(store.enrolled_children(uow, school_id, domain.school_year_of(day)))
+            if set(eaten) - enrolled:
+                raise InvalidInput("not_enrolled", "Certains enfants ne sont pas inscrits dans cette école.")
+            reserved = store.reservations_on(uow, list(enrolled), day)
+            store.replace_attendance(uow, school_id, day, eaten, reserved, self.clock.now())
+            uow.commit()
+        return {"date": day.isoformat(), "school_id": school_id, "eaten": len(eaten),
+                "without_reservation": len(set(eaten) - reserved)}
+
+    def day_sheet(self, school_id, day):
+        day = domain.parse_date(day, "date")
+        with self.unit_of_work(read_only=True) as uow:
+            if store.school(uow, school_id) is None:
+                raise NotFound(*SCHOOL_NOT_FOUND)
+            return _sheet(uow, school_id, day)
+
+    def school_day(self, school_id, day):
+        """The schools, the chosen one (the first when none is asked), its school year and its sheet of the
+        day, in one answer: what the agents' attendance and diets pages show."""
+        day = domain.parse_date(day, "date")
+        with self.unit_of_work(read_only=True) as uow:
+            schools = store.schools(uow)
+            chosen = next((s for s in schools if s.id == school_id), None) if school_id else \
+                (schools[0] if schools else None)
+            sheet = _sheet(uow, chosen.id, day) if chosen else []
+        return {"date": day.isoformat(), "school_year": domain.school_year_of(day),
+                "schools": [_school(s) for s in schools], "school": _school(chosen) if chosen else None,
+                "sheet": sheet}
+
+    def set_diet(self, child_id, diet, pai=False):
+        if diet not in domain.DIETS:
+            raise InvalidInput("invalid_diet", f"Le régime est l'un de : {', '.join(domain.DIETS)}.")
+        with self.unit_of_work() as uow:
+            if store.known_child(uow, child_id) is None:
+                raise NotFound(*CHILD_NOT_FOUND)
+            store.save_diet(uow, child_id, diet, bool(pai), self.clock.now())
+            uow.commit()
+        return {"child_id": child_id, "diet": diet, "pai": bool(pai)}
+
+    def headcount(self, school_id, day):
+        day = domain.parse_date(day, "date")
+        with self.unit_of_work(read_only=True) as uow:
+            if store.school(uow, school_id) is None:
+                raise NotFound(*SCHOOL_NOT_FOUND)
+            count = _headcount(uow, school_id, day)
+        return {"date": day.isoformat(), "school_id": school_id, **count}
+
+    def headcounts(self, day):
+        """Every school's head-count of a day in one answer: the agents' page and its CSV export."""
+        day = domain.parse_date(day, "date")
+        with self.unit_of_work(read_only=True) as uow:
+            return {"date": day.isoformat(),
+                    "schools": [{"school": _school(s), **_headcount(uow, s.id, day)} for s in store.schools(uow)]}
+
+    # --- Billable facts --------------------------------------------------------------------------
+
+    def billable_facts(self, month, family_id=None):
+        first, last = domain.month_bounds(month)
+        with self.unit_of_work(read_only=True) as uow:
+            pairs, reserved, eaten, absences = store.month_facts(uow, [family_id] if family_id else None, first, last)
+        facts = []
+        for pair in pairs:
+            child_absences = [domain.Absence(a.start, a.end, a.reason, a.reported_at, a.document_path is not None)
+                              for a in absences if a.child_id == pair.child_id]
+            facts.append({"family_id": pair.family_id, "child_id": pair.child_id, "month": first.strftime("%Y-%m"),
+                          **domain.billable_month(first, last, reserved.get(pair.child_id, set()),
+                                                  eaten.get(pair.child_id, set()), child_absences, self.rules)})
+        return facts
+
+    # --- Menus and news ---------------------------------------------------------------------------
+
+    def set_menu(self, day, courses):
+        day = domain.parse_date(day, "date")
+        courses = domain.parse_courses(courses)
+        with self.unit_of_work() as uow:
+            store.save_menu(uow, day, courses)
+            uow.commit()
+        return {"date": day.isoformat(), "courses": courses}
+
+    def menus_for_week(self, week):
+        monday, sunday = domain.parse_iso_week(week)
+        with self.unit_of_work(read_only=True) as uow:
+            rows = store.menus_between(uow, monday, sunday)
+        return [{"date": r.day.isoformat(), "courses": r.courses} for r in rows]
+
+    def publish_news(self, title, body, kind="news"):
+        title, body, kind = domain.parse_news(title, body, kind)
+        with self.unit_of_work() as uow:
+            news_id = store.add_news(uow, title, body, kind, self.clock.now())
+            uow.commit()
+        return {"id": news_id}
+
+    def list_news(self, kind="news", limit=20):
+        with self.unit_of_work(read_only=True) as uow:
+            rows = store.news(uow, kind, min(int(limit), 100))
+        return [{"id": r.id, "title": r.title, "body": r.body, "published_at": r.published_at.isoformat()}
+                for r in rows]
+
+    # --- The family's private calendar feed ----------------------------------------------------------
+
+    def renew_calendar_feed(self, family_id):
+        token = secrets.token_urlsafe(24)
+        with self.unit_of_work() as uow:
+            store.replace_feed(uow, family_id, _digest(token), self.clock.now())
+            uow.commit()
+        return {"token": token}
+
+    def revoke_calendar_feed(self, family_id):
+        with self.unit_of_work() as uow:
+            store.replace_feed(uow, family_id, None, self.clock.now())
+            uow.commit()
+
+    def calendar_feed(self, token, days_back=31, days_ahead=180):
+        with self.unit_of_work(read_only=True) as uow:
+            feed = store.feed_by_digest(uow, _digest(token or ""))
+            if feed is None:
+                raise NotFound("feed_not_found", "Ce calendrier n'existe pas ou a été révoqué.")
+            children = store.children_of_family(uow, feed.family_id)
+            today = self.today()
+            start, end = today - timedelta(days=days_back), today + timedelta(days=days_ahead)
+            reserved = store.reserved_days(uow, [c.child_id for c in children], start, end)
+            absent = {c.child_id: store.absent_days(uow, c.child_id, start, end) for c in children}
+        return [{"date": day.isoformat(), "child_id": c.child_id, "first_name": c.first_name}
+                for c in children for day in sorted(reserved[c.child_id] - absent[c.child_id])]
+
+    def calendar_feed_status(self, family_id):
+        with self.unit_of_work(read_only=True) as uow:
+            return {"active": store.active_feed(uow, family_id) is not None}
+
+
+def _own_child(uow, family_id, child_id):
+    if store.child_in_family(uow, family_id, child_id) is None:
+        raise NotFound(*CHILD_NOT_FOUND)
+
+
+def _school(row):
+    return {"id": row.id, "name": row.name, "kind": row.kind, "address": row.address}
+
+
+def _child(row):
+    return {"child_id": row.child_id, "first_name": row.first_name, "last_name": row.last_name,
+            "birth_date": row.birth_date.isoformat()}
+
+
+def _headcount(uow, school_id, day):
+    enrolled = store.enrolled_children(uow, school_id, domain.school_year_of(day))
+    if not enrolled:
+        return domain.headcount(set(), set(), {})
+    reserved = store.reservations_on(uow, enrolled, day)
+    absent = store.absent_children(uow, enrolled, day)
+    return domain.headcount(reserved, absent, store.diets_of(uow, list(reserved)) if reserved else {})
+
+
+def _sheet(uow, school_id, day):
+    enrolled = store.enrolled_children(uow, school_id, domain.school_year_of(day))
+    reserved = store.reservations_on(uow, enrolled, day)
+    absent = store.absent_children(uow, enrolled, day) if enrolled else set()
+    eaten = {r.child_id for r in store.attendance_on(uow, school_id, day)}
+    diets = store.diets_of(uow, enrolled)
+    names = {c: store.known_child(uow, c) for c in enrolled}
+    return sorted(({"child_id": c, "first_name": names[c].first_name, "last_name": names[c].last_name,
+                    "reserved": c in reserved, "absent": c in absent, "eaten": c in eaten,
+                    "diet": diets.get(c, ("standard", False))[0], "pai": diets.get(c, ("standard", False))[1]}
+                   for c in enrolled), key=lambda r: (r["last_name"], r["first_name"]))
+
+
+def _digest(token):
+    return hashlib.sha256(token.encode()).hexdigest()

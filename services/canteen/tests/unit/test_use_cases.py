@@ -1,0 +1,304 @@
+"""The canteen's use cases on a real SQLite unit of work in a temporary file, with a fixed clock: no broker."""
+import shutil
+from datetime import date, datetime
+
+import pytest
+from sqlalchemy import insert
+
+from canteen import documents, orm, store, use_cases
+from canteen.calendar_rules import CanteenRules
+from espace_common.clock import FixedClock
+from espace_common.db import UnitOfWork, create_database_engine
+from espace_common.errors import Conflict, InvalidInput, NotFound
+from espace_common.launch import alembic_ini
+from espace_common.migrations import upgrade
+
+RULES = CanteenRules()
+NOW = datetime(2026, 11, 26, 9, 0, tzinfo=RULES.zone)  # Thursday 26 November 2026, 9:00 in Donges
+FAMILY, OTHER = "fam-1", "fam-2"
+LEA, HUGO, TOM = "child-lea", "child-hugo", "child-tom"
+YEAR = "2026-2027"
+
+
+@pytest.fixture(scope="module")
+def migrated(tmp_path_factory):
+    """One migrated database file, copied for each test (migrating costs a second)."""
+    path = tmp_path_factory.mktemp("canteen-template") / "canteen.sqlite"
+    upgrade(alembic_ini("canteen"), f"sqlite:///{path}")
+    return path
+
+
+class Units:
+    """What the service's Database gives a worker: units of work on one engine, with the clock."""
+
+    def __init__(self, url, clock):
+        self.engine = create_database_engine(url)
+        self.clock = clock
+
+    def __call__(self, read_only=False):
+        return UnitOfWork(self.engine, outbox=orm.metadata.tables["outbox"],
+                          processed=orm.metadata.tables["processed_events"], clock=self.clock, read_only=read_only)
+
+
+@pytest.fixture
+def clock():
+    return FixedClock(NOW)
+
+
+@pytest.fixture
+def units(migrated, tmp_path, clock):
+    path = tmp_path / "canteen.sqlite"
+    shutil.copy(migrated, path)
+    units = Units(f"sqlite:///{path}", clock)
+    yield units
+    units.engine.dispose()
+
+
+@pytest.fixture
+def canteen(units, clock, tmp_path):
+    return use_cases.Canteen(units, clock, RULES, documents.DocumentStore(tmp_path / "files"))
+
+
+@pytest.fixture
+def town(units, canteen):
+    """Two families as identity's events left them, their children enrolled in one school this school year."""
+    with units() as uow:
+        uow.execute(insert(orm.family_children), [
+            {"family_id": FAMILY, "child_id": LEA, "first_name": "Léa", "last_name": "Martin",
+             "birth_date": date(2018, 4, 17)},
+            {"family_id": FAMILY, "child_id": HUGO, "first_name": "Hugo", "last_name": "Martin",
+             "birth_date": date(2020, 9, 3)},
+            {"family_id": OTHER, "child_id": TOM, "first_name": "Tom", "last_name": "Bernard",
+             "birth_date": date(2019, 1, 1)}])
+        uow.commit()
+    school = canteen.add_school("École Jules Verne", "public", "1 rue des Écoles")["id"]
+    canteen.enrol(LEA, school, YEAR)
+    canteen.enrol(HUGO, school, YEAR)
+    canteen.enrol(TOM, school, YEAR)
+    return school
+
+
+def state(canteen, child, day, family=FAMILY):
+    return canteen.meals(family, child, day, day)["days"][0]["state"]
+
+
+def code_of(excinfo):
+    return excinfo.value.code
+
+
+# --- One day ------------------------------------------------------------------------------------
+
+def test_a_day_is_reserved_cancelled_and_repeating_changes_nothing(canteen, town):
+    for _ in range(2):
+        assert canteen.change_meal(FAMILY, LEA, "2026-12-03", "reserve")["state"] == "reserved"
+    assert state(canteen, LEA, "2026-12-03") == "reserved"
+    canteen.change_meal(FAMILY, LEA, "2026-12-03", "cancel")
+    assert state(canteen, LEA, "2026-12-03") == "not_reserved"
+
+
+def test_reserving_needs_an_enrolment_for_that_school_year(canteen, town):
+    with pytest.raises(Conflict) as refused:
+        canteen.change_meal(FAMILY, LEA, "2027-09-02", "reserve")  # school year 2027-2028
+    assert code_of(refused) == "not_enrolled" and "2027-2028" in refused.value.message
+    canteen.change_meal(FAMILY, LEA, "2027-09-02", "cancel")  # cancelling needs none
+
+
+def test_an_absence_blocks_the_days_change(canteen, town):
+    canteen.change_meal(FAMILY, HUGO, "2026-12-04", "reserve")
+    canteen.report_absence(FAMILY, HUGO, "2026-12-04", "2026-12-04", "illness", None)
+    for action in ("reserve", "cancel"):
+        with pytest.raises(Conflict) as refused:
+            canteen.change_meal(FAMILY, HUGO, "2026-12-04", action)
+        assert code_of(refused) == "day_absent"
+    assert state(canteen, HUGO, "2026-12-04") == "absent"
+
+
+def test_a_frozen_or_closed_day_and_another_familys_child_are_refused(canteen, town):
+    with pytest.raises(Conflict) as frozen:
+        canteen.change_meal(FAMILY, LEA, "2026-11-27", "reserve")  # Friday 27 froze yesterday at 10:00
+    assert code_of(frozen) == "day_frozen"
+    with pytest.raises(Conflict) as closed:
+        canteen.change_meal(FAMILY, LEA, "2026-12-02", "reserve")  # a Wednesday
+    assert code_of(closed) == "day_closed"
+    with pytest.raises(NotFound):
+        canteen.change_meal(FAMILY, TOM, "2026-12-03", "reserve")
+    with pytest.raises(InvalidInput):
+        canteen.change_meal(FAMILY, LEA, "2026-12-03", "eat")
+
+
+def test_the_deadline_follows_the_clock(canteen, town, clock):
+    canteen.change_meal(FAMILY, LEA, "2026-11-30", "reserve")  # Monday 30 freezes today, Thursday, at 10:00
+    clock.advance(hours=1)
+    with pytest.raises(Conflict) as frozen:
+        canteen.change_meal(FAMILY, LEA, "2026-11-30", "cancel")
+    assert code_of(frozen) == "day_frozen"
+
+
+def test_one_tap_answers_the_change_or_its_refusal_with_the_childs_name_and_rank(canteen, town):
+    done = canteen.change_day(FAMILY, HUGO, "2026-12-03", "reserve")
+    assert done["changed"] and done["state"] == "reserved" and (done["first_name"], done["rank"]) == ("Hugo", 2)
+    refused = canteen.change_day(FAMILY, LEA, "2026-12-02", "reserve")
+    assert not refused["changed"] and refused["refusal"]["code"] == "day_closed" and refused["rank"] == 1
+    with pytest.raises(NotFound):
+        canteen.change_day(FAMILY, TOM, "2026-12-03", "reserve")
+
+
+# --- A period ----------------------------------------------------------------------------------
+
+def test_a_period_refuses_the_days_a_child_is_not_enrolled_for_and_reserves_the_rest(canteen, town):
+    answer = canteen.change_meals(FAMILY, {"children": [LEA], "from": "2027-08-30", "to": "2027-09-03",
+                                           "weekdays": [1, 2, 3, 4, 5], "action": "reserve"})
+    results = {r["date"]: (r["result"], r["reason"]) for r in answer["results"]}
+    assert results["2027-08-30"] == ("reserved", None) and results["2027-08-31"] == ("reserved", None)
+    assert results["2027-09-02"] == ("refused", "Enfant non inscrit à la restauration scolaire pour l'année 2027-2028.")
+    assert answer["summary"] == {"reserved": 2, "cancelled": 0, "unchanged": 0, "refused": 3}
+
+
+# --- Head-counts and billing -----------------------------------------------------------------------
+
+def test_the_headcount_leaves_out_absent_children_and_counts_baskets(canteen, town):
+    for child in (LEA, HUGO):
+        canteen.change_meal(FAMILY, child, "2026-12-10", "reserve")
+    canteen.set_diet(LEA, "vegetarien", True)
+    assert canteen.headcount(town, "2026-12-10")["by_diet"] == {
+        "standard": 1, "sans_porc": 0, "vegetarien": 0, "panier_pai": 1}
+    canteen.report_absence(FAMILY, HUGO, "2026-12-10", "2026-12-10", "other", None)
+    count = canteen.headcount(town, "2026-12-10")
+    assert count["total"] == 1 and count["by_diet"]["standard"] == 0
+    everyone = canteen.headcounts("2026-12-10")
+    assert [(s["school"]["name"], s["total"]) for s in everyone["schools"]] == [("École Jules Verne", 1)]
+
+
+def test_billable_facts_tell_justified_from_unjustified_absences(canteen, town, clock):
+    canteen.change_meals(FAMILY, {"children": [LEA], "from": "2026-12-01", "to": "2026-12-18",
+                                  "weekdays": [1, 2, 4, 5], "action": "reserve"})
+    clock.instant = datetime(2026, 12, 7, 18, 0, tzinfo=RULES.zone)
+    # An illness justified within 48 hours of its first day is not billed...
+    canteen.report_absence(FAMILY, LEA, "2026-12-07", "2026-12-08", "illness", pdf_document())
+    # ...an absence for another reason is, and so is an illness without a justification.
+    canteen.report_absence(FAMILY, LEA, "2026-12-10", "2026-12-10", "other", None)
+    canteen.report_absence(FAMILY, LEA, "2026-12-11", "2026-12-11", "illness", None)
+    canteen.record_attendance(town, "2026-12-03", [LEA, HUGO])
+    facts = {f["child_id"]: f for f in canteen.billable_facts("2026-12", FAMILY)}
+    lea = facts[LEA]
+    assert lea["absent_justified"] == ["2026-12-07", "2026-12-08"]
+    assert lea["absent_unjustified"] == ["2026-12-10", "2026-12-11"]
+    assert "2026-12-07" not in lea["reserved"] and "2026-12-10" in lea["reserved"] and len(lea["reserved"]) == 9
+    assert facts[HUGO]["eaten_without_reservation"] == ["2026-12-03"] and facts[HUGO]["reserved"] == []
+    with pytest.raises(InvalidInput):
+        canteen.billable_facts("décembre", FAMILY)
+
+
+# --- Absences ---------------------------------------------------------------------------------------
+
+def pdf_document():
+    from io import BytesIO
+
+    from pypdf import PdfWriter
+    writer = PdfWriter()
+    writer.add_blank_page(width=595, height=842)
+    out = BytesIO()
+    writer.write(out)
+    import base64
+    return {"name": "certificat.pdf", "content_base64": base64.b64encode(out.getvalue()).decode()}
+
+
+def test_the_same_absence_reported_again_is_the_same_absence(canteen, town, units):
+    first = canteen.report_absence(FAMILY, LEA, "2026-12-03", "2026-12-04", "illness", None)
+    again = canteen.report_absence(FAMILY, LEA, "2026-12-03", "2026-12-04", "illness", None)
+    assert again == first
+    # A justification sent with the repeated report is attached to it.
+    with_file = canteen.report_absence(FAMILY, LEA, "2026-12-03", "2026-12-04", "illness", pdf_document())
+    assert with_file == {**first, "has_document": True}
+    assert [a["id"] for a in canteen.family_absences(FAMILY)] == [first["id"]]
+    with units(read_only=True) as uow:
+        assert len(store.absences_of_family(uow, FAMILY)) == 1
+
+
+def test_an_absence_overlapping_another_is_refused(canteen, town):
+    canteen.report_absence(FAMILY, LEA, "2026-12-03", "2026-12-04", "illness", None)
+    for start, end, reason in (("2026-12-04", "2026-12-07", "illness"), ("2026-12-03", "2026-12-04", "other")):
+        with pytest.raises(Conflict) as refused:
+            canteen.report_absence(FAMILY, LEA, start, end, reason, None)
+        assert code_of(refused) == "absence_overlaps" and "03/12/2026 au 04/12/2026" in refused.value.message
+    canteen.report_absence(FAMILY, HUGO, "2026-12-03", "2026-12-04", "illness", None)  # another child may
+
+
+@pytest.mark.parametrize("start, end, code", [
+    ("1900-01-01", "1900-01-01", "absence_too_old"),
+    ("2026-10-26", "2026-10-26", "absence_too_old"),  # 31 days before today
+    ("9999-12-31", "9999-12-31", "absence_too_far"),
+    ("2028-08-31", "2028-09-01", "absence_too_far"),  # past the end of next school year
+    ("2026-12-01", "2027-11-30", "range_too_long"),
+    ("2026-12-01", "2027-01-01", "range_too_long"),  # 32 days
+    ("2026-12-04", "2026-12-03", "invalid_range"),
+    ("2026-12-04", "demain", "invalid_date"),
+])
+def test_absences_are_bounded_around_the_school_year(canteen, town, start, end, code):
+    with pytest.raises(InvalidInput) as refused:
+        canteen.report_absence(FAMILY, LEA, start, end, "illness", None)
+    assert code_of(refused) == code and refused.value.message
+
+
+def test_the_widest_absences_allowed(canteen, town):
+    canteen.report_absence(FAMILY, LEA, "2026-10-27", "2026-10-27", "other", None)  # 30 days ago
+    canteen.report_absence(FAMILY, LEA, "2026-12-01", "2026-12-31", "other", None)  # 31 days
+    canteen.report_absence(FAMILY, HUGO, "2028-08-31", "2028-08-31", "other", None)  # the last day of 2027-2028
+    with pytest.raises(InvalidInput) as refused:
+        canteen.report_absence(FAMILY, LEA, "2026-12-05", "2026-12-05", "sick", None)
+    assert code_of(refused) == "invalid_reason"
+
+
+def test_a_family_reads_its_own_justification_and_the_read_is_recorded(canteen, town):
+    absence = canteen.report_absence(FAMILY, LEA, "2026-12-03", "2026-12-03", "illness", pdf_document())
+    document = canteen.absence_document(absence["id"], FAMILY, None)
+    assert document["media_type"] == "application/pdf"
+    with pytest.raises(NotFound):
+        canteen.absence_document(absence["id"], OTHER, None)
+    canteen.absence_document(absence["id"], None, "agent:a-1")
+    assert [r["reader"] for r in canteen.document_reads(absence["id"])] == [f"family:{FAMILY}", "agent:a-1"]
+
+
+# --- Schools, classes, vocabulary ------------------------------------------------------------------------
+
+def test_the_school_directory_gives_every_school_with_its_classes_of_two_years(canteen, town):
+    canteen.add_class(town, YEAR, "CE2")
+    canteen.add_class(town, "2027-2028", "CM1")
+    directory = canteen.school_directory()
+    assert directory["school_years"] == ["2026-2027", "2027-2028"]
+    (school,) = directory["schools"]
+    assert [c["name"] for c in school["classes"]["2026-2027"]] == ["CE2"]
+    assert [c["name"] for c in school["classes"]["2027-2028"]] == ["CM1"]
+
+
+def test_the_school_day_gives_the_schools_the_chosen_one_its_year_and_sheet(canteen, town):
+    canteen.change_meal(FAMILY, LEA, "2026-12-03", "reserve")
+    day = canteen.school_day(None, "2026-12-03")
+    assert day["school"]["id"] == town and day["school_year"] == YEAR and len(day["schools"]) == 1
+    assert {r["child_id"]: r["reserved"] for r in day["sheet"]} == {LEA: True, HUGO: False, TOM: False}
+    assert canteen.school_day("nope", "2026-12-03")["school"] is None
+
+
+@pytest.mark.parametrize("call", [
+    lambda c, school: c.add_school("É" * 101, "public", ""),
+    lambda c, school: c.add_school("École", "public", "x" * 201),
+    lambda c, school: c.add_class(school, YEAR, "C" * 61),
+    lambda c, school: c.publish_news("T" * 201, "texte", "news"),
+    lambda c, school: c.publish_news("Titre", "x" * 20001, "news"),
+    lambda c, school: c.close_day("2026-12-10", "r" * 201),
+    lambda c, school: c.set_menu("2026-12-10", [{"course": "plat", "name": "p" * 121}]),
+])
+def test_texts_longer_than_the_service_stores_are_refused(canteen, town, call):
+    with pytest.raises(InvalidInput) as refused:
+        call(canteen, town)
+    assert "ne doit pas dépasser" in refused.value.message
+
+
+def test_the_vocabulary_is_the_services_own(canteen):
+    vocabulary = canteen.vocabulary()
+    assert [c["code"] for c in vocabulary["courses"]] == ["entree", "plat", "accompagnement", "laitage", "dessert",
+                                                          "gouter"]
+    assert vocabulary["allergens"]["fruits_a_coque"] == "Fruits à coque" and len(vocabulary["allergens"]) == 14
+    assert vocabulary["absence_reasons"] == {"illness": "Maladie", "other": "Autre motif"}
+    assert vocabulary["justification"]["max_bytes"] == 5 * 1024 * 1024
+    assert vocabulary["limits"]["school_name"] == 100 and vocabulary["school_weekdays"] == [1, 2, 4, 5]
