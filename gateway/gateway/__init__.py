@@ -5,6 +5,8 @@ from datetime import timedelta
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
+from espace_common.clock import SystemClock
+
 from .errors import register_error_handlers
 from .rpc import ClientPool, ServiceMonitor, Services
 from .settings import load_settings
@@ -34,6 +36,7 @@ def create_app(overrides=None, services=None):
         monitor.start()
         services = Services(ClientPool(settings["AMQP_URI"], settings["RPC_TIMEOUT"]), monitor)
     app.extensions["services"] = services
+    app.extensions["clock"] = SystemClock()  # "today" of the pages; tests put a FixedClock here
     csrf.init_app(app)
     register_error_handlers(app)
 

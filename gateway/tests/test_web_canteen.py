@@ -4,11 +4,11 @@ import csv
 import html
 import io
 import re
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 
-from gateway.web import canteen_common
+from espace_common.clock import PARIS, FixedClock
 
 from .conftest import remote
 from .test_web_pages import AGENT, PARENT, csrf_token, log_in_as, post
@@ -27,13 +27,41 @@ NO_SERVICE = "Pas de restauration scolaire ce jour de la semaine."
 FROZEN = "Ce jour ne peut plus être modifié : la date limite était le 26/11/2026 à 10h00."
 
 
+# What the canteen service's vocabulary() answers (services/canteen/canteen/domain.py is its source).
+VOCABULARY = {
+    "allergens": {"gluten": "Gluten", "crustaces": "Crustacés", "oeufs": "Œufs", "poissons": "Poissons",
+                  "arachides": "Arachides", "soja": "Soja", "lait": "Lait", "fruits_a_coque": "Fruits à coque",
+                  "celeri": "Céleri", "moutarde": "Moutarde", "sesame": "Sésame", "sulfites": "Sulfites",
+                  "lupin": "Lupin", "mollusques": "Mollusques"},
+    "labels": {"bio": "Agriculture biologique", "label_rouge": "Label Rouge", "aop": "AOP", "igp": "IGP",
+               "hve": "Haute Valeur Environnementale", "peche_durable": "Pêche durable", "local": "Produit local",
+               "vegetarien": "Plat végétarien"},
+    "courses": [{"code": "entree", "label": "Entrée"}, {"code": "plat", "label": "Plat"},
+                {"code": "accompagnement", "label": "Accompagnement"}, {"code": "laitage", "label": "Produit laitier"},
+                {"code": "dessert", "label": "Dessert"}, {"code": "gouter", "label": "Goûter"}],
+    "diets": {"standard": "Standard", "sans_porc": "Sans porc", "vegetarien": "Végétarien"},
+    "meal_kinds": {"standard": "Standard", "sans_porc": "Sans porc", "vegetarien": "Végétarien",
+                   "panier_pai": "Panier repas (PAI)"},
+    "day_states": {"reserved": "Réservé", "not_reserved": "Non réservé", "absent": "Absent", "closed": "Fermé"},
+    "bulk_results": {"reserved": "réservé", "cancelled": "annulé", "unchanged": "inchangé", "refused": "refusé"},
+    "absence_reasons": {"illness": "Maladie", "other": "Autre motif"},
+    "school_kinds": {"public": "École publique", "private": "École privée"},
+    "justification": {"max_bytes": 5 * 1024 * 1024, "media_types": ["application/pdf", "image/jpeg", "image/png"],
+                      "hours": 48},
+    "absence": {"past_days": 30, "max_days": 31},
+    "max_ics_bytes": 2 * 1024 * 1024,
+    "limits": {"school_name": 100, "school_address": 200, "class_name": 60, "closure_reason": 200, "dish_name": 120,
+               "news_title": 200, "news_body": 20000, "document_name": 150},
+    "school_weekdays": [1, 2, 4, 5],
+}
+
+
 @pytest.fixture(autouse=True)
-def fixed_today(monkeypatch):
-    """The pages' "today" (their default month and week) is Thursday 26 November 2026."""
-    monkeypatch.setattr(canteen_common, "today", lambda: date(2026, 11, 26))
-    from gateway.web import canteen, canteen_agent
-    monkeypatch.setattr(canteen, "today", lambda: date(2026, 11, 26))
-    monkeypatch.setattr(canteen_agent, "today", lambda: date(2026, 11, 26))
+def fixed_clock_and_vocabulary(app, services):
+    """The pages' "today" (their default month and week) is Thursday 26 November 2026; the canteen serves
+    its vocabulary."""
+    app.extensions["clock"] = FixedClock(datetime(2026, 11, 26, 9, 0, tzinfo=PARIS))
+    services.answers[("canteen", "vocabulary")] = VOCABULARY
 
 
 def text(response):
@@ -67,8 +95,6 @@ def month_of_days(start, end, frozen_until=None, reserved=True):
 
 def as_parent(client, services, children=CHILDREN, **meals_options):
     log_in_as(client, services, PARENT)
-    services.answers[("canteen", "rules_summary")] = {"school_weekdays": [1, 2, 4, 5], "deadline_working_days": 2,
-                                                      "deadline_time": "10:00", "timezone": "Europe/Paris"}
     services.answers[("canteen", "family_children")] = children
     services.answers[("canteen", "meals")] = lambda family, child, start, end: {
         "child_id": child, "days": month_of_days(start, end, **meals_options)}
@@ -138,10 +164,15 @@ def test_practical_information_and_schools(client, services):
     assert "École publique Jules Verne" in page and "école privée" in page and "1 rue des Écoles" in page
 
 
-def test_the_gateways_labels_are_the_services_codes():
-    domain = pytest.importorskip("canteen.domain")
-    assert canteen_common.ALLERGENS == domain.ALLERGENS and canteen_common.LABELS == domain.LABELS
-    assert tuple(canteen_common.COURSES) == domain.COURSES and tuple(canteen_common.DIETS) == domain.DIETS
+def test_the_vocabulary_is_asked_once_per_process_and_kept_a_few_minutes(client, services, app):
+    services.answers[("canteen", "menus_for_week")] = MENU
+    for _ in range(3):
+        assert "Agriculture biologique" in text(client.get("/cantine/menus?semaine=2026-W50"))
+    assert len(calls(services, "vocabulary")) == 1
+    services.answers[("canteen", "vocabulary")] = dict(VOCABULARY, labels={**VOCABULARY["labels"], "bio": "Bio (AB)"})
+    app.extensions["canteen_vocabulary"].seconds = 0  # as if the few minutes had passed
+    assert "Bio (AB)" in text(client.get("/cantine/menus?semaine=2026-W50"))
+    assert len(calls(services, "vocabulary")) > 1
 
 
 # --- A parent's month -----------------------------------------------------------------------------
@@ -202,20 +233,31 @@ def test_a_bad_month_is_a_french_400(client, services):
     assert response.status_code == 400 and "Le mois s'écrit comme « 2026-12 »." in text(response)
 
 
+def one_tap(child, rank, refusal=None):
+    """What canteen.change_day answers: the change or its refusal, with the child's name and rank."""
+    return lambda family, child_id, day, action: {
+        "child_id": child_id, "first_name": child["first_name"], "rank": rank, "date": day,
+        "changed": refusal is None, "refusal": refusal,
+        **({"state": "reserved" if action == "reserve" else "not_reserved"} if refusal is None else {})}
+
+
 def test_one_tap_cancels_then_redirects_back_to_the_day(client, services):
     as_parent(client, services)
-    services.answers[("canteen", "change_meal")] = {"state": "not_reserved"}
+    services.answers[("canteen", "change_day")] = one_tap(HUGO, 2)
     response = post(client, f"/cantine/repas/{HUGO['child_id']}/2026-12-04", {"action": "cancel"},
                     csrf_from="/cantine/?mois=2026-12")
     assert response.status_code == 303
     assert response.headers["Location"] == "/cantine/?mois=2026-12#e2-2026-12-04"
-    assert calls(services, "change_meal") == [(FAMILY_ID, HUGO["child_id"], "2026-12-04", "cancel")]
+    # One round trip: the change, with what the message and the anchor need.
+    posted = [c for c in services.calls if c[0] == "canteen" and c[1] != "family_meals"][-1:]
+    assert [(c[1], c[2]) for c in posted] == [("change_day", (FAMILY_ID, HUGO["child_id"], "2026-12-04", "cancel"))]
+    assert calls(services, "family_children") == []
     assert "Repas de Hugo du vendredi 4 décembre annulé." in text(client.get("/cantine/?mois=2026-12"))
 
 
 def test_one_tap_on_a_frozen_day_says_why(client, services):
     as_parent(client, services)
-    services.answers[("canteen", "change_meal")] = remote("Conflict", "day_frozen", FROZEN)
+    services.answers[("canteen", "change_day")] = one_tap(LEA, 1, {"code": "day_frozen", "message": FROZEN})
     response = post(client, f"/cantine/repas/{LEA['child_id']}/2026-11-30", {"action": "reserve"},
                     csrf_from="/cantine/?mois=2026-12")
     assert response.status_code == 303
@@ -226,14 +268,16 @@ def test_one_tap_on_a_frozen_day_says_why(client, services):
 
 def test_one_tap_on_another_familys_child_is_404(client, services):
     as_parent(client, services)
+    services.answers[("canteen", "change_day")] = remote("NotFound", "child_not_found", "Cet enfant n'existe pas.")
     response = post(client, "/cantine/repas/someone-else/2026-12-04", {"action": "reserve"}, csrf_from="/cantine/")
-    assert response.status_code == 404 and calls(services, "change_meal") == []
+    assert response.status_code == 404 and calls(services, "change_day") == [
+        (FAMILY_ID, "someone-else", "2026-12-04", "reserve")]
 
 
 def test_one_tap_without_csrf_is_refused(client, services):
     as_parent(client, services)
     response = client.post(f"/cantine/repas/{LEA['child_id']}/2026-12-04", data={"action": "reserve"})
-    assert response.status_code == 400 and calls(services, "change_meal") == []
+    assert response.status_code == 400 and calls(services, "change_day") == []
 
 
 # --- A period and a weekday pattern ---------------------------------------------------------------
@@ -427,6 +471,14 @@ def answer_everything(services):
     from .test_web_pages import FAMILY
     services.answers.update({
         ("canteen", "list_schools"): SCHOOLS,
+        ("canteen", "school_directory"): {"school_years": ["2026-2027", "2027-2028"], "schools": [
+            {**school, "classes": {"2026-2027": [{"id": "k-1", "name": "CE2"}], "2027-2028": []}} for school in SCHOOLS]},
+        ("canteen", "school_day"): lambda school, day: {
+            "date": day, "school_year": "2026-2027", "schools": SCHOOLS, "sheet": SHEET,
+            "school": next((s for s in SCHOOLS if s["id"] == school), None) if school else SCHOOLS[0]},
+        ("canteen", "headcounts"): lambda day: {"date": day, "schools": [
+            {"school": school, "total": 3, "by_diet": {"standard": 1, "sans_porc": 1, "vegetarien": 0, "panier_pai": 1}}
+            for school in SCHOOLS]},
         ("canteen", "school_days"): lambda start, end: [
             {"date": d["date"], "open": d["state"] != "closed", "reason": d["reason"], "closure": d.get("closure")}
             for d in month_of_days(start, end)],
@@ -499,7 +551,22 @@ def test_the_headcount_csv_for_french_spreadsheets(client, services):
                     ["2026-12-03", "École publique Jules Verne", "3", "1", "1", "0", "1"],
                     ["2026-12-03", "École privée St Joseph", "3", "1", "1", "0", "1"]]
     assert raw.count(b"\r\n") == 3
-    assert calls(services, "headcount") == [("s-1", "2026-12-03"), ("s-2", "2026-12-03")]
+    assert calls(services, "headcounts") == [("2026-12-03",)] and calls(services, "headcount") == []
+
+
+def test_the_headcount_csv_neutralises_cells_a_spreadsheet_would_run(client, services):
+    as_agent(client, services)
+    answer_everything(services)
+    names = ["=HYPERLINK(\"http://evil.example\")", "+33 cantine", "-2+3", "@SUM(A1)", "\tTab", "\rRetour",
+             "École Jules Verne"]
+    services.answers[("canteen", "headcounts")] = lambda day: {"date": day, "schools": [
+        {"school": {"id": f"s-{i}", "name": name}, "total": 1, "by_diet": {"standard": 1}}
+        for i, name in enumerate(names)]}
+    raw = client.get("/agents/cantine/effectifs.csv?date=2026-12-03").data.decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(raw, newline=""), delimiter=";"))[1:]
+    assert [row[1] for row in rows] == ["'=HYPERLINK(\"http://evil.example\")", "'+33 cantine", "'-2+3", "'@SUM(A1)",
+                                        "'\tTab", "'\rRetour", "École Jules Verne"]
+    assert [row[2] for row in rows] == ["1"] * len(names)
 
 
 def test_the_headcount_page_totals_by_diet(client, services):
@@ -522,7 +589,7 @@ def test_attendance_shows_who_ate_without_reservation_and_saves_the_ticks(client
     as_agent(client, services)
     answer_everything(services)
     page = text(client.get("/agents/cantine/presences?ecole=s-2&date=2026-12-03"))
-    assert calls(services, "day_sheet") == [("s-2", "2026-12-03")]
+    assert calls(services, "school_day") == [("s-2", "2026-12-03")] and calls(services, "list_schools") == []
     assert "1 repas pris sans réservation" in page and "Tom Bernard" in page
     assert re.search(r'name="eaten" value="k1" checked', page) and re.search(r'name="eaten" value="k3">', page)
     services.answers[("canteen", "record_attendance")] = {"eaten": 2, "without_reservation": 1}
@@ -537,7 +604,9 @@ def test_attendance_shows_who_ate_without_reservation_and_saves_the_ticks(client
 def test_attendance_before_any_entry_ticks_the_reservations(client, services):
     as_agent(client, services)
     answer_everything(services)
-    services.answers[("canteen", "day_sheet")] = [{**row, "eaten": False} for row in SHEET]
+    services.answers[("canteen", "school_day")] = lambda school, day: {
+        "date": day, "school_year": "2026-2027", "schools": SCHOOLS, "school": SCHOOLS[0],
+        "sheet": [{**row, "eaten": False} for row in SHEET]}
     page = text(client.get("/agents/cantine/presences?ecole=s-1&date=2026-12-03"))
     assert "pré-cochés" in page
     assert re.search(r'value="k2" checked', page) and re.search(r'value="k1">', page)
@@ -692,8 +761,7 @@ def test_news_are_published(client, services):
 
 def test_the_pattern_form_offers_the_weekdays_the_service_is_configured_with(client, services):
     as_parent(client, services)
-    services.answers[("canteen", "rules_summary")] = {"school_weekdays": [1, 2, 3, 4, 5], "deadline_working_days": 2,
-                                                      "deadline_time": "10:00", "timezone": "Europe/Paris"}
+    services.answers[("canteen", "vocabulary")] = dict(VOCABULARY, school_weekdays=[1, 2, 3, 4, 5])
     page = text(client.get("/cantine/reservations"))
     assert 'id="jour-3" name="weekdays" value="3" checked' in page
 
@@ -702,7 +770,7 @@ def test_an_agent_sees_a_familys_absences_and_reads_a_justification_which_is_rec
     from .test_web_pages import FAMILY
     as_agent(client, services)
     services.answers[("identity", "family_for_agent")] = FAMILY
-    services.answers[("canteen", "list_classes")] = []
+    services.answers[("canteen", "school_directory")] = {"school_years": ["2026-2027", "2027-2028"], "schools": []}
     services.answers[("canteen", "family_absences")] = [
         {"id": "abs-1", "child_id": FAMILY["children"][0]["id"], "from": "2026-12-01", "to": "2026-12-02",
          "reason": "illness", "reported_at": "2026-12-01T08:00:00+00:00", "has_document": True}]
@@ -715,3 +783,24 @@ def test_an_agent_sees_a_familys_absences_and_reads_a_justification_which_is_rec
     assert response.headers["Content-Type"] == "application/pdf" and response.headers["Cache-Control"] == "no-store"
     (_, _, args, _), = [c for c in services.calls if c[1] == "absence_document"]
     assert args == ("abs-1", None, f"agent:{AGENT['id']}")
+
+
+@pytest.mark.parametrize("path, method", [
+    ("/agents/cantine/ecoles", "school_directory"), ("/agents/cantine/inscriptions/fam-1", "school_directory"),
+    ("/agents/cantine/effectifs?date=2026-12-03", "headcounts"), ("/agents/cantine/effectifs.csv", "headcounts"),
+    ("/agents/cantine/presences", "school_day"), ("/agents/cantine/regimes", "school_day"),
+])
+def test_an_agents_page_asks_the_canteen_once_whatever_the_number_of_schools(client, services, path, method):
+    as_agent(client, services)
+    answer_everything(services)
+    assert client.get(path).status_code == 200
+    asked = [name for service, name, _, _ in services.calls if service == "canteen" and name != "vocabulary"]
+    assert [name for name in asked if name != "family_absences"] == [method]
+
+
+def test_the_diets_page_shows_the_school_year_the_service_gives(client, services):
+    as_agent(client, services)
+    answer_everything(services)
+    page = text(client.get("/agents/cantine/regimes?ecole=s-1&date=2027-09-02"))
+    assert calls(services, "school_day") == [("s-1", "2027-09-02")]
+    assert "École publique Jules Verne, année scolaire 2026-2027" in page  # the fake's answer, not a computation

@@ -1,6 +1,6 @@
 """The canteen pages: public menus, news and schools; a parent's meals, periods, absences and calendar feed."""
 import base64
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta, timezone
 
 from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
 from icalendar import Calendar, Event
@@ -9,17 +9,14 @@ from espace_common.rpc_client import RemoteError
 
 from ..auth import current_principal, parent_required
 from .canteen_common import (
-    ALLERGENS, COURSES, LABELS, STATES, CanteenFormError, Month, Week,
-    WEEKDAYS_SHORT, canteen, day_fr, refusal, sorted_courses, today,
+    CanteenFormError, Month, Week, WEEKDAYS_SHORT, canteen, day_fr, megabytes, now, refusal, sorted_courses, today,
+    vocabulary,
 )
 from .helpers import no_store, render_form
 
 bp = Blueprint("canteen", __name__, url_prefix="/cantine")
 
-MAX_DOCUMENT_BYTES = 5 * 1024 * 1024
-ABSENCE_REASONS = {"illness": "Maladie", "other": "Autre motif"}
 WEEKDAY_CHOICES = {1: "Lun", 2: "Mar", 3: "Mer", 4: "Jeu", 5: "Ven", 6: "Sam", 7: "Dim"}
-RESULTS = {"reserved": "réservé", "cancelled": "annulé", "unchanged": "inchangé", "refused": "refusé"}
 
 
 # --- Public pages ------------------------------------------------------------------------
@@ -30,8 +27,9 @@ def menus():
     week = Week.parse(request.args.get("semaine"), today())
     days = [{"date": m["date"], "courses": sorted_courses(m["courses"])}
             for m in canteen("menus_for_week", week.key)]
-    return render_template("canteen/menus.html", week=week, days=days, courses=COURSES, allergens=ALLERGENS,
-                           labels=LABELS)
+    words = vocabulary()
+    return render_template("canteen/menus.html", week=week, days=days, courses=words.courses,
+                           allergens=words.allergens, labels=words.labels)
 
 
 @bp.get("/actualites")
@@ -65,7 +63,7 @@ def my_children():
 
 def school_weekdays():
     """The weekdays with school meals: a setting of the canteen service, not of the gateway."""
-    return canteen("rules_summary")["school_weekdays"]
+    return vocabulary().school_weekdays
 
 
 def weekday_columns(days):
@@ -93,14 +91,14 @@ def month():
 
 def day_cells(days, columns, now_day):
     """What each day's cell shows: its column, its state in French, why it is frozen or closed, the action."""
-    cells, previous_week = [], None
+    cells, previous_week, states = [], None, vocabulary().day_states
     for d in days:
         day = date.fromisoformat(d["date"])
         week = day.isocalendar()[:2]
         column = columns.index(day.isoweekday()) + 1 if day.isoweekday() in columns else 1
         cell = {**d, "day": day, "col": column, "week_start": week != previous_week,
                 "wd": WEEKDAYS_SHORT[day.weekday()], "today": day == now_day,
-                "label": STATES.get(d["state"], d["state"]), "action": None, "note": d["reason"] or ""}
+                "label": states.get(d["state"], d["state"]), "action": None, "note": d["reason"] or ""}
         previous_week = week
         if d["state"] == "closed":
             cell["kind"] = "closed"
@@ -132,20 +130,20 @@ def change_day(child_id, day):
         abort(404)
     if action not in ("reserve", "cancel"):
         abort(400)
-    children = my_children()
-    names = {c["child_id"]: c["first_name"] for c in children}
-    if child_id not in names:
-        abort(404)
-    index = list(names).index(child_id) + 1
+    # One call: the change (or the rule that refused it) with the child's name and rank; 404 for another's child.
     try:
-        canteen("change_meal", family_id(), child_id, day, action)
+        answer = canteen("change_day", family_id(), child_id, day, action)
     except RemoteError as exc:
-        error = refusal(exc)
-        flash(f"Le repas de {names[child_id]} du {day_fr(wanted)} n'a pas été modifié. {error.message}", "error")
-    else:
+        if exc.exc_type == "NotFound":
+            abort(404)
+        raise
+    name = answer["first_name"]
+    if answer["changed"]:
         done = "réservé" if action == "reserve" else "annulé"
-        flash(f"Repas de {names[child_id]} du {day_fr(wanted)} {done}.")
-    target = url_for("canteen.month", mois=day[:7], _anchor=day_anchor(index, day))
+        flash(f"Repas de {name} du {day_fr(wanted)} {done}.")
+    else:
+        flash(f"Le repas de {name} du {day_fr(wanted)} n'a pas été modifié. {answer['refusal']['message']}", "error")
+    target = url_for("canteen.month", mois=day[:7], _anchor=day_anchor(answer["rank"], day))
     return redirect(target, 303)
 
 
@@ -195,10 +193,11 @@ def outcome_view(answer, children, action):
     """The bulk answer day by day (dates in order, children in family order), with a summary."""
     order = {c["child_id"]: i for i, c in enumerate(children)}
     names = {c["child_id"]: c["first_name"] for c in children}
+    results = vocabulary().bulk_results
     rows = sorted(answer["results"], key=lambda r: (r["date"], order.get(r["child_id"], 99)))
     for row in rows:
         row["first_name"] = names.get(row["child_id"], "")
-        row["label"] = RESULTS.get(row["result"], row["result"])
+        row["label"] = results.get(row["result"], row["result"])
         if row["result"] == "unchanged":
             row["label"] = "déjà réservé" if action == "reserve" else "pas de repas à annuler"
     return {"rows": rows, "summary": answer["summary"]}
@@ -211,7 +210,7 @@ def absence():
     children = my_children()
     names = {c["child_id"]: c["first_name"] for c in children}
     values = {"child": children[0]["child_id"] if len(children) == 1 else "", "from": "", "to": "", "reason": ""}
-    error = None
+    error, words = None, vocabulary()
     if request.method == "POST":
         form = request.form
         values = {name: form.get(name, "").strip() for name in ("child", "from", "to", "reason")}
@@ -221,12 +220,13 @@ def absence():
             error = CanteenFormError("Choisissez l'enfant absent.", "invalid_children")
         elif not values["from"] or not values["to"]:
             error = CanteenFormError("Indiquez le premier et le dernier jour d'absence.", "invalid_date")
-        elif values["reason"] not in ABSENCE_REASONS:
+        elif values["reason"] not in words.absence_reasons:
             error = CanteenFormError("Choisissez le motif de l'absence.", "invalid_reason")
         elif upload is not None and upload.filename:
-            content = upload.read(MAX_DOCUMENT_BYTES + 1)
-            if len(content) > MAX_DOCUMENT_BYTES:
-                error = CanteenFormError("Le justificatif ne doit pas dépasser 5 Mo.", "document_too_large")
+            content = upload.read(words.max_document_bytes + 1)
+            if len(content) > words.max_document_bytes:
+                error = CanteenFormError(f"Le justificatif ne doit pas dépasser {megabytes(words.max_document_bytes)}.",
+                                         "document_too_large")
             else:
                 document = {"name": upload.filename, "content_base64": base64.b64encode(content).decode("ascii")}
         if error is None:
@@ -241,7 +241,7 @@ def absence():
                 with_file = f", avec le justificatif « {document['name']} »" if document else ""
                 flash(f"Absence de {names[values['child']]} enregistrée {period}{with_file}.")
                 return redirect(url_for("canteen.month", mois=values["from"][:7]), 303)
-    return render_form("canteen/absence.html", error, children=children, values=values, reasons=ABSENCE_REASONS)
+    return render_form("canteen/absence.html", error, children=children, values=values, reasons=words.absence_reasons)
 
 
 # --- The family's private calendar feed ------------------------------------------------------
@@ -287,7 +287,7 @@ def feed(token):
     calendar.add("calscale", "GREGORIAN")
     calendar.add("x-wr-calname", "Cantine · Espace Famille de Donges")
     calendar.add("x-wr-timezone", "Europe/Paris")
-    stamp = datetime.now(timezone.utc).replace(microsecond=0)
+    stamp = now().astimezone(timezone.utc).replace(microsecond=0)
     for meal in meals:
         day = date.fromisoformat(meal["date"])
         event = Event()

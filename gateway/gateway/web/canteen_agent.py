@@ -12,16 +12,13 @@ from espace_common.rpc_client import RemoteError
 from ..auth import current_principal, role_required
 from ..services import services
 from .canteen_common import (
-    ALLERGENS, COURSES, DIETS, HEADCOUNT_COLUMNS, LABELS, CanteenFormError,
-    Week, canteen, day_fr, refusal, school_year_of, sorted_courses, today,
+    CanteenFormError, Week, canteen, day_fr, megabytes, refusal, sorted_courses, today, vocabulary,
 )
 from .helpers import render_form
 
 bp = Blueprint("canteen_agent", __name__, url_prefix="/agents/cantine")
 
 CANTEEN_ROLES = ("affaires_scolaires",)
-SCHOOL_KINDS = {"public": "École publique", "private": "École privée"}
-MAX_ICS_BYTES = 2 * 1024 * 1024
 
 
 TASKS = (
@@ -58,13 +55,6 @@ def parse_day(text, default=None):
         return date.fromisoformat(text)
     except ValueError:
         abort(400)
-
-
-def school_years():
-    """This school year and the next, as the enrolment and class forms offer them."""
-    current = school_year_of(today())
-    first = int(current[:4])
-    return [current, f"{first + 1}-{first + 2}"]
 
 
 def back(endpoint, **values):
@@ -124,9 +114,11 @@ def import_holidays():
     if upload is None or not upload.filename:
         return calendar_error(CanteenFormError("Choisissez le fichier iCalendar (.ics) des vacances scolaires.",
                                                "invalid_calendar"), {})
-    content = upload.read(MAX_ICS_BYTES + 1)
-    if len(content) > MAX_ICS_BYTES:
-        return calendar_error(CanteenFormError("Le fichier ne doit pas dépasser 2 Mo.", "invalid_calendar"), {})
+    limit = vocabulary().max_ics_bytes
+    content = upload.read(limit + 1)
+    if len(content) > limit:
+        return calendar_error(CanteenFormError(f"Le fichier ne doit pas dépasser {megabytes(limit)}.",
+                                               "invalid_calendar"), {})
     try:
         result = canteen("import_holidays", content.decode("utf-8", errors="replace"))
     except RemoteError as exc:
@@ -177,19 +169,20 @@ def menus():
                  if d["open"]}
     days = [{"date": d.isoformat(), "courses": found.get(d.isoformat(), [])} for d in week.days
             if d.isoformat() in open_days or d.isoformat() in found]
-    return render_template("agent/canteen/menus.html", week=week, days=days, courses=COURSES, labels=LABELS,
-                           allergens=ALLERGENS)
+    words = vocabulary()
+    return render_template("agent/canteen/menus.html", week=week, days=days, courses=words.courses,
+                           labels=words.labels, allergens=words.allergens)
 
 
 def courses_from(form):
     """The day's courses from the editor: one row per kind of course, left out when its name is empty."""
-    courses = []
-    for kind in COURSES:
+    courses, words = [], vocabulary()
+    for kind in words.courses:
         name = form.get(f"{kind}-name", "").strip()
         if name:
             courses.append({"course": kind, "name": name,
-                            "allergens": [a for a in form.getlist(f"{kind}-allergens") if a in ALLERGENS],
-                            "labels": [lab for lab in form.getlist(f"{kind}-labels") if lab in LABELS]})
+                            "allergens": [a for a in form.getlist(f"{kind}-allergens") if a in words.allergens],
+                            "labels": [lab for lab in form.getlist(f"{kind}-labels") if lab in words.labels]})
     return courses
 
 
@@ -216,8 +209,9 @@ def edit_menu(day):
     else:
         menu = next((m for m in canteen("menus_for_week", week.key) if m["date"] == wanted.isoformat()), None)
         current = {c["course"]: c for c in (menu["courses"] if menu else [])}
+    words = vocabulary()
     return render_form("agent/canteen/menu_edit.html", error, day=wanted, week=week, current=current,
-                       courses=COURSES, allergens=ALLERGENS, labels=LABELS)
+                       courses=words.courses, allergens=words.allergens, labels=words.labels)
 
 
 # --- Schools and classes ------------------------------------------------------------------
@@ -226,7 +220,8 @@ def edit_menu(day):
 @agents_only
 def schools():
     """The schools and their classes for a school year; add a school or a class."""
-    years = school_years()
+    directory = canteen("school_directory")
+    years = directory["school_years"]
     year = request.values.get("annee") if request.values.get("annee") in years else years[0]
     error, values = None, {}
     if request.method == "POST":
@@ -249,11 +244,9 @@ def schools():
             error = refusal(exc)
         else:
             return back("canteen_agent.schools", annee=year)
-    listed = canteen("list_schools")
-    for school in listed:
-        school["classes"] = canteen("list_classes", school["id"], year)
+    listed = [{**school, "classes": school["classes"][year]} for school in directory["schools"]]
     return render_form("agent/canteen/schools.html", error, schools=listed, years=years, year=year, values=values,
-                       kinds=SCHOOL_KINDS)
+                       kinds=vocabulary().school_kinds)
 
 
 class FormRefusal(Exception):
@@ -283,13 +276,14 @@ def enrolments():
 
 
 def placements():
-    """Every (school, school year, class) an enrolment can choose, grouped by school and year."""
+    """Every (school, school year, class) an enrolment can choose, grouped by school and year (one call)."""
     groups = []
-    for school in canteen("list_schools"):
-        for year in school_years():
+    directory = canteen("school_directory")
+    for school in directory["schools"]:
+        for year in directory["school_years"]:
             options = [{"value": f"{school['id']}|{year}|", "label": f"{school['name']}, sans classe précisée"}]
             options += [{"value": f"{school['id']}|{year}|{c['id']}", "label": f"{school['name']}, classe {c['name']}"}
-                        for c in canteen("list_classes", school["id"], year)]
+                        for c in school["classes"][year]]
             groups.append({"label": f"{school['name']} — année {year}", "school": school, "year": year,
                            "options": options})
     return groups
@@ -343,46 +337,48 @@ def justification(absence_id):
 
 # --- Attendance -----------------------------------------------------------------------------
 
-def chosen_school_and_day(default_day):
-    listed = canteen("list_schools")
-    school_id = request.values.get("ecole") or (listed[0]["id"] if listed else None)
-    school = next((s for s in listed if s["id"] == school_id), None)
-    day = parse_day(request.values.get("date"), default_day)
-    return listed, school, day
+def school_day():
+    """The schools, the chosen one (the first by default), its school year and its sheet of the day: one call."""
+    day = parse_day(request.values.get("date"), today())
+    return canteen("school_day", request.values.get("ecole") or None, day.isoformat()), day
 
 
 @bp.route("/presences", methods=("GET", "POST"))
 @agents_only
 def attendance():
     """Who ate, per school and day; a meal eaten without reservation is shown and kept as such."""
-    listed, school, day = chosen_school_and_day(today())
     if request.method == "POST":
-        if school is None:
-            abort(404)
+        day = parse_day(request.values.get("date"), today())
+        school_id = request.form.get("ecole") or abort(404)
         eaten = request.form.getlist("eaten")
         try:
-            result = canteen("record_attendance", school["id"], day.isoformat(), eaten)
+            result = canteen("record_attendance", school_id, day.isoformat(), eaten)
         except RemoteError as exc:
             flash(refusal(exc).message, "error")
         else:
             extra = result["without_reservation"]
             flash(f"Présences du {day_fr(day, year=True)} enregistrées : {result['eaten']} repas pris"
                   + (f", dont {extra} sans réservation." if extra else "."))
-        return back("canteen_agent.attendance", ecole=school["id"], date=day.isoformat())
-    sheet = canteen("day_sheet", school["id"], day.isoformat()) if school else []
+        return back("canteen_agent.attendance", ecole=school_id, date=day.isoformat())
+    answer, day = school_day()
+    school, sheet = answer["school"], answer["sheet"]
     recorded = any(row["eaten"] for row in sheet)
-    return render_template("agent/canteen/attendance.html", schools=listed, school=school, day=day, sheet=sheet,
-                           recorded=recorded, without=[r for r in sheet if r["eaten"] and not r["reserved"]])
+    return render_template("agent/canteen/attendance.html", schools=answer["schools"], school=school, day=day,
+                           sheet=sheet, recorded=recorded, without=[r for r in sheet if r["eaten"] and not r["reserved"]])
 
 
 # --- Head-counts ------------------------------------------------------------------------------
 
 def headcounts(day):
-    rows = []
-    for school in canteen("list_schools"):
-        count = canteen("headcount", school["id"], day.isoformat())
-        rows.append({"school": school, "total": count["total"], "by_diet": count["by_diet"]})
-    return rows
+    """Every school's head-count of the day, in one call."""
+    return canteen("headcounts", day.isoformat())["schools"]
+
+
+def spreadsheet_cell(value):
+    """A text cell a spreadsheet would read as a formula (=, +, -, @, tab, CR) is prefixed with an apostrophe."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
 
 
 @bp.get("/effectifs")
@@ -390,11 +386,10 @@ def headcounts(day):
 def headcount():
     """The meals reserved per school for a day, by diet: what the kitchen cooks."""
     day = parse_day(request.args.get("date"), today())
-    rows = headcounts(day)
+    rows, columns = headcounts(day), vocabulary().meal_kinds
     totals = {"total": sum(r["total"] for r in rows),
-              **{key: sum(r["by_diet"].get(key, 0) for r in rows) for key, _ in HEADCOUNT_COLUMNS}}
-    return render_template("agent/canteen/headcount.html", day=day, rows=rows, totals=totals,
-                           columns=HEADCOUNT_COLUMNS)
+              **{key: sum(r["by_diet"].get(key, 0) for r in rows) for key, _ in columns}}
+    return render_template("agent/canteen/headcount.html", day=day, rows=rows, totals=totals, columns=columns)
 
 
 @bp.get("/effectifs.csv")
@@ -402,12 +397,12 @@ def headcount():
 def headcount_csv():
     """The head-counts of a day as CSV: semicolons and a UTF-8 BOM, as French spreadsheets expect."""
     day = parse_day(request.args.get("date"), today())
-    out = io.StringIO()
+    out, columns = io.StringIO(), vocabulary().meal_kinds
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerow(["date", "école", "total", *(key for key, _ in HEADCOUNT_COLUMNS)])
+    writer.writerow(["date", "école", "total", *(key for key, _ in columns)])
     for row in headcounts(day):
-        writer.writerow([day.isoformat(), row["school"]["name"], row["total"],
-                         *(row["by_diet"].get(key, 0) for key, _ in HEADCOUNT_COLUMNS)])
+        writer.writerow([spreadsheet_cell(cell) for cell in (
+            day.isoformat(), row["school"]["name"], row["total"], *(row["by_diet"].get(key, 0) for key, _ in columns))])
     response = make_response("\ufeff" + out.getvalue())
     response.headers["Content-Type"] = "text/csv; charset=utf-8"
     response.headers["Content-Disposition"] = f'attachment; filename="effectifs-cantine-{day.isoformat()}.csv"'
@@ -421,7 +416,6 @@ def headcount_csv():
 @agents_only
 def diets():
     """Each enrolled child's diet and PAI, per school, set from the family's request."""
-    listed, school, day = chosen_school_and_day(today())
     query = request.values.get("q", "").strip()
     if request.method == "POST":
         child_id = request.form.get("child", "")
@@ -433,16 +427,17 @@ def diets():
         except RemoteError as exc:
             flash(refusal(exc).message, "error")
         else:
-            flash(f"Régime de {name} enregistré : {DIETS.get(diet, diet).lower()}"
+            flash(f"Régime de {name} enregistré : {vocabulary().diets.get(diet, diet).lower()}"
                   + (", avec un PAI (panier repas)." if pai else ", sans PAI."))
-        return back("canteen_agent.diets", ecole=school["id"] if school else None, q=query or None)
-    sheet = canteen("day_sheet", school["id"], day.isoformat()) if school else []
+        return back("canteen_agent.diets", ecole=request.values.get("ecole") or None, q=query or None)
+    answer, day = school_day()
+    school, sheet = answer["school"], answer["sheet"]
     if query:
         needle = query.casefold()
         sheet = [r for r in sheet if needle in f"{r['first_name']} {r['last_name']}".casefold()]
-    response = make_response(render_template("agent/canteen/diets.html", schools=listed, school=school, day=day,
-                                              sheet=sheet, query=query, diets=DIETS,
-                                              school_year=school_year_of(day)))
+    response = make_response(render_template("agent/canteen/diets.html", schools=answer["schools"], school=school,
+                                              day=day, sheet=sheet, query=query, diets=vocabulary().diets,
+                                              school_year=answer["school_year"]))
     response.headers["Cache-Control"] = "no-store"
     return response
 

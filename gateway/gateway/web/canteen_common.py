@@ -1,11 +1,14 @@
-"""What the canteen pages of parents and agents share: French labels, dates, weeks and months, Markdown."""
+"""What the canteen pages of parents and agents share: the service's vocabulary, today, dates, weeks and months,
+Markdown."""
 import re
+import threading
+import time
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import markdown
 import nh3
-from flask import Blueprint
+from flask import Blueprint, current_app
 from markupsafe import Markup
 
 from espace_common.errors import InvalidInput
@@ -16,26 +19,8 @@ from .helpers import PARIS, FormError
 
 bp = Blueprint("canteen_common", __name__)
 
-# The canteen service's codes with their French labels (canteen/domain.py keeps the same keys; a test checks it).
-ALLERGENS = {
-    "gluten": "Gluten", "crustaces": "Crustacés", "oeufs": "Œufs", "poissons": "Poissons",
-    "arachides": "Arachides", "soja": "Soja", "lait": "Lait", "fruits_a_coque": "Fruits à coque",
-    "celeri": "Céleri", "moutarde": "Moutarde", "sesame": "Sésame", "sulfites": "Sulfites",
-    "lupin": "Lupin", "mollusques": "Mollusques",
-}
-LABELS = {
-    "bio": "Agriculture biologique", "label_rouge": "Label Rouge", "aop": "AOP", "igp": "IGP",
-    "hve": "Haute Valeur Environnementale", "peche_durable": "Pêche durable", "local": "Produit local",
-    "vegetarien": "Plat végétarien",
-}
-COURSES = {
-    "entree": "Entrée", "plat": "Plat", "accompagnement": "Accompagnement", "laitage": "Produit laitier",
-    "dessert": "Dessert", "gouter": "Goûter",
-}
-DIETS = {"standard": "Standard", "sans_porc": "Sans porc", "vegetarien": "Végétarien"}
-HEADCOUNT_COLUMNS = (("standard", "Standard"), ("sans_porc", "Sans porc"), ("vegetarien", "Végétarien"),
-                     ("panier_pai", "Panier repas (PAI)"))
-STATES = {"reserved": "Réservé", "not_reserved": "Non réservé", "absent": "Absent", "closed": "Fermé"}
+# How long a gateway process keeps the canteen's vocabulary before asking again (it changes with a deployment).
+VOCABULARY_SECONDS = 300
 
 WEEKDAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
 WEEKDAYS_SHORT = ("lun.", "mar.", "mer.", "jeu.", "ven.", "sam.", "dim.")
@@ -49,8 +34,63 @@ def canteen(method, *args):
 
 
 def today():
-    """Today in the town (the pages' defaults: this month, this week)."""
-    return datetime.now(PARIS).date()
+    """Today in the town (the pages' defaults: this month, this week), from the app's clock."""
+    return current_app.extensions["clock"].today(PARIS)
+
+
+def now():
+    return current_app.extensions["clock"].now()
+
+
+class Vocabulary:
+    """The canteen service's codes with their French labels and the limits it enforces, as it serves them."""
+
+    def __init__(self, answer):
+        self.allergens = answer["allergens"]
+        self.labels = answer["labels"]
+        self.courses = {c["code"]: c["label"] for c in answer["courses"]}  # in the order a menu shows them
+        self.diets = answer["diets"]
+        self.meal_kinds = list(answer["meal_kinds"].items())
+        self.day_states = answer["day_states"]
+        self.bulk_results = answer["bulk_results"]
+        self.absence_reasons = answer["absence_reasons"]
+        self.school_kinds = answer["school_kinds"]
+        self.max_document_bytes = answer["justification"]["max_bytes"]
+        self.max_ics_bytes = answer["max_ics_bytes"]
+        self.limits = answer["limits"]
+        self.school_weekdays = answer["school_weekdays"]
+
+
+class VocabularyCache:
+    """One answer of `vocabulary()` per gateway process, asked again after VOCABULARY_SECONDS."""
+
+    def __init__(self, seconds=VOCABULARY_SECONDS):
+        self.seconds = seconds
+        self._lock = threading.Lock()
+        self._value, self._fetched_at = None, 0.0
+
+    def get(self, fetch):
+        with self._lock:
+            if self._value is None or time.monotonic() - self._fetched_at >= self.seconds:
+                self._value = Vocabulary(fetch())
+                self._fetched_at = time.monotonic()
+            return self._value
+
+
+def vocabulary():
+    """The canteen's vocabulary: its only source is the canteen service."""
+    cache = current_app.extensions.setdefault("canteen_vocabulary", VocabularyCache())
+    return cache.get(lambda: canteen("vocabulary"))
+
+
+@bp.app_template_global("canteen_limit")
+def canteen_limit(name):
+    """The longest text the canteen service stores for a field (the forms' maxlength)."""
+    return vocabulary().limits[name]
+
+
+def megabytes(count):
+    return f"{count // (1024 * 1024)} Mo"
 
 
 # --- Dates in French ---------------------------------------------------------------------
@@ -174,14 +214,8 @@ class Week:
         return f"du {start} au {day_fr(last, year=True)}"
 
 
-def school_year_of(day):
-    """'2026-2027' for any day from 1 September 2026 to 31 August 2027 (as the service counts)."""
-    first = day.year if day.month >= 9 else day.year - 1
-    return f"{first}-{first + 1}"
-
-
 def sorted_courses(courses):
-    order = list(COURSES)
+    order = list(vocabulary().courses)
     return sorted(courses, key=lambda c: order.index(c["course"]) if c["course"] in order else len(order))
 
 
