@@ -117,17 +117,13 @@ DEMO_MENU_WEEK = (
 )
 
 
-def school_years_around(today):
-    first = today.year if today.month >= 9 else today.year - 1
-    return [f"{first}-{first + 1}", f"{first + 1}-{first + 2}"]
-
-
 def load_canteen_demo(client, families, today=None):
     """Schools, the zone B calendar, enrolments of the demo children and this week's and next week's menus."""
     today = today or date.today()
     schools = [client.call("canteen", "add_school", name, kind, timeout=30) for name, kind in DEMO_SCHOOLS]
     client.call("canteen", "import_holidays", HOLIDAYS_FILE.read_text(encoding="utf-8"), timeout=30)
-    for year in school_years_around(today):
+    # This school year and the next, as the canteen service counts them.
+    for year in client.call("canteen", "school_directory", timeout=30)["school_years"]:
         for family in families:
             for child in family["children"]:
                 if child["first_name"] in DEMO_ENROLMENTS:

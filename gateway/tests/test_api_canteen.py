@@ -83,3 +83,25 @@ def test_enrolment_by_a_school_agent(client, services):
     assert client.post("/api/v1/enrolments", json=body, headers=as_(services, SCOLAIRE)).status_code == 201
     assert client.post("/api/v1/enrolments", json=dict(body, school_year="2026"),
                        headers=as_(services, SCOLAIRE)).status_code == 400
+
+
+def test_a_parent_reads_the_familys_absences_and_a_justification(client, services):
+    services.answers[("canteen", "family_absences")] = [{"id": "a-1", "child_id": CHILD, "has_document": True}]
+    response = client.get("/api/v1/absences", headers=as_(services, PARENT))
+    assert response.status_code == 200 and response.get_json() == {"absences": [
+        {"id": "a-1", "child_id": CHILD, "has_document": True}]}
+    services.answers[("canteen", "absence_document")] = {"name": "x.png", "media_type": "image/png",
+                                                         "content_base64": "iVBORw0KGgo="}
+    response = client.get("/api/v1/absences/a-1/document", headers=as_(services, PARENT))
+    assert response.status_code == 200 and response.data == b"\x89PNG\r\n\x1a\n"
+    assert response.headers["Content-Type"] == "image/png" and response.headers["Cache-Control"] == "no-store"
+    (_, args), = [c for c in canteen_calls(services) if c[0] == "absence_document"]
+    assert args[:2] == ("a-1", FAMILY_ID) and args[2].startswith("parent:")
+
+
+def test_another_familys_justification_is_404_and_agents_use_their_own_pages(client, services):
+    services.answers[("canteen", "absence_document")] = remote("NotFound", "document_not_found",
+                                                               "Ce justificatif n'existe pas.")
+    response = client.get("/api/v1/absences/a-9/document", headers=as_(services, PARENT))
+    assert response.status_code == 404 and response.get_json()["code"] == "document_not_found"
+    assert client.get("/api/v1/absences/a-1/document", headers=as_(services, SCOLAIRE)).status_code == 403

@@ -96,6 +96,7 @@ def month_of_days(start, end, frozen_until=None, reserved=True):
 def as_parent(client, services, children=CHILDREN, **meals_options):
     log_in_as(client, services, PARENT)
     services.answers[("canteen", "family_children")] = children
+    services.answers[("canteen", "family_absences")] = []
     services.answers[("canteen", "meals")] = lambda family, child, start, end: {
         "child_id": child, "days": month_of_days(start, end, **meals_options)}
     # The month page asks for every child at once; the fake builds it from the per-child answer.
@@ -396,6 +397,31 @@ def test_an_absence_needs_a_reason(client, services):
     response = post(client, "/cantine/absences", absence_form(reason=""))
     assert response.status_code == 400 and "Choisissez le motif de l'absence." in text(response)
     assert calls(services, "report_absence") == []
+
+
+def test_a_parent_sees_the_familys_absences_and_reads_a_justification_which_is_recorded(client, services):
+    as_parent(client, services)
+    services.answers[("canteen", "family_absences")] = [
+        {"id": "abs-1", "child_id": HUGO["child_id"], "from": "2026-12-03", "to": "2026-12-04", "reason": "illness",
+         "reported_at": "2026-12-03T07:00:00+00:00", "has_document": True}]
+    page = text(client.get("/cantine/absences"))
+    assert "Hugo : du jeudi 3 décembre au vendredi 4 décembre 2026,\n      maladie" in page
+    assert 'href="/cantine/absences/abs-1/justificatif"' in page
+    services.answers[("canteen", "absence_document")] = {"name": "x.pdf", "media_type": "application/pdf",
+                                                         "content_base64": "JVBERi0xLjQ="}
+    response = client.get("/cantine/absences/abs-1/justificatif")
+    assert response.status_code == 200 and response.data == b"%PDF-1.4"
+    assert response.headers["Content-Type"] == "application/pdf" and response.headers["Cache-Control"] == "no-store"
+    assert calls(services, "absence_document") == [("abs-1", FAMILY_ID, f"parent:{PARENT['id']}")]
+
+
+def test_another_familys_justification_is_404_for_a_parent(client, services):
+    as_parent(client, services)
+    services.answers[("canteen", "absence_document")] = remote("NotFound", "document_not_found",
+                                                               "Ce justificatif n'existe pas.")
+    assert client.get("/cantine/absences/abs-9/justificatif").status_code == 404
+    log_in_as(client, services, AGENT)
+    assert client.get("/cantine/absences/abs-1/justificatif").status_code == 403
 
 
 # --- The calendar feed ------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 import pytest
 import requests
 
-from espace_common.rpc_client import RpcClient
+from espace_common.rpc_client import RemoteError, RpcClient
 
 pytestmark = [pytest.mark.broker, pytest.mark.slow]
 
@@ -105,5 +105,48 @@ def test_a_justification_that_is_not_what_its_name_says_is_refused(suite, town):
     assert response.status_code == 400 and response.json()["code"] == "invalid_document"
     response = requests.post(f"{suite.url}/api/v1/children/{child}/absences", headers=town["parent"], timeout=10,
                              data={"from": day, "to": day, "reason": "illness"},
-                             files={"document": ("scan.bin", b"%PDF-1.4\n%%EOF\n", "application/octet-stream")})
+                             files={"document": ("scan.bin", b"%PDF-1.4\n<html><script>alert(1)</script></html>",
+                                                 "application/pdf")})
+    assert response.status_code == 400 and response.json()["code"] == "invalid_document"
+    response = requests.post(f"{suite.url}/api/v1/children/{child}/absences", headers=town["parent"], timeout=10,
+                             data={"from": day, "to": day, "reason": "illness"},
+                             files={"document": ("scan.bin", one_page_pdf(), "application/octet-stream")})
     assert response.status_code == 201 and response.json()["has_document"] is True
+    absence = response.json()
+    # The family reads its own justification back; another family's parent would get 404.
+    document = requests.get(f"{suite.url}/api/v1/absences/{absence['id']}/document", headers=town["parent"], timeout=10)
+    assert document.status_code == 200 and document.headers["Content-Type"] == "application/pdf"
+    assert document.content.startswith(b"%PDF-") and document.headers["Cache-Control"] == "no-store"
+    again = requests.post(f"{suite.url}/api/v1/children/{child}/absences", headers=town["parent"], timeout=10,
+                          data={"from": day, "to": day, "reason": "illness"})
+    assert again.status_code == 201 and again.json()["id"] == absence["id"]  # the same absence, once
+
+
+def test_absences_outside_the_school_years_are_refused(suite, town):
+    child = town["own"]["children"][0]["id"]
+    for start, end in (("1900-01-01", "1900-01-01"), ("9999-12-31", "9999-12-31"),
+                       (date.today().isoformat(), (date.today() + timedelta(days=365)).isoformat())):
+        response = requests.post(f"{suite.url}/api/v1/children/{child}/absences", headers=town["parent"], timeout=10,
+                                 data={"from": start, "to": end, "reason": "other"})
+        assert response.status_code == 400 and response.json()["message"], (start, end)
+
+
+def test_a_malformed_holiday_calendar_is_refused_with_its_reason(suite, town):
+    rpc = RpcClient(suite.vhost.amqp_uri, timeout=30, caller="test")
+    try:
+        ics = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:x\r\nDTSTART:notadate\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+        with pytest.raises(RemoteError) as refused:
+            rpc.call("canteen", "import_holidays", ics)
+        assert refused.value.code == "invalid_calendar" and refused.value.exc_type == "InvalidInput"
+    finally:
+        rpc.close()
+
+
+def one_page_pdf():
+    import io
+
+    from pypdf import PdfWriter
+    writer, out = PdfWriter(), io.BytesIO()
+    writer.add_blank_page(width=595, height=842)
+    writer.write(out)
+    return out.getvalue()

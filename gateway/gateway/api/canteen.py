@@ -11,6 +11,7 @@ from espace_common.errors import InvalidInput
 
 from ..auth import api_auth, current_principal
 from ..services import services
+from ..web.canteen_common import justification_response
 from . import bp
 from .identity import created, no_content
 from .validation import body
@@ -77,6 +78,21 @@ def report_absence(child_id):
             raise InvalidInput("invalid_body", f"Le champ « {field} » est obligatoire.")
     absence = canteen("report_absence", family_id(), child_id, form["from"], form["to"], form["reason"], document)
     return created(absence)
+
+
+@bp.get("/absences")
+@api_auth(kinds=("parent",))
+def absences():
+    """The absences reported for the caller's family, newest first."""
+    return jsonify({"absences": canteen("family_absences", family_id())})
+
+
+@bp.get("/absences/<absence_id>/document")
+@api_auth(kinds=("parent",))
+def absence_document(absence_id):
+    """The justification of one of the family's absences (404 for another family's); each read is recorded."""
+    document = canteen("absence_document", absence_id, family_id(), f"parent:{current_principal()['id']}")
+    return justification_response(document, absence_id)
 
 
 @bp.get("/menus")

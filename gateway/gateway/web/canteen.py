@@ -9,8 +9,8 @@ from espace_common.rpc_client import RemoteError
 
 from ..auth import current_principal, parent_required
 from .canteen_common import (
-    CanteenFormError, Month, Week, WEEKDAYS_SHORT, canteen, day_fr, megabytes, now, refusal, sorted_courses, today,
-    vocabulary,
+    CanteenFormError, Month, Week, WEEKDAYS_SHORT, canteen, day_fr, justification_response, megabytes, now, refusal,
+    sorted_courses, today, vocabulary,
 )
 from .helpers import no_store, render_form
 
@@ -241,7 +241,27 @@ def absence():
                 with_file = f", avec le justificatif « {document['name']} »" if document else ""
                 flash(f"Absence de {names[values['child']]} enregistrée {period}{with_file}.")
                 return redirect(url_for("canteen.month", mois=values["from"][:7]), 303)
-    return render_form("canteen/absence.html", error, children=children, values=values, reasons=words.absence_reasons)
+    absences = canteen("family_absences", family_id())
+    names = {c["child_id"]: c["first_name"] for c in children}
+    for reported in absences:
+        reported["first_name"] = names.get(reported["child_id"], "")
+    return render_form("canteen/absence.html", error, children=children, values=values, reasons=words.absence_reasons,
+                       absences=absences, justification_hours=words.justification_hours,
+                       max_document=megabytes(words.max_document_bytes))
+
+
+@bp.get("/absences/<absence_id>/justificatif")
+@parent_required
+def justification(absence_id):
+    """A justification the family sent, read back by one of its parents (another family's is 404); the
+    canteen service records the read as it records agents' reads."""
+    try:
+        document = canteen("absence_document", absence_id, family_id(), f"parent:{current_principal()['id']}")
+    except RemoteError as exc:
+        if exc.exc_type == "NotFound":
+            abort(404)
+        raise
+    return justification_response(document, absence_id)
 
 
 # --- The family's private calendar feed ------------------------------------------------------

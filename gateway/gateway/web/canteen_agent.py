@@ -1,6 +1,5 @@
 """The agents' canteen pages: school calendar, menus, schools and classes, enrolments, attendance, head-counts,
 diets and news. Only agents of the Affaires Scolaires (and administrators) reach them."""
-import base64
 import csv
 import io
 from datetime import date, timedelta
@@ -12,7 +11,8 @@ from espace_common.rpc_client import RemoteError
 from ..auth import current_principal, role_required
 from ..services import services
 from .canteen_common import (
-    CanteenFormError, Week, canteen, day_fr, megabytes, refusal, sorted_courses, today, vocabulary,
+    CanteenFormError, Week, canteen, day_fr, justification_response, megabytes, refusal, sorted_courses, today,
+    vocabulary,
 )
 from .helpers import render_form
 
@@ -319,7 +319,7 @@ def enrol_family(family_id):
     for absence in absences:
         absence["child_name"] = names.get(absence["child_id"], "")
     return render_form("agent/canteen/enrol_family.html", error, family=family, groups=placements(), values=values,
-                       absences=absences)
+                       absences=absences, reasons=vocabulary().absence_reasons)
 
 
 @bp.get("/absences/<absence_id>/justificatif")
@@ -327,12 +327,8 @@ def enrol_family(family_id):
 def justification(absence_id):
     """A justification file, for the agent; the canteen service records who read it."""
     principal = current_principal()
-    document = canteen("absence_document", absence_id, None, f"agent:{principal['id']}")
-    response = make_response(base64.b64decode(document["content_base64"]))
-    response.headers["Content-Type"] = document["media_type"]
-    response.headers["Content-Disposition"] = f'inline; filename="justificatif-{absence_id[:8]}"'
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return justification_response(canteen("absence_document", absence_id, None, f"agent:{principal['id']}"),
+                                  absence_id)
 
 
 # --- Attendance -----------------------------------------------------------------------------

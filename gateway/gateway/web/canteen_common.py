@@ -1,5 +1,6 @@
 """What the canteen pages of parents and agents share: the service's vocabulary, today, dates, weeks and months,
 Markdown."""
+import base64
 import re
 import threading
 import time
@@ -8,7 +9,7 @@ from datetime import date, datetime, timedelta
 
 import markdown
 import nh3
-from flask import Blueprint, current_app
+from flask import Blueprint, current_app, make_response
 from markupsafe import Markup
 
 from espace_common.errors import InvalidInput
@@ -56,6 +57,7 @@ class Vocabulary:
         self.absence_reasons = answer["absence_reasons"]
         self.school_kinds = answer["school_kinds"]
         self.max_document_bytes = answer["justification"]["max_bytes"]
+        self.justification_hours = answer["justification"]["hours"]
         self.max_ics_bytes = answer["max_ics_bytes"]
         self.limits = answer["limits"]
         self.school_weekdays = answer["school_weekdays"]
@@ -91,6 +93,15 @@ def canteen_limit(name):
 
 def megabytes(count):
     return f"{count // (1024 * 1024)} Mo"
+
+
+def justification_response(document, absence_id):
+    """A justification file as the service checked and stored it, never cached."""
+    response = make_response(base64.b64decode(document["content_base64"]))
+    response.headers["Content-Type"] = document["media_type"]
+    response.headers["Content-Disposition"] = f'inline; filename="justificatif-{absence_id[:8]}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 # --- Dates in French ---------------------------------------------------------------------

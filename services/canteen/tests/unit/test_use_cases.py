@@ -302,3 +302,30 @@ def test_the_vocabulary_is_the_services_own(canteen):
     assert vocabulary["absence_reasons"] == {"illness": "Maladie", "other": "Autre motif"}
     assert vocabulary["justification"]["max_bytes"] == 5 * 1024 * 1024
     assert vocabulary["limits"]["school_name"] == 100 and vocabulary["school_weekdays"] == [1, 2, 4, 5]
+
+
+# --- The holiday calendar -------------------------------------------------------------------------------
+
+def calendar_with(*lines):
+    return "\r\n".join(["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//test//EN", "BEGIN:VEVENT", "UID:hol-1",
+                        *lines, "SUMMARY:Vacances de Noël", "END:VEVENT", "END:VCALENDAR", ""])
+
+
+@pytest.mark.parametrize("lines", [
+    ("DTSTART:notadate",),
+    ("DTSTART;VALUE=DATE:20261301",),
+    ("DTSTART;VALUE=DATE:20261219", "DTEND:zzz"),
+])
+def test_a_calendar_with_a_malformed_date_is_refused_whole(canteen, lines):
+    with pytest.raises(InvalidInput) as refused:
+        canteen.import_holidays(calendar_with(*lines))
+    assert code_of(refused) == "invalid_calendar" and "Vacances de Noël" in refused.value.message
+
+
+def test_a_calendar_is_imported_once_and_closes_its_days(canteen):
+    ics = calendar_with("DTSTART;VALUE=DATE:20261219", "DTEND;VALUE=DATE:20270104")
+    assert canteen.import_holidays(ics) == {"periods": 1, "added": 1}
+    assert canteen.import_holidays(ics) == {"periods": 1, "added": 0}
+    assert canteen.school_days("2026-12-21", "2026-12-21")[0]["reason"] == "Vacances de Noël."
+    with pytest.raises(InvalidInput):
+        canteen.import_holidays("X" * (2 * 1024 * 1024 + 1))
