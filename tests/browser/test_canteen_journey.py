@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import expect
 
 from espace_common.rpc_client import RpcClient
-from gateway.web.canteen_common import Month, day_fr, school_year_of
+from gateway.web.canteen_common import Month, day_fr
 
 from .pages import heading, log_in
 
@@ -22,11 +22,29 @@ pytestmark = [pytest.mark.browser, pytest.mark.broker, pytest.mark.slow]
 
 PARENT_PASSWORD = "Cantine-Donges-44480!"
 AGENT_PASSWORD = "Guichet-Cantine-Donges-7?"
-PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+
+
+def one_page_pdf():
+    import io
+
+    from pypdf import PdfWriter
+    writer, out = PdfWriter(), io.BytesIO()
+    writer.add_blank_page(width=595, height=842)
+    writer.write(out)
+    return out.getvalue()
+
+
+PDF = one_page_pdf()
 
 
 def today():
     return datetime.now(ZoneInfo("Europe/Paris")).date()
+
+
+def school_year_of(day):
+    """The school year the test enrols for (the canteen service counts the same way)."""
+    first = day.year if day.month >= 9 else day.year - 1
+    return f"{first}-{first + 1}"
 
 
 @pytest.fixture(scope="module")
@@ -207,6 +225,13 @@ def test_a_parent_reserves_cancels_and_reports_an_absence_and_the_agent_sees_the
     absent_cell = parent.locator(f"#e2-{absent_day}")
     expect(absent_cell).to_contain_text("Absent")
     expect(absent_cell.get_by_role("button")).to_have_count(0)
+    # The parent reads the justification back, as the canteen service stored it.
+    parent.get_by_role("navigation", name="Cantine").get_by_role("link", name="Absence").click()
+    link = parent.get_by_role("link", name="voir le justificatif de Hugo")
+    expect(link).to_have_count(1)
+    document = parent.request.get(link.get_attribute("href"))
+    assert document.status == 200 and document.headers["content-type"] == "application/pdf"
+    assert document.body().startswith(b"%PDF-")
 
     # --- The private calendar feed: created, read, revoked ------------------------------------------------
     parent.get_by_role("navigation", name="Cantine").get_by_role("link", name="Agenda").click()
