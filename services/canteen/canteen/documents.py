@@ -167,6 +167,10 @@ class DocumentStore:
         (self.folder / relative).write_bytes(content)
         return relative
 
+    def delete(self, relative):
+        if relative:
+            (self.folder / relative).unlink(missing_ok=True)
+
     def read(self, relative):
         path = (self.folder / relative).resolve()
         if self.folder.resolve() not in path.parents:

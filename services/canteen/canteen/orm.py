@@ -71,6 +71,8 @@ absences = Table(
     Column("document_name", String(200), nullable=True),
     Column("document_type", String(40), nullable=True),
     Column("document_path", String(300), nullable=True),
+    # The same absence reported twice is one row (use_cases.report_absence answers the first).
+    UniqueConstraint("child_id", "start", "end", name="uq_absences_child_period"),
 )
 
 # GDPR: every read of a justification is recorded, by whom and when.

@@ -163,9 +163,10 @@ def reopen_day(uow, day):
 
 
 def add_absence(uow, values):
+    """The new absence's id, or None when one for the same child and days got there first."""
     absence_id = new_id()
-    uow.execute(insert(orm.absences).values(id=absence_id, **values))
-    return absence_id
+    inserted = insert_ignoring_duplicates(uow.connection, orm.absences, [{"id": absence_id, **values}])
+    return absence_id if inserted else None
 
 
 def attach_document(uow, absence_id, name, media_type, path):

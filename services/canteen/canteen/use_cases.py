@@ -227,6 +227,7 @@ class Canteen:
         start, end = domain.parse_date(start, "from"), domain.parse_date(end, "to")
         domain.check_absence(start, end, reason, self.today(), self.rules)
         justification = documents.inspect(document) if document else None
+        raced = False
         with self.unit_of_work() as uow:
             _own_child(uow, family_id, child_id)
             existing = store.absences_overlapping(uow, [child_id], start, end)
@@ -245,8 +246,14 @@ class Canteen:
                     "child_id": child_id, "family_id": family_id, "start": start, "end": end, "reason": reason,
                     "reported_at": self.clock.now(), "document_name": justification.name if justification else None,
                     "document_type": justification.media_type if justification else None, "document_path": path})
-                uow.commit()
+                raced = absence_id is None  # the same report, sent twice at once, landed first
+                if raced:
+                    self.files.delete(path)
+                else:
+                    uow.commit()
                 has_document = bool(justification)
+        if raced:
+            return self.report_absence(family_id, child_id, start.isoformat(), end.isoformat(), reason, document)
         return {"id": absence_id, "child_id": child_id, "from": start.isoformat(), "to": end.isoformat(),
                 "reason": reason, "has_document": has_document}
 

@@ -329,3 +329,35 @@ def test_a_calendar_is_imported_once_and_closes_its_days(canteen):
     assert canteen.school_days("2026-12-21", "2026-12-21")[0]["reason"] == "Vacances de Noël."
     with pytest.raises(InvalidInput):
         canteen.import_holidays("X" * (2 * 1024 * 1024 + 1))
+
+
+def test_the_database_keeps_one_absence_per_child_and_period(canteen, town, units):
+    """Two identical reports racing each other: the unique key lets only the first in."""
+    first = canteen.report_absence(FAMILY, LEA, "2026-12-03", "2026-12-04", "illness", None)
+    values = {"child_id": LEA, "family_id": FAMILY, "start": date(2026, 12, 3), "end": date(2026, 12, 4),
+              "reason": "illness", "reported_at": NOW, "document_name": None, "document_type": None,
+              "document_path": None}
+    with units() as uow:
+        assert store.add_absence(uow, values) is None
+        uow.commit()
+    assert [a["id"] for a in canteen.family_absences(FAMILY)] == [first["id"]]
+
+
+def test_the_migration_folds_absences_reported_twice(tmp_path):
+    from alembic import command
+
+    from espace_common.migrations import alembic_config
+    url = f"sqlite:///{tmp_path / 'old.sqlite'}"
+    command.upgrade(alembic_config(alembic_ini("canteen"), url), "0003")
+    engine = create_database_engine(url)
+    rows = [{"id": f"a-{n}", "child_id": LEA, "family_id": FAMILY, "start": date(2026, 12, 3), "end": date(2026, 12, 3),
+             "reason": "illness", "reported_at": NOW, "document_name": "c.pdf" if n == 2 else None,
+             "document_type": "application/pdf" if n == 2 else None, "document_path": "x.pdf" if n == 2 else None}
+            for n in (1, 2, 3)]
+    with engine.begin() as connection:
+        connection.execute(insert(orm.absences), rows)
+    upgrade(alembic_ini("canteen"), url)
+    with engine.connect() as connection:
+        kept = connection.execute(orm.absences.select()).all()
+    engine.dispose()
+    assert [(r.id, r.document_path) for r in kept] == [("a-2", "x.pdf")]
