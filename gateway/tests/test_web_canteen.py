@@ -783,6 +783,12 @@ def test_news_are_published(client, services):
     assert response.status_code == 303 and calls(services, "publish_news") == [("Menu de Noël", "Le **17**.", "practical")]
     response = post(client, "/agents/cantine/actualites", {"title": "", "body": "x", "kind": "news"})
     assert response.status_code == 400 and "Donnez un titre et un texte." in text(response)
+    page = text(client.get("/agents/cantine/actualites"))
+    assert 'maxlength="20000"' in page and "20 000 caractères au plus." in page  # the service's own limit
+    services.answers[("canteen", "publish_news")] = remote("InvalidInput", "invalid_news",
+                                                           "Le titre d'une actualité ne doit pas dépasser 200 caractères.")
+    response = post(client, "/agents/cantine/actualites", {"title": "T" * 201, "body": "x", "kind": "news"})
+    assert response.status_code == 400 and "ne doit pas dépasser 200 caractères" in text(response)
 
 
 def test_the_pattern_form_offers_the_weekdays_the_service_is_configured_with(client, services):
