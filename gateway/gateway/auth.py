@@ -6,10 +6,11 @@ absolute expiry and revocation).
 """
 import functools
 
-from flask import g, jsonify, redirect, render_template, request, session, url_for
+from flask import g, redirect, render_template, request, session, url_for
 
 from espace_common.rpc_client import RemoteError
 
+from .responses import json_error
 from .services import services
 
 ALL_AGENT_ROLES = ("affaires_scolaires", "petite_enfance", "admin")
@@ -103,14 +104,6 @@ def role_required(*roles):
     return decorator
 
 
-def _api_error(status, code, message):
-    response = jsonify({"code": code, "message": message})
-    response.status_code = status
-    if status == 401:
-        response.headers["WWW-Authenticate"] = 'Bearer realm="espace-famille"'
-    return response
-
-
 def api_auth(kinds=("parent", "agent", "client"), roles=None, scopes=None):
     """API routes: a valid bearer token of an allowed kind, with one of the roles or scopes asked."""
     def decorator(view):
@@ -118,14 +111,14 @@ def api_auth(kinds=("parent", "agent", "client"), roles=None, scopes=None):
         def wrapped(**kwargs):
             principal = current_principal()
             if principal is None:
-                return _api_error(401, "unauthenticated", "Un jeton d'accès valide est nécessaire.")
+                return json_error(401, "unauthenticated", "Un jeton d'accès valide est nécessaire.")
             allowed = principal["kind"] in kinds
             if allowed and principal["kind"] == "agent" and roles:
                 allowed = has_role(principal, roles)
             if principal["kind"] == "client":
                 allowed = allowed and (not scopes or bool(set(principal.get("scopes") or []) & set(scopes)))
             if not allowed:
-                return _api_error(403, "forbidden", "Ce jeton ne donne pas accès à cette ressource.")
+                return json_error(403, "forbidden", "Ce jeton ne donne pas accès à cette ressource.")
             return view(**kwargs)
         return wrapped
     return decorator

@@ -11,6 +11,7 @@ from flask import Response, jsonify, request
 from espace_common.errors import InvalidInput
 
 from ..auth import api_auth, bearer_token, client_ip, current_principal
+from ..responses import created, no_content, no_store
 from ..services import services
 from . import bp
 from .validation import body
@@ -22,25 +23,6 @@ FAMILIES_READ = ("families:read",)
 
 def identity(method, *args, **kwargs):
     return services().call("identity", method, *args, **kwargs)
-
-
-def created(payload, location=None):
-    response = jsonify(payload)
-    response.status_code = 201
-    if location:
-        response.headers["Location"] = location
-    return response
-
-
-def no_content():
-    return Response(status=204)
-
-
-def secret(response):
-    """An answer carrying a token, a key or a secret is never stored by a cache."""
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["Pragma"] = "no-cache"
-    return response
 
 
 def int_arg(name, default, low, high):
@@ -63,7 +45,7 @@ def create_account():
     """A parent creates the account with the key mailed by the town."""
     data = body()
     account = identity("create_account", data["key"], data["username"], data["email"], data["password"], client_ip())
-    return secret(created(account, "/api/v1/me"))
+    return no_store(created(account, "/api/v1/me"))
 
 
 @bp.post("/auth/token")
@@ -74,7 +56,7 @@ def issue_token():
         result = identity("client_login", data["client_id"], data["client_secret"], client_ip())
     else:
         result = identity("login", data["username"], data["password"], client_ip(), "api")
-    return secret(jsonify({"access_token": result["token"], "token_type": result["token_type"],
+    return no_store(jsonify({"access_token": result["token"], "token_type": result["token_type"],
                            "expires_in": result["expires_in"]}))
 
 
@@ -173,7 +155,7 @@ def get_family(family_id):
 def issue_key(representative_id):
     """A new key (the previous one is revoked); the key is shown this once."""
     issued = identity("issue_key", representative_id, agent_id=current_principal()["id"])
-    return secret(created(issued, f"/api/v1/representatives/{representative_id}/keys/letter.pdf"))
+    return no_store(created(issued, f"/api/v1/representatives/{representative_id}/keys/letter.pdf"))
 
 
 @bp.get("/representatives/<representative_id>/keys/letter.pdf")
@@ -183,7 +165,7 @@ def key_letter(representative_id):
     letter = identity("key_letter", representative_id)
     response = Response(base64.b64decode(letter["pdf_base64"]), mimetype="application/pdf")
     response.headers["Content-Disposition"] = f'attachment; filename="{letter["filename"]}"'
-    return secret(response)
+    return no_store(response)
 
 
 # --- API clients (administrators) ---------------------------------------------------------
@@ -193,4 +175,4 @@ def key_letter(representative_id):
 def create_api_client():
     """Another municipal system's client id and secret; the secret is shown this once."""
     data = body()
-    return secret(created(identity("create_api_client", data["name"], data["scopes"])))
+    return no_store(created(identity("create_api_client", data["name"], data["scopes"])))

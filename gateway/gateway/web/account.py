@@ -4,8 +4,10 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from espace_common.rpc_client import RemoteError
 
 from ..auth import client_ip, start_web_session
+from ..errors import FormError, refusal
+from ..responses import no_store
 from ..services import services
-from .helpers import FormError, form_error, no_store, render_form
+from .helpers import render_form
 
 bp = Blueprint("account", __name__)
 
@@ -32,11 +34,11 @@ def create():
     try:
         created = identity("create_account", key, username, email, password, client_ip())
     except RemoteError as exc:
-        return render_form("account/create.html", form_error(exc))
+        return render_form("account/create.html", refusal(exc))
     try:
         session = identity("login", username, password, client_ip(), "web")
     except RemoteError as exc:
-        form_error(exc)  # re-raises what is not a refusal
+        refusal(exc)  # re-raises what is not a refusal
         flash("Votre espace est créé. Connectez-vous avec votre identifiant et votre mot de passe.")
         return redirect(url_for("auth.login"))
     start_web_session(session)
@@ -57,7 +59,7 @@ def forgot():
     try:
         identity("request_password_reset", login, client_ip())
     except RemoteError as exc:
-        return render_form("account/forgot.html", form_error(exc))
+        return render_form("account/forgot.html", refusal(exc))
     return redirect(url_for("account.forgot_sent"))
 
 
@@ -73,7 +75,7 @@ def reset(token):
     try:
         identity("check_reset_token", token)
     except RemoteError as exc:
-        return no_store(render_form("account/reset_invalid.html", form_error(exc)))
+        return no_store(render_form("account/reset_invalid.html", refusal(exc)))
     if request.method == "GET":
         return no_store(render_form("account/reset.html"))
     password = request.form.get("password", "")
@@ -85,7 +87,7 @@ def reset(token):
         try:
             identity("confirm_password_reset", token, password, client_ip())
         except RemoteError as exc:
-            error = form_error(exc)
+            error = refusal(exc)
             if error.code in ("link_invalid", "link_expired"):
                 return no_store(render_form("account/reset_invalid.html", error))
         else:
@@ -100,5 +102,5 @@ def confirm_email(token):
     try:
         confirmed = identity("confirm_email", token)
     except RemoteError as exc:
-        return no_store(render_form("account/confirm_email.html", form_error(exc)))
+        return no_store(render_form("account/confirm_email.html", refusal(exc)))
     return no_store(render_form("account/confirm_email.html", email=confirmed["email"]))

@@ -8,8 +8,10 @@ from flask import Blueprint, abort, flash, make_response, redirect, render_templ
 from espace_common.rpc_client import RemoteError
 
 from ..auth import current_principal, role_required
+from ..errors import FormError, refusal
+from ..responses import no_store
 from ..services import services
-from .helpers import FormError, form_error, no_store, render_form
+from .helpers import render_form
 
 bp = Blueprint("agent", __name__, url_prefix="/agents")
 
@@ -42,7 +44,7 @@ def search():
         try:
             families = identity("find_families", query)
         except RemoteError as exc:
-            error = form_error(exc)
+            error = refusal(exc)
     return render_form("agent/search.html", error, query=query, families=families)
 
 
@@ -88,7 +90,7 @@ def register():
             try:
                 family = identity("register_family", registration_payload(reps, children, request_id))
             except RemoteError as exc:
-                error = form_error(exc)
+                error = refusal(exc)
             else:
                 flash(f"Famille enregistrée : dossier n° {family['dossier']}. Émettez maintenant la clé de chaque "
                       "représentant légal pour qu'il puisse créer son espace.")
@@ -130,7 +132,7 @@ def issue_key(family_id, representative_id):
     try:
         issued = identity("issue_key", representative_id, current_principal()["id"])
     except RemoteError as exc:
-        error = form_error(exc)
+        error = refusal(exc)
         flash(error.message, "error")
         return redirect(url_for("agent.family", family_id=family_id))
     return no_store(make_response(render_template("agent/key_issued.html", family=family, rep=rep, issued=issued)))

@@ -1,10 +1,12 @@
 """Logging in and out of the web UI, for parents and agents alike."""
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, request, url_for
 
 from espace_common.rpc_client import RemoteError
 
 from ..auth import client_ip, current_principal, end_web_session, start_web_session
+from ..errors import FormError, refusal
 from ..services import services
+from .helpers import render_form
 
 bp = Blueprint("auth", __name__)
 
@@ -34,26 +36,21 @@ def home_of(principal):
 def login():
     """Log in with an identifier and a password."""
     error = None
-    status = 200
     if request.method == "POST":
         username = request.form.get("username", "").strip()
         password = request.form.get("password", "")
         if not username or not password:
-            error, status = "Saisissez votre identifiant et votre mot de passe.", 400
+            error = FormError("Saisissez votre identifiant et votre mot de passe.", "missing_field")
         else:
             try:
                 result = services().call("identity", "login", username, password, client_ip(), "web")
             except RemoteError as exc:
-                if not exc.is_domain_error:
-                    raise
-                error = exc.message
-                status = 429 if exc.exc_type == "Throttled" else 401
+                error = refusal(exc)
             else:
                 start_web_session(result)
                 flash("Vous êtes connecté.")
                 return redirect(safe_next(request.args.get("next")) or home_of(result["principal"]))
-    response = render_template("login.html", error=error), status
-    return response
+    return render_form("login.html", error)
 
 
 @bp.post("/deconnexion")

@@ -6,8 +6,9 @@ from flask import Blueprint, flash, redirect, render_template, request, session,
 from espace_common.rpc_client import RemoteError
 
 from ..auth import client_ip, current_principal, parent_required
+from ..errors import FormError, refusal
 from ..services import services
-from .helpers import FormError, form_error, render_form
+from .helpers import render_form
 
 bp = Blueprint("myspace", __name__)
 
@@ -59,7 +60,7 @@ def credentials():
                 identity("change_password", current_principal()["id"], current, new, client_ip(),
                          session.get("token"))
             except RemoteError as exc:
-                error = form_error(exc)
+                error = refusal(exc)
             else:
                 flash("Votre mot de passe est modifié. Vos autres sessions ont été fermées.")
                 return redirect(url_for("myspace.credentials"))
@@ -100,7 +101,7 @@ def contact():
             try:
                 result = identity("change_contact", current_principal()["id"], changes, client_ip())
             except RemoteError as exc:
-                error = form_error(exc)
+                error = refusal(exc)
             else:
                 if set(changes) - {"email"}:
                     flash("Vos coordonnées sont enregistrées.")
