@@ -12,6 +12,7 @@ from espace_common.errors import InvalidInput
 
 from ..auth import api_auth, bearer_token, client_ip, current_principal
 from ..responses import created, no_content, no_store
+from ..schemas import validate
 from ..services import services
 from . import bp
 from .validation import body
@@ -128,7 +129,9 @@ def confirm_email():
 @api_auth(kinds=("agent", "client"), roles=FAMILY_AGENTS, scopes=FAMILIES_READ)
 def find_families():
     """Search by dossier number, a member's name or e-mail."""
-    return jsonify({"families": identity("find_families", request.args.get("q", ""))})
+    query = request.args.get("q", "")
+    validate("FamilyQuery", query, code="invalid_query", root="q")
+    return jsonify({"families": identity("find_families", query)})
 
 
 @bp.post("/families")

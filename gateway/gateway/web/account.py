@@ -7,9 +7,16 @@ from ..auth import client_ip, start_web_session
 from ..errors import FormError, refusal
 from ..responses import no_store
 from ..services import services
+from ..schemas import form_problem
 from .helpers import render_form
 
 bp = Blueprint("account", __name__)
+
+# The forms' fields by their place in the payload checked against openapi.yaml, with the labels the pages show.
+CREATE_FIELDS = {("key",): ("key", "Clé"), ("username",): ("username", "Identifiant"),
+                 ("email",): ("email", "Adresse e-mail"), ("password",): ("password", "Mot de passe")}
+FORGOT_FIELDS = {("login",): ("login", "Identifiant ou adresse e-mail")}
+RESET_FIELDS = {("password",): ("password", "Nouveau mot de passe")}
 
 
 def identity(method, *args):
@@ -31,6 +38,10 @@ def create():
     if password != form.get("password_confirmation", ""):
         return render_form("account/create.html",
                            FormError("Les deux mots de passe saisis ne sont pas identiques.", "password_mismatch"))
+    problem = form_problem("CreateAccount", {"key": key, "username": username, "email": email, "password": password},
+                           CREATE_FIELDS.get)
+    if problem:
+        return render_form("account/create.html", problem)
     try:
         created = identity("create_account", key, username, email, password, client_ip())
     except RemoteError as exc:
@@ -56,6 +67,9 @@ def forgot():
     if not login:
         return render_form("account/forgot.html",
                            FormError("Saisissez votre identifiant ou votre adresse e-mail.", "login_required"))
+    problem = form_problem("PasswordResetRequest", {"login": login}, FORGOT_FIELDS.get)
+    if problem:
+        return render_form("account/forgot.html", problem)
     try:
         identity("request_password_reset", login, client_ip())
     except RemoteError as exc:
@@ -83,6 +97,9 @@ def reset(token):
         error = FormError("Saisissez votre nouveau mot de passe.", "weak_password")
     elif password != request.form.get("password_confirmation", ""):
         error = FormError("Les deux mots de passe saisis ne sont pas identiques.", "password_mismatch")
+    elif problem := form_problem("PasswordResetConfirmation", {"token": token, "password": password},
+                                 RESET_FIELDS.get):
+        error = problem
     else:
         try:
             identity("confirm_password_reset", token, password, client_ip())

@@ -6,9 +6,12 @@ from espace_common.rpc_client import RemoteError
 from ..auth import client_ip, current_principal, end_web_session, start_web_session
 from ..errors import FormError, refusal
 from ..services import services
+from ..schemas import form_problem
 from .helpers import render_form
 
 bp = Blueprint("auth", __name__)
+
+LOGIN_FIELDS = {("username",): ("username", "Identifiant"), ("password",): ("password", "Mot de passe")}
 
 
 @bp.app_context_processor
@@ -41,6 +44,9 @@ def login():
         password = request.form.get("password", "")
         if not username or not password:
             error = FormError("Saisissez votre identifiant et votre mot de passe.", "missing_field")
+        elif problem := form_problem("PasswordGrant", {"username": username, "password": password},
+                                     LOGIN_FIELDS.get):
+            error = problem
         else:
             try:
                 result = services().call("identity", "login", username, password, client_ip(), "web")
