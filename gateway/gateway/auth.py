@@ -12,6 +12,7 @@ from espace_common.rpc_client import RemoteError
 
 from .responses import json_error
 from .services import services
+from .tokens import well_formed
 
 ALL_AGENT_ROLES = ("affaires_scolaires", "petite_enfance", "admin")
 
@@ -22,9 +23,10 @@ def client_ip():
 
 
 def bearer_token():
+    """The bearer token of the request; a malformed one (non-ASCII, too long) is no token at all."""
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
-    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+    return token.strip() if scheme.lower() == "bearer" and well_formed(token.strip()) else None
 
 
 def current_principal():

@@ -14,6 +14,7 @@ from ..auth import api_auth, bearer_token, client_ip, current_principal
 from ..responses import created, no_content, no_store
 from ..schemas import validate
 from ..services import services
+from ..tokens import check_link_token
 from . import bp
 from .validation import body
 
@@ -113,14 +114,14 @@ def request_password_reset():
 @bp.post("/password-resets/confirm")
 def confirm_password_reset():
     data = body()
-    identity("confirm_password_reset", data["token"], data["password"], client_ip())
+    identity("confirm_password_reset", check_link_token(data["token"]), data["password"], client_ip())
     return no_content()
 
 
 @bp.post("/email-confirmations")
 def confirm_email():
     """The token of the link mailed to a new address."""
-    return jsonify(identity("confirm_email", body()["token"]))
+    return jsonify(identity("confirm_email", check_link_token(body()["token"])))
 
 
 # --- Families and keys (agents) ---------------------------------------------------------

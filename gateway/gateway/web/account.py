@@ -1,12 +1,14 @@
 """A parent's way in: create the space with the mailed key, forgotten password, reset and e-mail links."""
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
+from espace_common.errors import NotFound
 from espace_common.rpc_client import RemoteError
 
 from ..auth import client_ip, start_web_session
 from ..errors import FormError, refusal
 from ..responses import no_store
 from ..services import services
+from ..tokens import check_link_token
 from ..schemas import form_problem
 from .helpers import render_form
 
@@ -87,8 +89,8 @@ def forgot_sent():
 def reset(token):
     """Choose a new password from the link of the mail; the link works once."""
     try:
-        identity("check_reset_token", token)
-    except RemoteError as exc:
+        identity("check_reset_token", check_link_token(token))
+    except (RemoteError, NotFound) as exc:
         return no_store(render_form("account/reset_invalid.html", refusal(exc)))
     if request.method == "GET":
         return no_store(render_form("account/reset.html"))
@@ -117,7 +119,7 @@ def reset(token):
 def confirm_email(token):
     """Follow the link mailed to a new address: the address is confirmed."""
     try:
-        confirmed = identity("confirm_email", token)
-    except RemoteError as exc:
+        confirmed = identity("confirm_email", check_link_token(token))
+    except (RemoteError, NotFound) as exc:
         return no_store(render_form("account/confirm_email.html", refusal(exc)))
     return no_store(render_form("account/confirm_email.html", email=confirmed["email"]))

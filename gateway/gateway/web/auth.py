@@ -1,4 +1,6 @@
 """Logging in and out of the web UI, for parents and agents alike."""
+from urllib.parse import urlsplit
+
 from flask import Blueprint, flash, redirect, request, url_for
 
 from espace_common.rpc_client import RemoteError
@@ -20,10 +22,18 @@ def inject_principal():
 
 
 def safe_next(target):
-    """Only redirect to a path of this site."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return None
+    """The path of this site to go back to after logging in, or None (then the principal's home).
+
+    Browsers drop tabs and newlines from a URL and read a backslash as a slash, so "/%09/evil.example" is
+    "//evil.example", another site. Only a plain path is followed: printable ASCII, no backslash, no scheme,
+    no host, not two slashes first.
+    """
+    if not target or not all("!" <= char <= "~" for char in target) or "\\" in target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
 
 
 def home_of(principal):
