@@ -62,6 +62,20 @@ def first_error(checker, data):
     return max(errors, key=relevance) if errors else None
 
 
+def max_length(name, *path):
+    """The maxLength openapi.yaml gives the field at `path` of the schema `name`: the form's maxlength."""
+    schema = _resolved(openapi_document()["components"]["schemas"][name])
+    for part in path:
+        schema = _resolved(schema["properties"][part])
+    return schema.get("maxLength")
+
+
+def _resolved(schema):
+    while "$ref" in schema:
+        schema = openapi_document()["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
+    return schema
+
+
 def validate(name, data, code="invalid_body", root=None):
     """Raise InvalidInput(code, French message) unless `data` matches the schema `name` of openapi.yaml.
 

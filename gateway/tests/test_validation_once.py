@@ -127,3 +127,24 @@ def test_the_new_password_form_refuses_an_over_long_password(client, services):
                                                           "new_password_confirmation": long_password})
     assert response.status_code == 400 and "Nouveau mot de passe" in text(response)
     assert not [c for c in services.calls if c[1] == "change_password"]
+
+
+# --- The pages say the same limits before anyone types ----------------------------------------------
+
+@pytest.mark.parametrize("path, who, field, limit", [
+    ("/connexion", None, "username", 80),
+    ("/creer-mon-espace", None, "username", 80),
+    ("/mot-de-passe-oublie", None, "login", 254),
+    ("/mon-espace/coordonnees", PARENT, "line1", 200),
+    ("/mon-espace/identifiants", PARENT, "new_password", 256),
+    ("/agents/familles/nouvelle", AGENT, "rep0_first_name", 100),
+    ("/agents/familles/nouvelle", AGENT, "child0_last_name", 100),
+    ("/agents/familles", AGENT, "q", 100),
+])
+def test_each_field_carries_the_documents_max_length(client, services, path, who, field, limit):
+    if who:
+        log_in_as(client, services, who)
+        services.answers[("identity", "me")] = ME
+    page = text(client.get(path))
+    tag = re.search(rf'<input id="{field}" [^>]*>', page).group(0)
+    assert f'maxlength="{limit}"' in tag

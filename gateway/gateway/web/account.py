@@ -15,8 +15,8 @@ from .helpers import render_form
 bp = Blueprint("account", __name__)
 
 # The forms' fields by their place in the payload checked against openapi.yaml, with the labels the pages show.
-CREATE_FIELDS = {("key",): ("key", "Clé"), ("username",): ("username", "Identifiant"),
-                 ("email",): ("email", "Adresse e-mail"), ("password",): ("password", "Mot de passe")}
+CREATE_FIELDS = {("key",): ("key", "Clé reçue par courrier"), ("username",): ("username", "Identifiant choisi"),
+                 ("email",): ("email", "Adresse e-mail personnelle"), ("password",): ("password", "Mot de passe")}
 FORGOT_FIELDS = {("login",): ("login", "Identifiant ou adresse e-mail")}
 RESET_FIELDS = {("password",): ("password", "Nouveau mot de passe")}
 

@@ -6,6 +6,7 @@ from flask import Blueprint, current_app, make_response, render_template
 
 from ..errors import FormError  # noqa: F401  (the pages import it from here)
 from ..responses import no_store  # noqa: F401  (the pages import it from here)
+from ..schemas import max_length
 
 bp = Blueprint("helpers", __name__)
 
@@ -75,7 +76,7 @@ def phone_fr(value):
 
 @bp.app_context_processor
 def shared_values():
-    return {"password_rules": PASSWORD_RULES, "local_run": local_run()}
+    return {"password_rules": PASSWORD_RULES, "local_run": local_run(), "max_length": max_length}
 
 
 # --- Forms ----------------------------------------------------------------------
