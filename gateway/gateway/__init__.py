@@ -2,7 +2,7 @@
 import logging
 from datetime import timedelta
 
-from flask import Flask
+from flask import Flask, g, request, session
 from flask_wtf.csrf import CSRFProtect
 
 from espace_common.clock import SystemClock
@@ -60,9 +60,26 @@ def create_app(overrides=None, services=None):
 
 
 def add_security_headers(response):
-    """Every asset is self-hosted and no page has inline script, so the policy can be strict."""
+    """Every asset is self-hosted and no page has inline script, so the policy can be strict.
+
+    An answer made for someone (a logged-in person, a token's holder) is never kept by a cache, be it the
+    browser's back button on a shared computer or a proxy; public pages and assets may be. Outside local
+    runs the site is HTTPS only, and browsers are told so (HSTS).
+    """
     response.headers.setdefault("Content-Security-Policy",
                                 "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
+    if made_for_someone() and "no-store" not in response.headers.get("Cache-Control", ""):
+        response.headers["Cache-Control"] = "no-store"
+    from .web.helpers import local_run
+    if not local_run():
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
     return response
+
+
+def made_for_someone():
+    """The request came with credentials (a session, a bearer token) or was answered for a principal."""
+    if request.endpoint == "static":
+        return False
+    return g.get("principal") is not None or "Authorization" in request.headers or "token" in session

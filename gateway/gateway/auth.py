@@ -6,11 +6,13 @@ absolute expiry and revocation).
 """
 import functools
 
-from flask import g, jsonify, redirect, render_template, request, session, url_for
+from flask import g, redirect, render_template, request, session, url_for
 
 from espace_common.rpc_client import RemoteError
 
+from .responses import json_error
 from .services import services
+from .tokens import well_formed
 
 ALL_AGENT_ROLES = ("affaires_scolaires", "petite_enfance", "admin")
 
@@ -21,9 +23,10 @@ def client_ip():
 
 
 def bearer_token():
+    """The bearer token of the request; a malformed one (non-ASCII, too long) is no token at all."""
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
-    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+    return token.strip() if scheme.lower() == "bearer" and well_formed(token.strip()) else None
 
 
 def current_principal():
@@ -103,14 +106,6 @@ def role_required(*roles):
     return decorator
 
 
-def _api_error(status, code, message):
-    response = jsonify({"code": code, "message": message})
-    response.status_code = status
-    if status == 401:
-        response.headers["WWW-Authenticate"] = 'Bearer realm="espace-famille"'
-    return response
-
-
 def api_auth(kinds=("parent", "agent", "client"), roles=None, scopes=None):
     """API routes: a valid bearer token of an allowed kind, with one of the roles or scopes asked."""
     def decorator(view):
@@ -118,14 +113,14 @@ def api_auth(kinds=("parent", "agent", "client"), roles=None, scopes=None):
         def wrapped(**kwargs):
             principal = current_principal()
             if principal is None:
-                return _api_error(401, "unauthenticated", "Un jeton d'accès valide est nécessaire.")
+                return json_error(401, "unauthenticated", "Un jeton d'accès valide est nécessaire.")
             allowed = principal["kind"] in kinds
             if allowed and principal["kind"] == "agent" and roles:
                 allowed = has_role(principal, roles)
             if principal["kind"] == "client":
                 allowed = allowed and (not scopes or bool(set(principal.get("scopes") or []) & set(scopes)))
             if not allowed:
-                return _api_error(403, "forbidden", "Ce jeton ne donne pas accès à cette ressource.")
+                return json_error(403, "forbidden", "Ce jeton ne donne pas accès à cette ressource.")
             return view(**kwargs)
         return wrapped
     return decorator

@@ -286,12 +286,10 @@ def test_agents_find_families(client, services):
     assert calls(services) == [("find_families", ("Martin",), {})]
 
 
-def test_a_search_without_query_lets_identity_say_why(client, services):
-    services.answers[("identity", "find_families")] = remote("InvalidInput", "query_too_short",
-                                                             "Saisissez au moins deux caractères.")
+def test_a_search_without_query_is_refused_as_the_document_says(client, services):
     response = client.get("/api/v1/families", headers=as_(services, SCOLAIRE))
-    assert (response.status_code, response.get_json()["code"]) == (400, "query_too_short")
-    assert calls(services) == [("find_families", ("",), {})]
+    assert response.get_json() == {"code": "invalid_query", "message": "Saisissez au moins deux caractères."}
+    assert response.status_code == 400 and calls(services) == []
 
 
 def test_an_agent_registers_a_family_as_given(client, services):

@@ -5,22 +5,13 @@ the schema openapi.yaml declares for its route before the view runs (see
 `validation`), so the document and the checks cannot drift apart.
 """
 import time
-from functools import lru_cache
-from pathlib import Path
 
-import yaml
 from flask import Blueprint, abort, current_app, jsonify
 
+from ..schemas import openapi_document
 from ..services import services
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
-
-OPENAPI_PATH = Path(__file__).resolve().parent.parent / "openapi.yaml"
-
-
-@lru_cache(maxsize=1)
-def openapi_document():
-    return yaml.safe_load(OPENAPI_PATH.read_text(encoding="utf-8"))
 
 
 @bp.get("/openapi.json")

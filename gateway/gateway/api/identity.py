@@ -11,7 +11,10 @@ from flask import Response, jsonify, request
 from espace_common.errors import InvalidInput
 
 from ..auth import api_auth, bearer_token, client_ip, current_principal
+from ..responses import created, no_content, no_store
+from ..schemas import validate
 from ..services import services
+from ..tokens import check_link_token
 from . import bp
 from .validation import body
 
@@ -22,25 +25,6 @@ FAMILIES_READ = ("families:read",)
 
 def identity(method, *args, **kwargs):
     return services().call("identity", method, *args, **kwargs)
-
-
-def created(payload, location=None):
-    response = jsonify(payload)
-    response.status_code = 201
-    if location:
-        response.headers["Location"] = location
-    return response
-
-
-def no_content():
-    return Response(status=204)
-
-
-def secret(response):
-    """An answer carrying a token, a key or a secret is never stored by a cache."""
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["Pragma"] = "no-cache"
-    return response
 
 
 def int_arg(name, default, low, high):
@@ -63,7 +47,7 @@ def create_account():
     """A parent creates the account with the key mailed by the town."""
     data = body()
     account = identity("create_account", data["key"], data["username"], data["email"], data["password"], client_ip())
-    return secret(created(account, "/api/v1/me"))
+    return no_store(created(account, "/api/v1/me"))
 
 
 @bp.post("/auth/token")
@@ -74,7 +58,7 @@ def issue_token():
         result = identity("client_login", data["client_id"], data["client_secret"], client_ip())
     else:
         result = identity("login", data["username"], data["password"], client_ip(), "api")
-    return secret(jsonify({"access_token": result["token"], "token_type": result["token_type"],
+    return no_store(jsonify({"access_token": result["token"], "token_type": result["token_type"],
                            "expires_in": result["expires_in"]}))
 
 
@@ -130,14 +114,14 @@ def request_password_reset():
 @bp.post("/password-resets/confirm")
 def confirm_password_reset():
     data = body()
-    identity("confirm_password_reset", data["token"], data["password"], client_ip())
+    identity("confirm_password_reset", check_link_token(data["token"]), data["password"], client_ip())
     return no_content()
 
 
 @bp.post("/email-confirmations")
 def confirm_email():
     """The token of the link mailed to a new address."""
-    return jsonify(identity("confirm_email", body()["token"]))
+    return jsonify(identity("confirm_email", check_link_token(body()["token"])))
 
 
 # --- Families and keys (agents) ---------------------------------------------------------
@@ -146,7 +130,9 @@ def confirm_email():
 @api_auth(kinds=("agent", "client"), roles=FAMILY_AGENTS, scopes=FAMILIES_READ)
 def find_families():
     """Search by dossier number, a member's name or e-mail."""
-    return jsonify({"families": identity("find_families", request.args.get("q", ""))})
+    query = request.args.get("q", "")
+    validate("FamilyQuery", query, code="invalid_query", root="q")
+    return jsonify({"families": identity("find_families", query)})
 
 
 @bp.post("/families")
@@ -173,7 +159,7 @@ def get_family(family_id):
 def issue_key(representative_id):
     """A new key (the previous one is revoked); the key is shown this once."""
     issued = identity("issue_key", representative_id, agent_id=current_principal()["id"])
-    return secret(created(issued, f"/api/v1/representatives/{representative_id}/keys/letter.pdf"))
+    return no_store(created(issued, f"/api/v1/representatives/{representative_id}/keys/letter.pdf"))
 
 
 @bp.get("/representatives/<representative_id>/keys/letter.pdf")
@@ -183,7 +169,7 @@ def key_letter(representative_id):
     letter = identity("key_letter", representative_id)
     response = Response(base64.b64decode(letter["pdf_base64"]), mimetype="application/pdf")
     response.headers["Content-Disposition"] = f'attachment; filename="{letter["filename"]}"'
-    return secret(response)
+    return no_store(response)
 
 
 # --- API clients (administrators) ---------------------------------------------------------
@@ -193,4 +179,4 @@ def key_letter(representative_id):
 def create_api_client():
     """Another municipal system's client id and secret; the secret is shown this once."""
     data = body()
-    return secret(created(identity("create_api_client", data["name"], data["scopes"])))
+    return no_store(created(identity("create_api_client", data["name"], data["scopes"])))

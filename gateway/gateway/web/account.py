@@ -1,13 +1,24 @@
 """A parent's way in: create the space with the mailed key, forgotten password, reset and e-mail links."""
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
+from espace_common.errors import NotFound
 from espace_common.rpc_client import RemoteError
 
 from ..auth import client_ip, start_web_session
+from ..errors import FormError, refusal
+from ..responses import no_store
 from ..services import services
-from .helpers import FormError, form_error, no_store, render_form
+from ..tokens import check_link_token
+from ..schemas import form_problem
+from .helpers import render_form
 
 bp = Blueprint("account", __name__)
+
+# The forms' fields by their place in the payload checked against openapi.yaml, with the labels the pages show.
+CREATE_FIELDS = {("key",): ("key", "Clé reçue par courrier"), ("username",): ("username", "Identifiant choisi"),
+                 ("email",): ("email", "Adresse e-mail personnelle"), ("password",): ("password", "Mot de passe")}
+FORGOT_FIELDS = {("login",): ("login", "Identifiant ou adresse e-mail")}
+RESET_FIELDS = {("password",): ("password", "Nouveau mot de passe")}
 
 
 def identity(method, *args):
@@ -29,14 +40,18 @@ def create():
     if password != form.get("password_confirmation", ""):
         return render_form("account/create.html",
                            FormError("Les deux mots de passe saisis ne sont pas identiques.", "password_mismatch"))
+    problem = form_problem("CreateAccount", {"key": key, "username": username, "email": email, "password": password},
+                           CREATE_FIELDS.get)
+    if problem:
+        return render_form("account/create.html", problem)
     try:
         created = identity("create_account", key, username, email, password, client_ip())
     except RemoteError as exc:
-        return render_form("account/create.html", form_error(exc))
+        return render_form("account/create.html", refusal(exc))
     try:
         session = identity("login", username, password, client_ip(), "web")
     except RemoteError as exc:
-        form_error(exc)  # re-raises what is not a refusal
+        refusal(exc)  # re-raises what is not a refusal
         flash("Votre espace est créé. Connectez-vous avec votre identifiant et votre mot de passe.")
         return redirect(url_for("auth.login"))
     start_web_session(session)
@@ -54,10 +69,13 @@ def forgot():
     if not login:
         return render_form("account/forgot.html",
                            FormError("Saisissez votre identifiant ou votre adresse e-mail.", "login_required"))
+    problem = form_problem("PasswordResetRequest", {"login": login}, FORGOT_FIELDS.get)
+    if problem:
+        return render_form("account/forgot.html", problem)
     try:
         identity("request_password_reset", login, client_ip())
     except RemoteError as exc:
-        return render_form("account/forgot.html", form_error(exc))
+        return render_form("account/forgot.html", refusal(exc))
     return redirect(url_for("account.forgot_sent"))
 
 
@@ -71,9 +89,9 @@ def forgot_sent():
 def reset(token):
     """Choose a new password from the link of the mail; the link works once."""
     try:
-        identity("check_reset_token", token)
-    except RemoteError as exc:
-        return no_store(render_form("account/reset_invalid.html", form_error(exc)))
+        identity("check_reset_token", check_link_token(token))
+    except (RemoteError, NotFound) as exc:
+        return no_store(render_form("account/reset_invalid.html", refusal(exc)))
     if request.method == "GET":
         return no_store(render_form("account/reset.html"))
     password = request.form.get("password", "")
@@ -81,11 +99,14 @@ def reset(token):
         error = FormError("Saisissez votre nouveau mot de passe.", "weak_password")
     elif password != request.form.get("password_confirmation", ""):
         error = FormError("Les deux mots de passe saisis ne sont pas identiques.", "password_mismatch")
+    elif problem := form_problem("PasswordResetConfirmation", {"token": token, "password": password},
+                                 RESET_FIELDS.get):
+        error = problem
     else:
         try:
             identity("confirm_password_reset", token, password, client_ip())
         except RemoteError as exc:
-            error = form_error(exc)
+            error = refusal(exc)
             if error.code in ("link_invalid", "link_expired"):
                 return no_store(render_form("account/reset_invalid.html", error))
         else:
@@ -98,7 +119,7 @@ def reset(token):
 def confirm_email(token):
     """Follow the link mailed to a new address: the address is confirmed."""
     try:
-        confirmed = identity("confirm_email", token)
-    except RemoteError as exc:
-        return no_store(render_form("account/confirm_email.html", form_error(exc)))
+        confirmed = identity("confirm_email", check_link_token(token))
+    except (RemoteError, NotFound) as exc:
+        return no_store(render_form("account/confirm_email.html", refusal(exc)))
     return no_store(render_form("account/confirm_email.html", email=confirmed["email"]))

@@ -8,8 +8,11 @@ from flask import Blueprint, abort, flash, make_response, redirect, render_templ
 from espace_common.rpc_client import RemoteError
 
 from ..auth import current_principal, role_required
+from ..errors import FormError, refusal
+from ..responses import no_store
 from ..services import services
-from .helpers import FormError, form_error, no_store, render_form
+from ..schemas import form_problem
+from .helpers import render_form
 
 bp = Blueprint("agent", __name__, url_prefix="/agents")
 
@@ -17,6 +20,11 @@ FAMILY_ROLES = ("affaires_scolaires", "petite_enfance")
 REP_FIELDS = ("first_name", "last_name", "email", "phone", "line1", "line2", "postal_code", "city", "caf_number")
 ADDRESS_FIELDS = ("line1", "line2", "postal_code", "city")
 CHILD_FIELDS = ("first_name", "last_name", "birth_date")
+# The labels the registration page shows, to name a field the schema refuses.
+FIELD_LABELS = {"first_name": "Prénom", "last_name": "Nom", "email": "Adresse e-mail", "phone": "Téléphone",
+                "line1": "Numéro et voie", "line2": "Complément d'adresse", "postal_code": "Code postal",
+                "city": "Commune", "caf_number": "N° allocataire CAF ou MSA", "birth_date": "Date de naissance"}
+SEARCH_FIELD = ("q", "Numéro de dossier, nom ou e-mail")
 DEFAULT_CHILD_ROWS = 2
 MAX_CHILD_ROWS = 12
 
@@ -39,10 +47,11 @@ def search():
     query = request.args.get("q", "").strip()
     families, error = None, None
     if "q" in request.args:
+        error = form_problem("FamilyQuery", query, lambda path: SEARCH_FIELD)
         try:
-            families = identity("find_families", query)
+            families = None if error else identity("find_families", query)
         except RemoteError as exc:
-            error = form_error(exc)
+            error = refusal(exc)
     return render_form("agent/search.html", error, query=query, families=families)
 
 
@@ -51,17 +60,32 @@ def _rows(form, prefix, fields, count):
 
 
 def registration_payload(reps, children, request_id):
-    """The register_family payload from the form's rows; blank rows are left out."""
-    representatives = []
-    for rep in reps:
+    """The register_family payload from the form's rows (blank rows are left out), and where each of its
+    representatives and children comes from in the form: {("children", 0): ("child2_", "enfant 3"), ...}."""
+    representatives, kids, rows = [], [], {}
+    for i, rep in enumerate(reps):
         if not any(rep.values()):
             continue
         item = {name: rep[name] for name in ("first_name", "last_name", "email", "phone", "caf_number")}
         if any(rep[name] for name in ADDRESS_FIELDS):
             item["address"] = {name: rep[name] for name in ADDRESS_FIELDS}
+        rows[("representatives", len(representatives))] = (f"rep{i}_", f"représentant légal {i + 1}")
         representatives.append(item)
-    kids = [dict(child) for child in children if any(child.values())]
-    return {"representatives": representatives, "children": kids, "request_id": request_id}
+    for i, child in enumerate(children):
+        if any(child.values()):
+            rows[("children", len(kids))] = (f"child{i}_", f"enfant {i + 1}")
+            kids.append(dict(child))
+    return {"representatives": representatives, "children": kids, "request_id": request_id}, rows
+
+
+def registration_field(rows):
+    """The form field and its label for a path of the payload, or None when the path is no single field."""
+    def field_of(path):
+        if len(path) < 3 or path[:2] not in rows or path[-1] not in FIELD_LABELS:
+            return None
+        prefix, row = rows[path[:2]]
+        return prefix + path[-1], f"{FIELD_LABELS[path[-1]]} ({row})"
+    return field_of
 
 
 @bp.route("/familles/nouvelle", methods=("GET", "POST"))
@@ -85,14 +109,17 @@ def register():
         elif not any(reps[0].values()):
             error = FormError("Renseignez au moins le premier représentant légal.", "invalid_representatives")
         else:
-            try:
-                family = identity("register_family", registration_payload(reps, children, request_id))
-            except RemoteError as exc:
-                error = form_error(exc)
-            else:
-                flash(f"Famille enregistrée : dossier n° {family['dossier']}. Émettez maintenant la clé de chaque "
-                      "représentant légal pour qu'il puisse créer son espace.")
-                return redirect(url_for("agent.family", family_id=family["id"]))
+            payload, rows = registration_payload(reps, children, request_id)
+            error = form_problem("RegisterFamily", payload, registration_field(rows))
+            if error is None:
+                try:
+                    family = identity("register_family", payload)
+                except RemoteError as exc:
+                    error = refusal(exc)
+                else:
+                    flash(f"Famille enregistrée : dossier n° {family['dossier']}. Émettez maintenant la clé de "
+                          "chaque représentant légal pour qu'il puisse créer son espace.")
+                    return redirect(url_for("agent.family", family_id=family["id"]))
     return render_form("agent/register.html", error, reps=reps, children=children, child_rows=child_rows,
                        request_id=request_id)
 
@@ -130,7 +157,7 @@ def issue_key(family_id, representative_id):
     try:
         issued = identity("issue_key", representative_id, current_principal()["id"])
     except RemoteError as exc:
-        error = form_error(exc)
+        error = refusal(exc)
         flash(error.message, "error")
         return redirect(url_for("agent.family", family_id=family_id))
     return no_store(make_response(render_template("agent/key_issued.html", family=family, rep=rep, issued=issued)))

@@ -13,8 +13,8 @@ from flask import Blueprint, current_app, make_response
 from markupsafe import Markup
 
 from espace_common.errors import InvalidInput
-from espace_common.rpc_client import RemoteError
 
+from .. import errors
 from ..services import services
 from .helpers import PARIS, FormError
 
@@ -252,27 +252,6 @@ def news_html(body):
 
 # --- Forms ---------------------------------------------------------------------------------
 
-FIELD_OF_CODE = {
-    "invalid_document": "document", "document_too_large": "document",
-    "invalid_reason": "reason", "invalid_range": "to", "range_too_long": "to", "invalid_date": "from",
-    "invalid_children": "children", "invalid_weekdays": "weekdays", "invalid_action": "action",
-    "invalid_calendar": "ics", "invalid_menu": "menu", "invalid_news": "title", "invalid_school": "name",
-    "invalid_school_year": "school_year", "invalid_class": "placement", "missing_field": None,
-    "query_too_short": "q",
-}
-
-
-class CanteenFormError(FormError):
-    """A FormError whose field comes from the canteen's own codes."""
-
-    @property
-    def field(self):
-        return FIELD_OF_CODE.get(self.code)
-
-
-def refusal(exc):
-    """A canteen refusal (domain error) as a form error shown beside the form; anything else is raised."""
-    if not isinstance(exc, RemoteError) or not exc.is_domain_error:
-        raise exc
-    from ..errors import STATUS_BY_KIND
-    return CanteenFormError(exc.message, exc.code, STATUS_BY_KIND.get(exc.exc_type, 400))
+# A canteen refusal becomes a form error through the same map and statuses as every other (see errors.py).
+CanteenFormError = FormError
+refusal = errors.refusal

@@ -1,11 +1,12 @@
-"""What the pages share: French dates in Europe/Paris, form errors from the services, local-run checks."""
-from dataclasses import dataclass, field
+"""What the pages share: French dates in Europe/Paris, rendering a form with its error, local-run checks."""
 from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, make_response, render_template
 
-from ..errors import STATUS_BY_KIND
+from ..errors import FormError  # noqa: F401  (the pages import it from here)
+from ..responses import no_store  # noqa: F401  (the pages import it from here)
+from ..schemas import max_length
 
 bp = Blueprint("helpers", __name__)
 
@@ -75,47 +76,10 @@ def phone_fr(value):
 
 @bp.app_context_processor
 def shared_values():
-    return {"password_rules": PASSWORD_RULES, "local_run": local_run()}
+    return {"password_rules": PASSWORD_RULES, "local_run": local_run(), "max_length": max_length}
 
 
 # --- Forms ----------------------------------------------------------------------
-
-# Which field each service error is about, so that the field is marked invalid.
-FIELD_OF_CODE = {
-    "invalid_key": "key", "key_used": "key", "key_revoked": "key", "key_expired": "key",
-    "invalid_username": "username", "username_taken": "username",
-    "invalid_email": "email",
-    "weak_password": "password", "password_mismatch": "password",
-    "wrong_password": "current_password",
-    "invalid_phone": "phone",
-    "invalid_address": "address",
-    "query_too_short": "q",
-    "login_required": "login",
-}
-
-
-@dataclass
-class FormError:
-    """A French message shown above the form, the field it is about, and the HTTP status of the page."""
-
-    message: str
-    code: str = "invalid_input"
-    status: int = 400
-    headers: dict = field(default_factory=dict)
-
-    @property
-    def field(self):
-        return FIELD_OF_CODE.get(self.code)
-
-
-def form_error(exc):
-    """A service's refusal (RemoteError with is_domain_error) as a FormError; anything else is re-raised."""
-    if not exc.is_domain_error:
-        raise exc
-    status = STATUS_BY_KIND.get(exc.exc_type, 400)
-    headers = {"Retry-After": str(exc.extra[0])} if status == 429 and exc.extra else {}
-    return FormError(exc.message, exc.code, status, headers)
-
 
 def render_form(template, error=None, **context):
     """Render a form page, with the status and headers of its error when there is one."""
@@ -123,10 +87,4 @@ def render_form(template, error=None, **context):
     if error is not None:
         response.status_code = error.status
         response.headers.update(error.headers)
-    return response
-
-
-def no_store(response):
-    """Pages that show a secret (a key, a reset link's form) are never cached."""
-    response.headers["Cache-Control"] = "no-store"
     return response

@@ -6,12 +6,23 @@ from flask import Blueprint, flash, redirect, render_template, request, session,
 from espace_common.rpc_client import RemoteError
 
 from ..auth import client_ip, current_principal, parent_required
+from ..errors import FormError, refusal
 from ..services import services
-from .helpers import FormError, form_error, render_form
+from ..schemas import form_problem
+from .helpers import render_form
 
 bp = Blueprint("myspace", __name__)
 
 ADDRESS_FIELDS = ("line1", "line2", "postal_code", "city")
+
+# The forms' fields by their place in the payload checked against openapi.yaml, with the labels the pages show.
+PASSWORD_FIELDS = {("current_password",): ("current_password", "Mot de passe actuel"),
+                   ("new_password",): ("new_password", "Nouveau mot de passe")}
+CONTACT_FIELDS = {("phone",): ("phone", "Téléphone"), ("email",): ("email", "Adresse e-mail personnelle"),
+                  ("address", "line1"): ("line1", "Numéro et voie"),
+                  ("address", "line2"): ("line2", "Complément d'adresse"),
+                  ("address", "postal_code"): ("postal_code", "Code postal"),
+                  ("address", "city"): ("city", "Commune")}
 
 
 def identity(method, *args):
@@ -54,12 +65,15 @@ def credentials():
             error = FormError("Saisissez votre nouveau mot de passe.", "weak_password")
         elif new != request.form.get("new_password_confirmation", ""):
             error = FormError("Les deux nouveaux mots de passe saisis ne sont pas identiques.", "password_mismatch")
+        elif problem := form_problem("ChangePassword", {"current_password": current, "new_password": new},
+                                     PASSWORD_FIELDS.get):
+            error = problem
         else:
             try:
                 identity("change_password", current_principal()["id"], current, new, client_ip(),
                          session.get("token"))
             except RemoteError as exc:
-                error = form_error(exc)
+                error = refusal(exc)
             else:
                 flash("Votre mot de passe est modifié. Vos autres sessions ont été fermées.")
                 return redirect(url_for("myspace.credentials"))
@@ -96,11 +110,13 @@ def contact():
         elif not changes:
             flash("Aucune modification : vos coordonnées sont inchangées.")
             return redirect(url_for("myspace.contact"))
+        elif problem := form_problem("ContactChanges", changes, CONTACT_FIELDS.get):
+            error = problem
         else:
             try:
                 result = identity("change_contact", current_principal()["id"], changes, client_ip())
             except RemoteError as exc:
-                error = form_error(exc)
+                error = refusal(exc)
             else:
                 if set(changes) - {"email"}:
                     flash("Vos coordonnées sont enregistrées.")
