@@ -46,6 +46,7 @@ FIELD_OF_CODE = {
     "invalid_children": "children", "invalid_weekdays": "weekdays", "invalid_action": "action",
     "invalid_calendar": "ics", "invalid_menu": "menu", "invalid_news": "title", "invalid_school": "name",
     "invalid_school_year": "school_year", "invalid_class": "placement",
+    "absence_too_old": "from", "absence_too_far": "to", "absence_overlaps": "from",
 }
 
 SERVICE_NAMES_FR = {
