@@ -772,6 +772,8 @@ def test_schools_and_classes_are_added(client, services):
     post(client, "/agents/cantine/ecoles", {"action": "add_school", "name": "École Simone Veil", "kind": "public",
                                             "address": ""})
     assert calls(services, "add_school") == [("École Simone Veil", "public", "")]
+    page = text(client.get("/agents/cantine/ecoles"))
+    assert 'maxlength="60"' in page and 'maxlength="100"' in page and 'maxlength="200"' in page  # canteen's limits
 
 
 def test_news_are_published(client, services):
