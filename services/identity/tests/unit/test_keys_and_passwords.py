@@ -76,12 +76,12 @@ def test_throttle_locks_after_the_limit_and_forgets_after_the_window():
     policy = domain.ThrottlePolicy(max_failures=3, window=timedelta(minutes=15), lock=timedelta(minutes=15))
     state = domain.ThrottleState()
     for _ in range(2):
-        state = domain.after_failure(state, policy, NOW)
+        state = domain.count_attempt(state, policy, NOW)
     assert domain.retry_after(state, NOW) == 0
-    state = domain.after_failure(state, policy, NOW)
+    state = domain.count_attempt(state, policy, NOW)
     assert domain.retry_after(state, NOW) == 15 * 60
     assert domain.retry_after(state, NOW + timedelta(minutes=15)) == 0
-    later = domain.after_failure(state, policy, NOW + timedelta(minutes=16))
+    later = domain.count_attempt(state, policy, NOW + timedelta(minutes=16))
     assert later.failures == 1
 
 
