@@ -12,9 +12,6 @@ from espace_common.rpc_client import RemoteError
 
 from .services import services
 
-ALL_AGENT_ROLES = ("affaires_scolaires", "petite_enfance", "admin")
-
-
 def client_ip():
     """The caller's address (ProxyFix has applied X-Forwarded-For when a proxy is trusted)."""
     return request.remote_addr or ""

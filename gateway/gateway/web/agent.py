@@ -9,6 +9,7 @@ from espace_common.rpc_client import RemoteError
 
 from ..auth import current_principal, role_required
 from ..services import services
+from ..vocabularies import agent_role_names
 from .helpers import FormError, form_error, no_store, render_form
 
 bp = Blueprint("agent", __name__, url_prefix="/agents")
@@ -29,7 +30,7 @@ def identity(method, *args):
 @role_required(*FAMILY_ROLES)
 def home():
     """The agents' home: what they can do with their roles."""
-    return render_template("agent/home.html")
+    return render_template("agent/home.html", role_names=agent_role_names())
 
 
 @bp.get("/familles")

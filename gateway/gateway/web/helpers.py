@@ -6,21 +6,13 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, current_app, make_response, render_template
 
 from ..errors import STATUS_BY_KIND
+from ..vocabularies import password_rules
 
 bp = Blueprint("helpers", __name__)
 
 PARIS = ZoneInfo("Europe/Paris")
 MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
           "novembre", "décembre")
-
-# The password rules of the CNIL recommendation, as identity enforces them, said before the parent types.
-PASSWORD_RULES = (
-    "au moins 12 caractères ;",
-    "au moins une majuscule, une minuscule, un chiffre et un caractère spécial (par exemple ! ? - _ #) ;",
-    "sans votre identifiant ;",
-    "pas un mot de passe courant (comme « Motdepasse123! »).",
-)
-
 
 def local_run():
     """True only in `make run` and the tests' suites (LOCAL_RUN=true)."""
@@ -75,7 +67,8 @@ def phone_fr(value):
 
 @bp.app_context_processor
 def shared_values():
-    return {"password_rules": PASSWORD_RULES, "local_run": local_run()}
+    # A function: only the pages that show the rules ask identity for them.
+    return {"password_rules": password_rules, "local_run": local_run()}
 
 
 # --- Forms ----------------------------------------------------------------------
