@@ -100,3 +100,16 @@ def test_contact_changes():
         domain.parse_contact_changes({"iban": "FR76"})
     with pytest.raises(InvalidInput):
         domain.parse_contact_changes({})
+
+
+@pytest.mark.parametrize("token", ["é", "\ud800", "x" * 100_000, "a\nb", "", None, 42, b"bytes", {"t": 1}], ids=repr)
+def test_any_value_has_a_token_digest_and_a_malformed_one_matches_no_token_handed_out(token):
+    """Regression: token_digest("é") raised UnicodeEncodeError, a 500 on every route that takes a token."""
+    digest = domain.token_digest(token)
+    assert len(digest) == 64 and not domain.well_formed_token(token)
+    assert digest != domain.token_digest(domain.new_secret_token())
+
+
+def test_a_token_handed_out_is_well_formed_and_keeps_its_digest():
+    token = domain.new_secret_token()
+    assert domain.well_formed_token(token) and domain.token_digest(token) == domain.token_digest(str(token))
