@@ -80,7 +80,7 @@ def _text(value, code, label, limit):
         raise InvalidInput(code, f"{label} doit être un texte.")
     value = value.strip()
     if len(value) > MAX_LENGTH[limit]:
-        raise InvalidInput(code, f"{label} ne doit pas dépasser {MAX_LENGTH[limit]} caractères.")
+        raise InvalidInput(code, f"{label} ne peut pas dépasser {MAX_LENGTH[limit]} caractères.")
     return value
 
 
@@ -185,7 +185,7 @@ def search_query(raw):
     if len(query) < 2:
         raise InvalidInput("query_too_short", "Saisissez au moins deux caractères.")
     if len(query) > MAX_LENGTH["search_query"]:
-        raise InvalidInput("query_too_long", f"La recherche ne doit pas dépasser {MAX_LENGTH['search_query']} caractères.")
+        raise InvalidInput("query_too_long", f"La recherche ne peut pas dépasser {MAX_LENGTH['search_query']} caractères.")
     return query
 
 
@@ -354,7 +354,7 @@ def check_password(password, username=""):
     """Refuse a password the CNIL would call weak, saying what is missing."""
     password = password if isinstance(password, str) else ""
     if len(password) > MAX_LENGTH["password"]:
-        raise InvalidInput("weak_password", f"Le mot de passe ne doit pas dépasser {MAX_LENGTH['password']} caractères.")
+        raise InvalidInput("weak_password", f"Le mot de passe ne peut pas dépasser {MAX_LENGTH['password']} caractères.")
     missing = []
     if len(password) < MIN_PASSWORD_LENGTH:
         missing.append(f"au moins {MIN_PASSWORD_LENGTH} caractères")
