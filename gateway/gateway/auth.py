@@ -14,9 +14,6 @@ from .responses import json_error
 from .services import services
 from .tokens import well_formed
 
-ALL_AGENT_ROLES = ("affaires_scolaires", "petite_enfance", "admin")
-
-
 def client_ip():
     """The caller's address (ProxyFix has applied X-Forwarded-For when a proxy is trusted)."""
     return request.remote_addr or ""

@@ -38,7 +38,8 @@ FIELD_OF_CODE = {
     "wrong_password": "current_password",
     "invalid_phone": "phone",
     "invalid_address": "address",
-    "query_too_short": "q",
+    "query_too_short": "q", "query_too_long": "q",
+    "invalid_caf_number": "caf_number",
     "login_required": "login",
     # canteen
     "invalid_document": "document", "document_too_large": "document",

@@ -4,11 +4,28 @@ from espace_common.rpc_client import RemoteError, ServiceUnavailable
 from gateway import create_app
 
 
+# What a fake identity answers to vocabulary(); the gateway holds no copy, so the pages show whatever this says.
+IDENTITY_VOCABULARY = {
+    "agent_roles": {"affaires_scolaires": "Affaires scolaires", "petite_enfance": "Petite enfance",
+                    "admin": "Administration"},
+    "api_scopes": {"kitchen": "Cuisine centrale", "accounting": "Comptabilité",
+                   "childcare_relay": "Relais Petite Enfance", "families:read": "Lecture des familles"},
+    "max_length": {"first_name": 100, "last_name": 100, "email": 254, "phone": 30, "address_line": 200,
+                   "postal_code": 5, "city": 100, "caf_number": 20, "username": 40, "agent_username": 80,
+                   "api_client_name": 100, "request_id": 80, "search_query": 100, "password": 256},
+    "username": {"min_length": 3, "max_length": 40},
+    "password": {"min_length": 12, "max_length": 256, "rules": [
+        "au moins 12 caractères ;",
+        "au moins une majuscule, une minuscule, un chiffre et un caractère spécial (par exemple ! ? - _ #) ;",
+        "sans votre identifiant ;", "pas un mot de passe courant (comme « Motdepasse123! »)."]},
+}
+
+
 class FakeServices:
     """Stands in for the broker: answers from a table, or raises what a test asks."""
 
     def __init__(self):
-        self.answers = {}
+        self.answers = {("identity", "vocabulary"): IDENTITY_VOCABULARY}
         self.calls = []
         self.monitor = None
 

@@ -109,6 +109,14 @@ def test_account_refusals_come_back_with_identitys_code(client, services, kind, 
     assert response.get_json() == {"code": code, "message": "Un message en français."}
 
 
+def test_the_document_refuses_an_identifier_longer_than_identity_accepts(client, services):
+    """identity accepts 3 to 40 characters; the schema said 80, so a fuzzer's 41 reached identity and was refused."""
+    body = {**VALID_BODIES[("/accounts", "post")], "username": "l" * 41}
+    response = client.post("/api/v1/accounts", json=body)
+    assert response.status_code == 400 and response.get_json()["code"] == "invalid_body"
+    assert "40" in response.get_json()["message"] and calls(services) == []
+
+
 LOGIN = {"token": "jeton-api", "token_type": "Bearer", "expires_in": 900, "principal": PARENT}
 
 

@@ -171,7 +171,7 @@ def test_the_vocabulary_is_asked_once_per_process_and_kept_a_few_minutes(client,
         assert "Agriculture biologique" in text(client.get("/cantine/menus?semaine=2026-W50"))
     assert len(calls(services, "vocabulary")) == 1
     services.answers[("canteen", "vocabulary")] = dict(VOCABULARY, labels={**VOCABULARY["labels"], "bio": "Bio (AB)"})
-    app.extensions["canteen_vocabulary"].seconds = 0  # as if the few minutes had passed
+    app.config["VOCABULARY_SECONDS"] = 0  # as if the few minutes had passed
     assert "Bio (AB)" in text(client.get("/cantine/menus?semaine=2026-W50"))
     assert len(calls(services, "vocabulary")) > 1
 

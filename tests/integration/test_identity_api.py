@@ -387,3 +387,60 @@ def test_repeated_failed_logins_are_throttled_with_retry_after(api):
     response = api("post", "/auth/token", json={"username": username.upper(), "password": "Mauvais-2026!"})
     refused(response, 429, "too_many_attempts")
     assert int(response.headers["Retry-After"]) > 0
+
+
+# --- Holes found from outside (issue #7, §5) ------------------------------------------------------------
+
+def test_a_malformed_token_is_an_invalid_token_never_a_500(api):
+    """Regression: a non-ASCII token gave 500, with no login needed."""
+    for token in ("é", "jeton-\u00e9t\u00e9", "x" * 200):
+        refused(api("post", "/email-confirmations", json={"token": token}), 404, "link_invalid")
+        refused(api("post", "/password-resets/confirm", json={"token": token, "password": "Encore-Un-2026!"}),
+                404, "link_invalid")
+    refused(api("get", "/me", headers={"Authorization": "Bearer é".encode("utf-8")}), 401, "unauthenticated")
+    refused(api("get", "/me", headers={"Authorization": "Bearer \u00e9t\u00e9"}), 401, "unauthenticated")
+    site = api.base.removesuffix("/api/v1")
+    for path in ("/confirmer-email/%C3%A9", "/mot-de-passe-oublie/%C3%A9", "/mot-de-passe-oublie/%E9"):
+        response = requests.get(site + path, timeout=30)
+        assert response.status_code == 404 and "lien" in response.text, (path, response.status_code)
+
+
+def test_a_valid_key_still_works_after_wrong_keys_from_the_same_address(api):
+    """Regression: after 20 wrong keys from one address, a valid key from that address was refused too.
+
+    Every request of this test comes from 127.0.0.1, as the parents behind a town hall's address would."""
+    family = api.register_family()
+    key = api.issue_key(family["representatives"][0]["id"])
+    for attempt in range(25):
+        wrong = f"{attempt:04d}".translate(str.maketrans("0123456789", "ABCDEFGHJK")) + "-ABCD-EFGH-JKMN"
+        refused(api.create_account(wrong, f"intrus.{attempt}", api.email("intrus")), 400, "invalid_key")
+    response = api.create_account(key, f"parent.{uuid.uuid4().hex[:8]}", api.email("parent"))
+    assert response.status_code == 201, response.text
+
+
+def test_an_account_gets_at_most_three_reset_mails_an_hour_whatever_the_requests(api):
+    """Regression: 60 reset requests for one account from one address sent it 50 mails."""
+    family, username, email, token = api.new_parent("rafale")
+    for _ in range(12):
+        response = api("post", "/password-resets", json={"login": username})
+        assert response.status_code == 202 and response.json()["message"]
+
+    def reset_mails():
+        found = []
+        for message in api.smtp.to(email):
+            try:
+                found.append(link_in(message, "mot-de-passe-oublie"))
+            except AssertionError:  # the mail that confirms the address
+                pass
+        return found
+
+    deadline = time.monotonic() + 15
+    while len(reset_mails()) < 3:
+        assert time.monotonic() < deadline, "the reset mails did not arrive"
+        time.sleep(0.05)
+    time.sleep(2)  # any further mail would have been relayed by now
+    assert len(reset_mails()) == 3
+    # The last link mailed works.
+    reset = api.token_in_mail(email, "mot-de-passe-oublie")
+    assert api("post", "/password-resets/confirm", json={"token": reset, "password": "Rafale-Finie-2026!"}) \
+        .status_code == 204

@@ -12,6 +12,7 @@ from ..errors import FormError, refusal
 from ..responses import no_store
 from ..services import services
 from ..schemas import form_problem
+from ..vocabularies import agent_role_names
 from .helpers import render_form
 
 bp = Blueprint("agent", __name__, url_prefix="/agents")
@@ -37,7 +38,7 @@ def identity(method, *args):
 @role_required(*FAMILY_ROLES)
 def home():
     """The agents' home: what they can do with their roles."""
-    return render_template("agent/home.html")
+    return render_template("agent/home.html", role_names=agent_role_names())
 
 
 @bp.get("/familles")

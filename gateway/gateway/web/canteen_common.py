@@ -2,8 +2,6 @@
 Markdown."""
 import base64
 import re
-import threading
-import time
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -14,14 +12,11 @@ from markupsafe import Markup
 
 from espace_common.errors import InvalidInput
 
-from .. import errors
+from .. import errors, vocabularies
 from ..services import services
 from .helpers import PARIS, FormError
 
 bp = Blueprint("canteen_common", __name__)
-
-# How long a gateway process keeps the canteen's vocabulary before asking again (it changes with a deployment).
-VOCABULARY_SECONDS = 300
 
 WEEKDAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
 WEEKDAYS_SHORT = ("lun.", "mar.", "mer.", "jeu.", "ven.", "sam.", "dim.")
@@ -63,26 +58,9 @@ class Vocabulary:
         self.school_weekdays = answer["school_weekdays"]
 
 
-class VocabularyCache:
-    """One answer of `vocabulary()` per gateway process, asked again after VOCABULARY_SECONDS."""
-
-    def __init__(self, seconds=VOCABULARY_SECONDS):
-        self.seconds = seconds
-        self._lock = threading.Lock()
-        self._value, self._fetched_at = None, 0.0
-
-    def get(self, fetch):
-        with self._lock:
-            if self._value is None or time.monotonic() - self._fetched_at >= self.seconds:
-                self._value = Vocabulary(fetch())
-                self._fetched_at = time.monotonic()
-            return self._value
-
-
 def vocabulary():
-    """The canteen's vocabulary: its only source is the canteen service."""
-    cache = current_app.extensions.setdefault("canteen_vocabulary", VocabularyCache())
-    return cache.get(lambda: canteen("vocabulary"))
+    """The canteen's vocabulary: its only source is the canteen service (kept a few minutes per process)."""
+    return Vocabulary(vocabularies.vocabulary("canteen"))
 
 
 @bp.app_template_global("canteen_limit")

@@ -7,21 +7,13 @@ from flask import Blueprint, current_app, make_response, render_template
 from ..errors import FormError  # noqa: F401  (the pages import it from here)
 from ..responses import no_store  # noqa: F401  (the pages import it from here)
 from ..schemas import max_length
+from ..vocabularies import password_rules
 
 bp = Blueprint("helpers", __name__)
 
 PARIS = ZoneInfo("Europe/Paris")
 MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
           "novembre", "décembre")
-
-# The password rules of the CNIL recommendation, as identity enforces them, said before the parent types.
-PASSWORD_RULES = (
-    "au moins 12 caractères ;",
-    "au moins une majuscule, une minuscule, un chiffre et un caractère spécial (par exemple ! ? - _ #) ;",
-    "sans votre identifiant ;",
-    "pas un mot de passe courant (comme « Motdepasse123! »).",
-)
-
 
 def local_run():
     """True only in `make run` and the tests' suites (LOCAL_RUN=true)."""
@@ -76,7 +68,8 @@ def phone_fr(value):
 
 @bp.app_context_processor
 def shared_values():
-    return {"password_rules": PASSWORD_RULES, "local_run": local_run(), "max_length": max_length}
+    # password_rules is a function: only the pages that show the rules ask identity for them.
+    return {"password_rules": password_rules, "local_run": local_run(), "max_length": max_length}
 
 
 # --- Forms ----------------------------------------------------------------------

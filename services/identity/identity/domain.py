@@ -1,18 +1,27 @@
 """Rules about families, their members and agents; no framework here."""
 import hashlib
 import re
+import secrets
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 
-from espace_common.errors import Conflict, InvalidInput, Throttled
+from espace_common.errors import Conflict, InvalidInput, NotFound, Throttled
 
-AGENT_ROLES = ("affaires_scolaires", "petite_enfance", "admin")
+# Agent roles and their names, in the order the pages list them.
+AGENT_ROLES = {"affaires_scolaires": "Affaires scolaires", "petite_enfance": "Petite enfance", "admin": "Administration"}
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 FRENCH_PHONE = re.compile(r"^(?:\+33|0033|0)[1-9](?:\d{8})$")
 POSTAL_CODE = re.compile(r"^\d{5}$")
+
+# The longest text identity stores in each field (the columns are as wide); longer is refused, never cut.
+MAX_LENGTH = {
+    "first_name": 100, "last_name": 100, "email": 254, "phone": 30, "address_line": 200, "postal_code": 5,
+    "city": 100, "caf_number": 20, "username": 40, "agent_username": 80, "api_client_name": 100,
+    "request_id": 80, "search_query": 100, "password": 256,
+}
 
 
 @dataclass(frozen=True)
@@ -63,9 +72,22 @@ def fold(identifier):
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
 
+def _text(value, code, label, limit):
+    """A stripped text field at most `limit` characters long (InvalidInput with the field's code otherwise)."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise InvalidInput(code, f"{label} doit être un texte.")
+    value = value.strip()
+    if len(value) > MAX_LENGTH[limit]:
+        raise InvalidInput(code, f"{label} ne peut pas dépasser {MAX_LENGTH[limit]} caractères.")
+    return value
+
+
 def normalise_phone(raw):
     """A French phone number as ten digits, or InvalidInput."""
-    digits = re.sub(r"[\s.\-()]", "", raw or "")
+    raw = _text(raw, "invalid_phone", "Le numéro de téléphone", "phone")
+    digits = re.sub(r"[\s.\-()]", "", raw)
     if not digits:
         return ""
     if not FRENCH_PHONE.match(digits):
@@ -77,11 +99,33 @@ def normalise_phone(raw):
     return digits
 
 
-def _required(value, code, label):
-    value = (value or "").strip()
+def _required(value, code, label, limit):
+    value = _text(value, code, label, limit)
     if not value:
         raise InvalidInput(code, f"{label} est obligatoire.")
     return value
+
+
+def parse_address(raw):
+    """An Address from {line1, line2?, postal_code, city}, or InvalidInput(invalid_address)."""
+    if not isinstance(raw, dict):
+        raise InvalidInput("invalid_address", "L'adresse est invalide.")
+    postal_code = _required(raw.get("postal_code"), "invalid_address", "Le code postal", "address_line")
+    if not POSTAL_CODE.match(postal_code):
+        raise InvalidInput("invalid_address", "Le code postal doit avoir cinq chiffres.")
+    return Address(
+        line1=_required(raw.get("line1"), "invalid_address", "L'adresse", "address_line"),
+        line2=_text(raw.get("line2"), "invalid_address", "Le complément d'adresse", "address_line"),
+        postal_code=postal_code,
+        city=_required(raw.get("city"), "invalid_address", "La commune", "city"),
+    )
+
+
+def _optional_email(value):
+    email = _text(value, "invalid_email", "L'adresse e-mail", "email")
+    if email and not EMAIL.match(email):
+        raise InvalidInput("invalid_email", f"L'adresse e-mail « {email} » n'est pas valide.")
+    return email
 
 
 def parse_registration(payload):
@@ -98,28 +142,13 @@ def parse_registration(payload):
     for rep in reps_in:
         if not isinstance(rep, dict):
             raise InvalidInput("invalid_representatives", "Chaque représentant légal doit être un objet.")
-        email = (rep.get("email") or "").strip()
-        if email and not EMAIL.match(email):
-            raise InvalidInput("invalid_email", f"L'adresse e-mail « {email} » n'est pas valide.")
-        address = None
-        if rep.get("address"):
-            raw = rep["address"]
-            postal_code = _required(raw.get("postal_code"), "invalid_address", "Le code postal")
-            if not POSTAL_CODE.match(postal_code):
-                raise InvalidInput("invalid_address", "Le code postal doit avoir cinq chiffres.")
-            address = Address(
-                line1=_required(raw.get("line1"), "invalid_address", "L'adresse"),
-                line2=(raw.get("line2") or "").strip(),
-                postal_code=postal_code,
-                city=_required(raw.get("city"), "invalid_address", "La commune"),
-            )
         representatives.append(NewRepresentative(
-            first_name=_required(rep.get("first_name"), "invalid_name", "Le prénom"),
-            last_name=_required(rep.get("last_name"), "invalid_name", "Le nom"),
-            email=email,
+            first_name=_required(rep.get("first_name"), "invalid_name", "Le prénom", "first_name"),
+            last_name=_required(rep.get("last_name"), "invalid_name", "Le nom", "last_name"),
+            email=_optional_email(rep.get("email")),
             phone=normalise_phone(rep.get("phone")),
-            address=address,
-            caf_number=(rep.get("caf_number") or "").strip(),
+            address=parse_address(rep["address"]) if rep.get("address") else None,
+            caf_number=_text(rep.get("caf_number"), "invalid_caf_number", "Le numéro d'allocataire", "caf_number"),
         ))
     children = []
     for kid in kids_in:
@@ -130,12 +159,34 @@ def parse_registration(payload):
         except ValueError:
             raise InvalidInput("invalid_birth_date", "La date de naissance doit être au format AAAA-MM-JJ.") from None
         children.append(NewChild(
-            first_name=_required(kid.get("first_name"), "invalid_name", "Le prénom de l'enfant"),
-            last_name=_required(kid.get("last_name"), "invalid_name", "Le nom de l'enfant"),
+            first_name=_required(kid.get("first_name"), "invalid_name", "Le prénom de l'enfant", "first_name"),
+            last_name=_required(kid.get("last_name"), "invalid_name", "Le nom de l'enfant", "last_name"),
             birth_date=birth_date,
         ))
     request_id = payload.get("request_id")
-    return RegisterFamily(tuple(representatives), tuple(children), str(request_id) if request_id else None)
+    request_id = _text(str(request_id), "invalid_request_id", "L'identifiant de demande", "request_id") \
+        if request_id else None
+    return RegisterFamily(tuple(representatives), tuple(children), request_id or None)
+
+
+def family_registered_data(family):
+    """What the other services learn of a new family (the data of identity.family_registered)."""
+    return {
+        "family_id": family.id, "dossier": family.dossier,
+        "representatives": [{"id": r["id"], "first_name": r["first_name"], "last_name": r["last_name"]}
+                            for r in family.representatives],
+        "children": family.children,
+    }
+
+
+def search_query(raw):
+    """The agents' search text: two characters at least, and not a page of text."""
+    query = raw.strip() if isinstance(raw, str) else ""
+    if len(query) < 2:
+        raise InvalidInput("query_too_short", "Saisissez au moins deux caractères.")
+    if len(query) > MAX_LENGTH["search_query"]:
+        raise InvalidInput("query_too_long", f"La recherche ne peut pas dépasser {MAX_LENGTH['search_query']} caractères.")
+    return query
 
 
 def dossier_number(sequence):
@@ -143,9 +194,32 @@ def dossier_number(sequence):
     return f"{sequence:06d}"
 
 
+def check_agent_username(username):
+    """An agent's identifier: any text up to 80 characters (agents are created by the town, not typed in)."""
+    username = _text(username, "invalid_agent", "L'identifiant de l'agent", "agent_username")
+    if not username:
+        raise InvalidInput("invalid_agent", "Un agent a un identifiant et un mot de passe.")
+    return username
+
+
+def check_api_client_name(name):
+    name = _text(name, "invalid_name", "Le nom du client API", "api_client_name")
+    if not name:
+        raise InvalidInput("invalid_name", "Le client API a un nom.")
+    return name
+
+
+def _codes(values):
+    """A list of codes without repeats; anything that is not a list of texts is refused as unknown."""
+    if not isinstance(values, (list, tuple)):
+        return (), [str(values)[:40]] if values else []
+    texts = [v for v in values if isinstance(v, str)]
+    return tuple(dict.fromkeys(texts)), [str(v)[:40] for v in values if not isinstance(v, str)]
+
+
 def validate_roles(roles):
-    roles = tuple(dict.fromkeys(roles))
-    unknown = [r for r in roles if r not in AGENT_ROLES]
+    roles, malformed = _codes(roles)
+    unknown = malformed + [r[:40] for r in roles if r not in AGENT_ROLES]
     if unknown or not roles:
         raise InvalidInput("invalid_roles", f"Rôles inconnus : {', '.join(unknown) or 'aucun rôle'}.")
     return roles
@@ -167,7 +241,9 @@ def generate_key(choice):
 
 def normalise_key(typed):
     """What the parent typed, without spaces, dashes or case; None when it cannot be a key."""
-    cleaned = re.sub(r"[\s\-_.]", "", (typed or "")).upper()
+    if not isinstance(typed, str) or len(typed) > 64:
+        return None
+    cleaned = re.sub(r"[\s\-_.]", "", typed).upper()
     if len(cleaned) != KEY_LENGTH or any(c not in KEY_ALPHABET for c in cleaned):
         return None
     return cleaned
@@ -178,8 +254,52 @@ def key_digest(normalised):
     return hashlib.sha256(normalised.encode("ascii")).hexdigest()
 
 
+def new_secret_token():
+    """A session, API or link token: 256 random bits, URL-safe."""
+    return secrets.token_urlsafe(32)
+
+
+# Tokens identity hands out are 43 URL-safe characters; anything unlike one is simply an invalid token.
+TOKEN_MAX_LENGTH = 200
+
+
+def well_formed_token(token):
+    """Whether `token` could be one identity handed out: printable ASCII, not empty, not absurdly long."""
+    return (isinstance(token, str) and 0 < len(token) <= TOKEN_MAX_LENGTH and token.isascii()
+            and token.isprintable())
+
+
 def token_digest(token):
+    """The digest under which a token is kept. Any value has one; a malformed token's matches no stored token
+    (they are digests of well-formed tokens), so it is refused like any unknown token, never with a 500."""
+    if not well_formed_token(token):
+        token = ""  # no token handed out is empty
     return hashlib.sha256(token.encode("ascii")).hexdigest()
+
+
+INVALID_KEY = ("invalid_key", "Cette clé n'est pas reconnue. Vérifiez-la sur le courrier reçu "
+                              "(16 caractères, par groupes de 4).")
+
+
+def check_key_can_be_issued(representative, account):
+    """A key is for a representative who has not created their space yet."""
+    if representative is None:
+        raise NotFound("representative_not_found", "Ce représentant légal n'existe pas.")
+    if account is not None:
+        raise Conflict("account_exists", "Ce représentant a déjà créé son espace : il n'a plus besoin de clé.")
+
+
+def letter_printable(key_row, now):
+    """The letter of a key can be printed again while the key can still be used."""
+    return key_row is not None and key_row.letter is not None and key_refusal(key_row, now) is None
+
+
+def key_summary(key_row):
+    """What agents see of a representative's current key (never the key itself)."""
+    if key_row is None:
+        return None
+    return {"issued_at": key_row.issued_at.isoformat(), "expires_at": key_row.expires_at.isoformat(),
+            "used": key_row.used_at is not None, "letter_available": key_row.letter is not None}
 
 
 def key_refusal(key_row, now):
@@ -207,23 +327,34 @@ def common_passwords():
 
 
 def check_username(username):
-    username = (username or "").strip()
-    if not USERNAME.match(username):
+    username = username.strip() if isinstance(username, str) else ""
+    if len(username) > MAX_LENGTH["username"] or not USERNAME.match(username):
         raise InvalidInput("invalid_username", "L'identifiant doit compter de 3 à 40 caractères : lettres sans accent, "
                                                "chiffres, point, tiret, tiret bas ou arobase.")
     return username
 
 
 def check_email(email):
-    email = (email or "").strip()
-    if not EMAIL.match(email) or len(email) > 254:
+    email = email.strip() if isinstance(email, str) else ""
+    if len(email) > MAX_LENGTH["email"] or not EMAIL.match(email):
         raise InvalidInput("invalid_email", "Saisissez une adresse e-mail personnelle valide.")
     return email
 
 
+# The rules check_password enforces, said to parents before they type (the gateway shows them).
+PASSWORD_RULES = (
+    f"au moins {MIN_PASSWORD_LENGTH} caractères ;",
+    "au moins une majuscule, une minuscule, un chiffre et un caractère spécial (par exemple ! ? - _ #) ;",
+    "sans votre identifiant ;",
+    "pas un mot de passe courant (comme « Motdepasse123! »).",
+)
+
+
 def check_password(password, username=""):
     """Refuse a password the CNIL would call weak, saying what is missing."""
-    password = password or ""
+    password = password if isinstance(password, str) else ""
+    if len(password) > MAX_LENGTH["password"]:
+        raise InvalidInput("weak_password", f"Le mot de passe ne peut pas dépasser {MAX_LENGTH['password']} caractères.")
     missing = []
     if len(password) < MIN_PASSWORD_LENGTH:
         missing.append(f"au moins {MIN_PASSWORD_LENGTH} caractères")
@@ -270,12 +401,41 @@ def retry_after(state, now):
     return 0
 
 
-def after_failure(state, policy, now):
+def count_attempt(state, policy, now):
+    """The state once one more attempt (a failure, a reset mail) is counted; locked when it reaches the limit."""
     if state.window_start is None or now - state.window_start > policy.window:
         state = ThrottleState(0, now, None)
     failures = state.failures + 1
     locked_until = now + policy.lock if failures >= policy.max_failures else state.locked_until
     return ThrottleState(failures, state.window_start, locked_until)
+
+
+def login_subject(identifier):
+    """The throttle of one identifier. Identifiers are at most 80 characters; a longer one matches nothing and
+    is counted under its first 100, so that no over-long text is stored."""
+    return f"login:{fold(identifier if isinstance(identifier, str) else '')[:100]}"
+
+
+def address_subject(purpose, client_ip):
+    """The looser throttle of one client address, per purpose (login, key, reset)."""
+    return f"{purpose}-ip:{str(client_ip or '')[:45]}"
+
+
+def client_subject(client_id):
+    """The throttle of one API client id (ids are 23 characters; a longer one matches nothing)."""
+    return f"client:{str(client_id or '')[:60]}"
+
+
+BAD_CREDENTIALS = ("bad_credentials", "Identifiant ou mot de passe incorrect.")
+
+
+def reset_mail_subject(account_id):
+    return f"reset-mail:{account_id}"
+
+
+def may_mail_reset(state, now):
+    """Whether an account may receive one more reset mail (at most RESET_MAILS_PER_HOUR an hour)."""
+    return retry_after(state, now) == 0
 
 
 def throttled(seconds):
@@ -311,12 +471,13 @@ AUDIT_LABELS = {
 }
 
 
-API_SCOPES = ("kitchen", "accounting", "childcare_relay", "families:read")
+API_SCOPES = {"kitchen": "Cuisine centrale", "accounting": "Comptabilité", "childcare_relay": "Relais Petite Enfance",
+              "families:read": "Lecture des familles"}
 
 
 def validate_scopes(scopes):
-    scopes = tuple(dict.fromkeys(scopes or ()))
-    unknown = [s for s in scopes if s not in API_SCOPES]
+    scopes, malformed = _codes(scopes)
+    unknown = malformed + [s[:40] for s in scopes if s not in API_SCOPES]
     if unknown or not scopes:
         raise InvalidInput("invalid_scopes", f"Portées inconnues : {', '.join(unknown) or 'aucune portée'}.")
     return scopes
@@ -333,14 +494,43 @@ def parse_contact_changes(changes):
     if "phone" in changes:
         values["phone"] = normalise_phone(changes["phone"])
     if "address" in changes:
-        raw = changes["address"]
-        if not isinstance(raw, dict):
-            raise InvalidInput("invalid_address", "L'adresse est invalide.")
-        postal_code = _required(raw.get("postal_code"), "invalid_address", "Le code postal")
-        if not POSTAL_CODE.match(postal_code):
-            raise InvalidInput("invalid_address", "Le code postal doit avoir cinq chiffres.")
-        values.update(address_line1=_required(raw.get("line1"), "invalid_address", "L'adresse"),
-                      address_line2=(raw.get("line2") or "").strip(), postal_code=postal_code,
-                      city=_required(raw.get("city"), "invalid_address", "La commune"))
+        address = parse_address(changes["address"])
+        values.update(address_line1=address.line1, address_line2=address.line2, postal_code=address.postal_code,
+                      city=address.city)
     new_email = check_email(changes["email"]) if changes.get("email") else None
     return values, new_email
+
+
+def address_to_confirm(account_email, email_confirmed, new_email):
+    """(the address a confirmation link goes to, or None; whether the current address is told of the change).
+
+    A new address waits for its link and the current one hears of it; the same, still unconfirmed address
+    gets a fresh link (the first one may have lapsed)."""
+    if not new_email:
+        return None, False
+    if new_email.casefold() != account_email.casefold():
+        return new_email, True
+    return (None, False) if email_confirmed else (account_email, False)
+
+
+def audit_limit(raw, default=20, most=100):
+    """How many audit events to list: a whole number from 1 to `most`."""
+    if raw is None:
+        return default
+    try:
+        limit = int(raw)
+    except (TypeError, ValueError):
+        raise InvalidInput("invalid_limit", f"Le nombre d'évènements doit être un entier de 1 à {most}.") from None
+    return max(1, min(limit, most))
+
+
+def vocabulary():
+    """What identity's codes mean and the limits it enforces: the gateway's only source for them."""
+    return {
+        "agent_roles": dict(AGENT_ROLES),
+        "api_scopes": dict(API_SCOPES),
+        "max_length": dict(MAX_LENGTH),
+        "username": {"min_length": 3, "max_length": MAX_LENGTH["username"]},
+        "password": {"min_length": MIN_PASSWORD_LENGTH, "max_length": MAX_LENGTH["password"],
+                     "rules": list(PASSWORD_RULES)},
+    }

@@ -32,6 +32,7 @@ class Policy:
     ip_throttle: ThrottlePolicy
     key_throttle: ThrottlePolicy
     reset_throttle: ThrottlePolicy
+    reset_mails: ThrottlePolicy
 
     @classmethod
     def from_config(cls, config):
@@ -58,6 +59,8 @@ class Policy:
             ip_throttle=ThrottlePolicy(int(_number(config, "IP_MAX_FAILURES")), window, window),
             key_throttle=ThrottlePolicy(int(_number(config, "KEY_MAX_FAILURES")), window, window),
             reset_throttle=ThrottlePolicy(int(_number(config, "RESET_MAX_REQUESTS")), window, window),
+            reset_mails=ThrottlePolicy(int(_number(config, "RESET_MAILS_PER_HOUR")), timedelta(hours=1),
+                                       timedelta(hours=1)),
         )
 
     def token_policy(self, kind):

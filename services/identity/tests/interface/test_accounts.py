@@ -196,3 +196,18 @@ def test_sessions_end_after_their_idle_time_and_logout_revokes(start_service, rp
     active = rpc.call("identity", "login", "claire.martin", PASSWORD)
     rpc.call("identity", "logout", active["token"])
     refused(rpc, "session_expired", "resolve_token", active["token"])
+
+
+def test_over_long_fields_are_refused_over_rpc_and_the_vocabulary_says_the_limits(identity, rpc):
+    """Regression: a 100,000-character field was stored (the web forms pass text through as typed)."""
+    huge = "x" * 100_000
+    rep = FAMILY["representatives"][0]
+    refused(rpc, "invalid_name", "register_family", {**FAMILY, "representatives": [{**rep, "last_name": huge}]})
+    me = create(rpc, identity)
+    refused(rpc, "invalid_address", "change_contact", me["account"]["id"],
+            {"address": {"line1": huge, "postal_code": "44480", "city": "Donges"}})
+    refused(rpc, "link_invalid", "confirm_email", "é")
+    assert rpc.call("identity", "me", me["account"]["id"])["family"]["representatives"][0]["address"]["line1"] == \
+        "12 rue de la Gare"
+    limits = rpc.call("identity", "vocabulary")["max_length"]
+    assert (limits["last_name"], limits["address_line"]) == (100, 200)

@@ -76,12 +76,12 @@ def test_throttle_locks_after_the_limit_and_forgets_after_the_window():
     policy = domain.ThrottlePolicy(max_failures=3, window=timedelta(minutes=15), lock=timedelta(minutes=15))
     state = domain.ThrottleState()
     for _ in range(2):
-        state = domain.after_failure(state, policy, NOW)
+        state = domain.count_attempt(state, policy, NOW)
     assert domain.retry_after(state, NOW) == 0
-    state = domain.after_failure(state, policy, NOW)
+    state = domain.count_attempt(state, policy, NOW)
     assert domain.retry_after(state, NOW) == 15 * 60
     assert domain.retry_after(state, NOW + timedelta(minutes=15)) == 0
-    later = domain.after_failure(state, policy, NOW + timedelta(minutes=16))
+    later = domain.count_attempt(state, policy, NOW + timedelta(minutes=16))
     assert later.failures == 1
 
 
@@ -100,3 +100,16 @@ def test_contact_changes():
         domain.parse_contact_changes({"iban": "FR76"})
     with pytest.raises(InvalidInput):
         domain.parse_contact_changes({})
+
+
+@pytest.mark.parametrize("token", ["é", "\ud800", "x" * 100_000, "a\nb", "", None, 42, b"bytes", {"t": 1}], ids=repr)
+def test_any_value_has_a_token_digest_and_a_malformed_one_matches_no_token_handed_out(token):
+    """Regression: token_digest("é") raised UnicodeEncodeError, a 500 on every route that takes a token."""
+    digest = domain.token_digest(token)
+    assert len(digest) == 64 and not domain.well_formed_token(token)
+    assert digest != domain.token_digest(domain.new_secret_token())
+
+
+def test_a_token_handed_out_is_well_formed_and_keeps_its_digest():
+    token = domain.new_secret_token()
+    assert domain.well_formed_token(token) and domain.token_digest(token) == domain.token_digest(str(token))

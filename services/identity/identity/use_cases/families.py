@@ -1,0 +1,61 @@
+"""Agents register, find and read families."""
+from dataclasses import asdict
+
+from espace_common.errors import NotFound
+from espace_common.events import Event
+
+from .. import domain, store
+
+FAMILY_NOT_FOUND = ("family_not_found", "Cette famille n'existe pas.")
+
+
+def register_family(db, clock, payload):
+    """Register a family with its representatives and children; idempotent by request_id."""
+    command = domain.parse_registration(payload)
+    with db.unit_of_work() as uow:
+        if command.request_id:
+            existing = store.family_by_request(uow, command.request_id)
+            if existing:
+                return asdict(existing)
+        dossier = domain.dossier_number(store.next_counter(uow, "dossier"))
+        family = store.add_family(uow, command, dossier, clock.now())
+        uow.record(Event("identity", "family_registered", domain.family_registered_data(family)))
+        uow.commit()
+    return asdict(family)
+
+
+def get_family(db, family_id, account_id=None):
+    """A family; with account_id, only that account's own family (others are NotFound, as if absent)."""
+    with db.unit_of_work(read_only=True) as uow:
+        family = store.load_family(uow, family_id)
+        if family is not None and account_id is not None:
+            account = store.account_by_id(uow, account_id)
+            if account is None or account.family_id != family_id:
+                family = None
+    if family is None:
+        raise NotFound(*FAMILY_NOT_FOUND)
+    return asdict(family)
+
+
+def find_families(db, query):
+    """Agents' search by dossier number, a member's name or e-mail."""
+    query = domain.search_query(query)
+    with db.unit_of_work(read_only=True) as uow:
+        return [_summary(uow, family) for family in store.search_families(uow, query)]
+
+
+def family_for_agent(db, family_id):
+    """A family with each representative's account and key state, for the agents' pages."""
+    with db.unit_of_work(read_only=True) as uow:
+        family = store.load_family(uow, family_id)
+        if family is None:
+            raise NotFound(*FAMILY_NOT_FOUND)
+        return _summary(uow, family)
+
+
+def _summary(uow, family):
+    data = asdict(family)
+    for rep in data["representatives"]:
+        rep["has_account"] = store.account_of_representative(uow, rep["id"]) is not None
+        rep["key"] = domain.key_summary(store.current_key(uow, rep["id"]))
+    return data
