@@ -2,13 +2,15 @@
 
 A request never opens a broker connection: each worker thread keeps its own
 started client. Calls to a service the monitor has seen down fail at once with
-503 instead of each waiting for the timeout.
+503 instead of each waiting for the timeout. A client whose broker connection
+broke is dropped and the thread's next call builds a new one, so the gateway
+heals by itself when RabbitMQ comes back.
 """
 import logging
 import threading
 import time
 
-from espace_common.rpc_client import RpcClient, ServiceUnavailable
+from espace_common.rpc_client import RemoteError, RpcClient, ServiceUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -25,12 +27,22 @@ class ClientPool:
     def client(self):
         client = getattr(self._local, "client", None)
         if client is None or client.closed:
+            self._local.client = None
             try:
                 client = RpcClient(self.amqp_uri, timeout=self.timeout, caller=self.caller)
-            except Exception as exc:  # the broker is down or refuses us
-                raise ServiceUnavailable("broker", f"RabbitMQ cannot be reached ({exc.__class__.__name__})") from None
+            except ServiceUnavailable:
+                raise
+            except Exception as exc:  # the broker refuses us in some other way (credentials, vhost)
+                raise ServiceUnavailable("broker", f"RabbitMQ cannot be reached ({exc.__class__.__name__})",
+                                         broker_lost=True) from None
             self._local.client = client
         return client
+
+    def discard(self, client):
+        """Forget this thread's client (its state is unknown); the next call starts a new one."""
+        if getattr(self._local, "client", None) is client:
+            self._local.client = None
+        client.close()
 
 
 class ServiceMonitor:
@@ -83,8 +95,10 @@ class ServiceMonitor:
                 latency = round((time.monotonic() - started) * 1000, 1)
                 self._record(service, health.get("status") == "ok", health, latency)
             except ServiceUnavailable as exc:
+                if exc.broker_lost:
+                    self.broker_reachable = False
                 self._record(service, False, {"error": exc.reason})
-            except Exception as exc:  # the broker itself may be gone; keep probing
+            except Exception as exc:  # anything else: start again with a new client; keep probing
                 self.broker_reachable = False
                 self._record(service, False, {"error": f"{exc.__class__.__name__}: {exc}"})
                 if client is not None:
@@ -103,4 +117,11 @@ class Services:
     def call(self, service, method, *args, **kwargs):
         if self.monitor is not None and self.monitor.is_down(service):
             raise ServiceUnavailable(service, "the service is not answering")
-        return self.pool.client().call(service, method, *args, **kwargs)
+        client = self.pool.client()
+        try:
+            return client.call(service, method, *args, **kwargs)
+        except (RemoteError, ServiceUnavailable):
+            raise  # an answer, a timeout (the client stays usable) or a lost broker (it closed itself)
+        except Exception:
+            self.pool.discard(client)  # never keep a client in an unknown state for the next request
+            raise

@@ -6,10 +6,9 @@ import secrets
 from datetime import date, timedelta
 
 from nameko.dependency_providers import Config
-from nameko.events import event_handler
 
 from espace_common.errors import Conflict, InvalidInput, NotFound
-from espace_common.nameko_support import Database, HealthMixin, rpc
+from espace_common.nameko_support import Database, HealthMixin, event_handler, rpc
 from espace_common.projections import children_of, project_family_registered
 
 from . import documents, domain, holidays_ical, store
