@@ -24,8 +24,12 @@ class ClientPool:
         self.caller = caller
         self._local = threading.local()
 
-    def client(self):
+    def client(self, broker_epoch=0):
+        """This thread's client; a new one if it broke, or if the broker was lost since it was made
+        (`broker_epoch` changed), so that no request after an outage finds a dead connection."""
         client = getattr(self._local, "client", None)
+        if client is not None and getattr(self._local, "epoch", broker_epoch) != broker_epoch:
+            client.close()
         if client is None or client.closed:
             self._local.client = None
             try:
@@ -36,6 +40,7 @@ class ClientPool:
                 raise ServiceUnavailable("broker", f"RabbitMQ cannot be reached ({exc.__class__.__name__})",
                                          broker_lost=True) from None
             self._local.client = client
+            self._local.epoch = broker_epoch
         return client
 
     def discard(self, client):
@@ -58,6 +63,7 @@ class ServiceMonitor:
         self._stop = threading.Event()
         self._threads = []
         self.broker_reachable = None
+        self.broker_epoch = 0  # counts the times the broker was lost: clients made before are dead
 
     def start(self):
         for name in self.services:
@@ -83,6 +89,12 @@ class ServiceMonitor:
         if previous is not None and previous != up:
             log.warning("service %s is now %s", service, "up" if up else "DOWN")
 
+    def _broker_lost(self):
+        with self._lock:
+            if self.broker_reachable is not False:
+                self.broker_epoch += 1
+            self.broker_reachable = False
+
     def _probe_forever(self, service):
         client = None
         while not self._stop.is_set():
@@ -96,10 +108,10 @@ class ServiceMonitor:
                 self._record(service, health.get("status") == "ok", health, latency)
             except ServiceUnavailable as exc:
                 if exc.broker_lost:
-                    self.broker_reachable = False
+                    self._broker_lost()
                 self._record(service, False, {"error": exc.reason})
             except Exception as exc:  # anything else: start again with a new client; keep probing
-                self.broker_reachable = False
+                self._broker_lost()
                 self._record(service, False, {"error": f"{exc.__class__.__name__}: {exc}"})
                 if client is not None:
                     client.close()
@@ -117,7 +129,7 @@ class Services:
     def call(self, service, method, *args, **kwargs):
         if self.monitor is not None and self.monitor.is_down(service):
             raise ServiceUnavailable(service, "the service is not answering")
-        client = self.pool.client()
+        client = self.pool.client(self.monitor.broker_epoch if self.monitor is not None else 0)
         try:
             return client.call(service, method, *args, **kwargs)
         except (RemoteError, ServiceUnavailable):

@@ -178,14 +178,16 @@ def test_a_six_second_broker_outage_under_load_loses_nothing_and_heals_by_itself
     assert healed_at is not None and time.monotonic() - healed_at >= 3, (
         f"the gateway did not heal within {HEAL_WITHIN} s: {suite.readiness()}")
     healed_after = healed_at - back_at
+    unavailable_when_healed = load.statuses[503]
     time.sleep(3)  # keep writing once healed
     load.finish()
+    unavailable_after = load.statuses[503] - unavailable_when_healed
 
     print(f"\nbroker away {back_at - stopping_at:.1f} s (stop_app {stopped_at - stopping_at:.1f} s, "
           f"{OUTAGE_SECONDS} s stopped, start_app until AMQP answered {back_at - stopped_at - OUTAGE_SECONDS:.1f} s); "
           f"healed {healed_after:.1f} s after; answers {dict(load.statuses)} (before start_app: {during}); "
           f"{len(load.written)} writes confirmed ({written_before} before the outage), "
-          f"{len(load.unconfirmed)} unconfirmed")
+          f"{len(load.unconfirmed)} unconfirmed, {unavailable_after} answers 503 once healed")
     assert not load.failures, f"5xx other than 503, or no answer, during the outage: {load.failures[:10]}"
     assert load.statuses[503] > 0, "the outage was not seen: no 503 at all"
     assert len(load.written) > written_before

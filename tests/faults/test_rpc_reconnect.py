@@ -79,6 +79,22 @@ def test_the_monitor_sees_the_broker_go_and_come_back(payment, proxy):
         monitor.stop()
 
 
+def test_after_an_outage_the_monitor_saw_the_first_request_finds_a_live_client(payment, proxy):
+    monitor = ServiceMonitor(proxy.amqp_uri, ["payment"], interval=0.2, probe_timeout=1)
+    monitor.start()
+    try:
+        services = Services(ClientPool(proxy.amqp_uri, timeout=3), monitor)
+        wait_until(lambda: monitor.broker_reachable and not monitor.is_down("payment"))
+        assert services.call("payment", "ping") == "pong"
+        proxy.cut()
+        wait_until(lambda: monitor.broker_reachable is False)
+        proxy.restore()
+        wait_until(lambda: monitor.broker_reachable and not monitor.is_down("payment"))
+        assert services.call("payment", "ping") == "pong"  # not a 503 from the client made before
+    finally:
+        monitor.stop()
+
+
 def wait_until(condition, timeout=10):
     import time
     deadline = time.monotonic() + timeout
