@@ -5,16 +5,21 @@ VENV := .venv
 BIN := $(VENV)/bin
 PACKAGES := libs/common services/identity services/canteen services/childcare services/billing services/payment gateway deploy
 
-.PHONY: run test venv unit bench clean
+.PHONY: run test venv system unit bench clean
 
-$(BIN)/.installed: requirements-dev.txt $(foreach p,$(PACKAGES),$(p)/pyproject.toml)
+# python3-venv and RabbitMQ must be there before the venv: installed with apt-get as root on
+# Debian, or named in one sentence otherwise (deploy/system-packages.sh).
+system:
+	@PYTHON=$(PYTHON) bash deploy/system-packages.sh
+
+$(BIN)/.installed: requirements-dev.txt $(foreach p,$(PACKAGES),$(p)/pyproject.toml) | system
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade "pip>=24"
 	@# compat: the repo folder `gateway/` would otherwise shadow the gateway package as a namespace package.
 	$(BIN)/pip install --quiet -r requirements-dev.txt --config-settings editable_mode=compat $(foreach p,$(PACKAGES),-e ./$(p))
 	@touch $@
 
-venv: $(BIN)/.installed
+venv: system $(BIN)/.installed
 
 run: venv
 	$(BIN)/python -m espace_deploy.run

@@ -15,7 +15,7 @@ from .broker import ensure_broker
 from .demo import (
     agent_credentials, demo_keys, ensure_admin_agent, load_canteen_demo, load_demo_data, wait_for_projection,
 )
-from .suite import ROOT, SERVICES, Suite, sqlite_urls
+from .suite import ROOT, SERVICES, RestartPolicy, Suite, sqlite_urls
 
 DEFAULT_AMQP_URI = "amqp://guest:guest@localhost:5672/"
 
@@ -79,12 +79,13 @@ def main():
             print(f"    {name:20} {key or 'space already created'}")
         print(f"  Mails sent by the suite: http://localhost:{port}/dev/courriels (files in {var_dir / 'mail'})")
         print(f"  Logs: {var_dir / 'log'}   Stop: Ctrl-C\n", flush=True)
+        # A process that dies is started again with a growing delay, as an orchestrator would:
+        # the rest of the suite keeps serving (the gateway answers 503 for what is missing).
+        policy = RestartPolicy()
         while True:
-            dead = suite.exited()
-            if dead:
-                print(f"{', '.join(dead)} stopped; see {var_dir / 'log'}. Stopping the suite.", file=sys.stderr)
-                return 1
-            time.sleep(1)
+            suite.restart_exited(policy, report=lambda line: print(
+                f"{time.strftime('%H:%M:%S')} {line}", file=sys.stderr, flush=True))
+            time.sleep(0.5)
     except KeyboardInterrupt:
         print("\nStopping…", flush=True)
         return 0

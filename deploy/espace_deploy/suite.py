@@ -17,6 +17,28 @@ SERVICES = ("identity", "canteen", "childcare", "billing", "payment")
 READY_SETTLE_SECONDS = 3.0
 
 
+class RestartPolicy:
+    """When to start again a process that died, as an orchestrator would (Kubernetes' CrashLoopBackOff):
+    after `first` seconds, twice as long after each new death, at most `longest`; a process that had
+    stayed up `stable_after` seconds starts again from `first`."""
+
+    def __init__(self, first=1.0, longest=30.0, stable_after=60.0):
+        self.first = first
+        self.longest = longest
+        self.stable_after = stable_after
+        self._delays = {}
+
+    def delay(self, name, ran_for):
+        """Seconds to wait before starting `name` again, which died after running `ran_for` seconds."""
+        previous = self._delays.get(name)
+        if previous is None or ran_for >= self.stable_after:
+            delay = self.first
+        else:
+            delay = min(previous * 2, self.longest)
+        self._delays[name] = delay
+        return delay
+
+
 def sqlite_urls(var_dir):
     return {name: f"sqlite:///{Path(var_dir).resolve() / (name + '.sqlite')}" for name in SERVICES}
 
@@ -31,6 +53,9 @@ class Suite:
         self.port = port
         self.extra_env = dict(env or {})
         self.processes = {}
+        self._commands = {}  # name -> (argv, env), to start a process again the same way
+        self._started_at = {}
+        self._restart_at = {}
         (self.var_dir / "run").mkdir(parents=True, exist_ok=True)
         (self.var_dir / "log").mkdir(parents=True, exist_ok=True)
 
@@ -58,6 +83,9 @@ class Suite:
                                    start_new_session=True)
         log.close()
         self.processes[name] = process
+        self._commands[name] = (argv, env)
+        self._started_at[name] = time.monotonic()
+        self._restart_at.pop(name, None)
         (self.var_dir / "run" / f"{name}.pid").write_text(f"{process.pid}\n")
         return process
 
@@ -105,6 +133,29 @@ class Suite:
     def exited(self):
         """Names of the processes that died on their own."""
         return [name for name, p in self.processes.items() if p.poll() is not None]
+
+    def restart_exited(self, policy, report=print):
+        """Start again each process that died on its own, once the policy's delay has passed.
+
+        Call it periodically; `report` receives one sentence per death and per restart. Returns the
+        names restarted by this call.
+        """
+        now = time.monotonic()
+        restarted = []
+        for name in self.exited():
+            due = self._restart_at.get(name)
+            if due is None:
+                ran_for = now - self._started_at.get(name, now)
+                delay = policy.delay(name, ran_for)
+                self._restart_at[name] = now + delay
+                report(f"{name} exited with code {self.processes[name].returncode} after {ran_for:.0f} s; "
+                       f"starting it again in {delay:g} s (log: {self.var_dir / 'log' / (name + '.log')})")
+            elif now >= due:
+                argv, env = self._commands[name]
+                process = self._spawn(name, argv, env)
+                report(f"{name} started again (pid {process.pid})")
+                restarted.append(name)
+        return restarted
 
     def readiness(self):
         try:

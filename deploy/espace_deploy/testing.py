@@ -1,8 +1,12 @@
 """Test helpers that need real parts: a virtual host per test, a fresh database, a service process."""
 import os
+import secrets
+import shutil
+import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -10,6 +14,8 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 import requests
 
+from espace_common.amqp import check_broker
+from espace_common.config import ConfigError
 from espace_common.migrations import upgrade
 from espace_common.rpc_client import RpcClient, ServiceUnavailable
 
@@ -155,12 +161,13 @@ def free_port():
         return sock.getsockname()[1]
 
 
-def start_suite(var_dir, database_urls=None, **env):
-    """The whole suite in a virtual host of its own, ready: on SQLite files under var_dir, or on the
-    databases given by database_urls ({service name: URL}, e.g. PostgreSQL)."""
-    host = VirtualHost("suite")
+def start_suite(var_dir, database_urls=None, amqp_uri=None, **env):
+    """The whole suite, ready: in a virtual host of its own on the shared broker, or on the broker at
+    amqp_uri (a RabbitNode of the test's own); on SQLite files under var_dir, or on the databases given
+    by database_urls ({service name: URL}, e.g. PostgreSQL)."""
+    host = VirtualHost("suite") if amqp_uri is None else None
     port = free_port()
-    suite = Suite(var_dir, host.amqp_uri, database_urls or sqlite_urls(var_dir), port=port,
+    suite = Suite(var_dir, host.amqp_uri if host else amqp_uri, database_urls or sqlite_urls(var_dir), port=port,
                   env={"LOCAL_RUN": "true", "SECRET_KEY": "test-secret", "LETTER_SECRET": TEST_LETTER_SECRET,
                        "PUBLIC_URL": f"http://127.0.0.1:{port}",
                        "SMTP_URL": f"file:{var_dir / 'mail'}", "MAIL_OUTBOX_DIR": str(var_dir / "mail"), **env})
@@ -172,14 +179,16 @@ def start_suite(var_dir, database_urls=None, **env):
         suite.wait_ready(timeout=60)
     except Exception:
         suite.stop_all()
-        host.delete()
+        if host:
+            host.delete()
         raise
     return suite
 
 
 def stop_suite(suite):
     suite.stop_all()
-    suite.vhost.delete()
+    if suite.vhost is not None:
+        suite.vhost.delete()
 
 
 class MailCatcher:
@@ -223,3 +232,173 @@ def link_in(message, path):
     if not match:
         raise AssertionError(f"no /{path}/ link in:\n{body}")
     return match.group(0)
+
+
+RABBITMQ_BIN = Path("/usr/lib/rabbitmq/bin")
+
+
+class RabbitNode:
+    """A RabbitMQ node of one test's own, to stop and start at will while the machine's broker serves others.
+
+    Its own node name, AMQP and distribution ports, data and log folders, configuration (management
+    off, listening on 127.0.0.1 only) and Erlang cookie (in HOME, which rabbitmqctl reads too), so
+    that `rabbitmqctl -n <node>` reaches this node and no other. The scripts are called from
+    RABBITMQ_BIN directly: Debian's /usr/sbin wrappers switch to the rabbitmq user and its cookie.
+    """
+
+    def __init__(self, folder):
+        self.folder = Path(folder)
+        self.name = f"ef-fault-{uuid.uuid4().hex[:8]}@localhost"
+        self.port = free_port()
+        self.amqp_uri = f"amqp://guest:guest@127.0.0.1:{self.port}/"
+        self.process = None
+        for sub in ("mnesia", "log"):
+            (self.folder / sub).mkdir(parents=True, exist_ok=True)
+        (self.folder / "rabbitmq.conf").write_text(f"listeners.tcp.default = 127.0.0.1:{self.port}\n")
+        (self.folder / "enabled_plugins").write_text("[].\n")
+        (self.folder / "rabbitmq-env.conf").write_text("")  # not the machine's, which names its own node
+        cookie = self.folder / ".erlang.cookie"
+        cookie.write_text(secrets.token_hex(16))
+        cookie.chmod(0o400)
+        self.env = dict(
+            os.environ, HOME=str(self.folder), RABBITMQ_NODENAME=self.name, RABBITMQ_NODE_PORT=str(self.port),
+            RABBITMQ_DIST_PORT=str(free_port()), RABBITMQ_MNESIA_BASE=str(self.folder / "mnesia"),
+            RABBITMQ_LOG_BASE=str(self.folder / "log"), RABBITMQ_CONFIG_FILE=str(self.folder / "rabbitmq.conf"),
+            RABBITMQ_CONF_ENV_FILE=str(self.folder / "rabbitmq-env.conf"),
+            RABBITMQ_ENABLED_PLUGINS_FILE=str(self.folder / "enabled_plugins"),
+            RABBITMQ_PID_FILE=str(self.folder / "rabbitmq.pid"), ERL_EPMD_ADDRESS="127.0.0.1",
+        )
+
+    @staticmethod
+    def available():
+        """None when a node can be started here, else the reason why not."""
+        if not (RABBITMQ_BIN / "rabbitmq-server").exists() or not (RABBITMQ_BIN / "rabbitmqctl").exists():
+            return f"rabbitmq-server is not installed (no {RABBITMQ_BIN}/rabbitmq-server)"
+        if shutil.which("erl") is None and not Path("/usr/lib/erlang/bin/erl").exists():
+            return "Erlang is not installed"
+        return None
+
+    def start(self, timeout=90):
+        with open(self.folder / "server.log", "ab") as log:
+            self.process = subprocess.Popen([str(RABBITMQ_BIN / "rabbitmq-server")], env=self.env, cwd=self.folder,
+                                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.wait_answering(timeout)
+        return self
+
+    def wait_answering(self, timeout=60):
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"RabbitMQ node {self.name} exited with {self.process.returncode}:\n{self.log()}")
+            try:
+                check_broker(self.amqp_uri, timeout=1)
+                return
+            except ConfigError:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"RabbitMQ node {self.name} did not answer within {timeout} s:\n{self.log()}")
+                time.sleep(0.3)
+
+    def ctl(self, *args, timeout=60):
+        """rabbitmqctl against this node only."""
+        return subprocess.run([str(RABBITMQ_BIN / "rabbitmqctl"), "-n", self.name, *args], env=self.env,
+                              cwd=self.folder, capture_output=True, text=True, timeout=timeout, check=True)
+
+    def stop_app(self):
+        """RabbitMQ stops (connections closed, port refused); the Erlang node stays up for start_app."""
+        self.ctl("stop_app")
+
+    def start_app(self):
+        self.ctl("start_app")
+        self.wait_answering()
+
+    def shutdown(self):
+        if self.process is None or self.process.poll() is not None:
+            return
+        try:
+            self.ctl("shutdown", timeout=30)
+            self.process.wait(15)
+        except (subprocess.SubprocessError, OSError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+    def log(self):
+        path = self.folder / "server.log"
+        return path.read_text(errors="replace")[-3000:] if path.exists() else ""
+
+
+class TcpProxy:
+    """A TCP proxy on 127.0.0.1 in front of a real server, that a test can cut (connections reset,
+    new ones refused) and restore, to disconnect one client from the broker and no one else."""
+
+    def __init__(self, target_host, target_port):
+        self.target = (target_host, target_port)
+        self.port = free_port()
+        self._lock = threading.Lock()
+        self._sockets = set()
+        self._listener = None
+        self.restore()
+
+    def restore(self):
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(64)
+        self._listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def cut(self):
+        """Reset every connection through the proxy and refuse new ones until restore()."""
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            try:
+                listener.shutdown(socket.SHUT_RDWR)  # wakes the accept() in progress, so it stops accepting
+            except OSError:
+                pass
+            listener.close()
+        with self._lock:
+            sockets, self._sockets = self._sockets, set()
+        for sock in sockets:
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+                sock.close()
+            except OSError:
+                pass
+
+    def close(self):
+        self.cut()
+
+    def _accept(self, listener):
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return  # cut
+            try:
+                upstream = socket.create_connection(self.target, timeout=5)
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                self._sockets.update((client, upstream))
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(source, sink), daemon=True).start()
+
+    def _pipe(self, source, sink):
+        try:
+            while True:
+                data = source.recv(65536)
+                if not data:
+                    break
+                sink.sendall(data)
+        except OSError:
+            pass
+        for sock in (source, sink):
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        with self._lock:
+            done = [sock for sock in (source, sink) if sock in self._sockets]
+            self._sockets.difference_update(done)
+        for sock in done:
+            sock.close()

@@ -2,13 +2,15 @@
 
 A request never opens a broker connection: each worker thread keeps its own
 started client. Calls to a service the monitor has seen down fail at once with
-503 instead of each waiting for the timeout.
+503 instead of each waiting for the timeout. A client whose broker connection
+broke is dropped and the thread's next call builds a new one, so the gateway
+heals by itself when RabbitMQ comes back.
 """
 import logging
 import threading
 import time
 
-from espace_common.rpc_client import RpcClient, ServiceUnavailable
+from espace_common.rpc_client import RemoteError, RpcClient, ServiceUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -22,15 +24,30 @@ class ClientPool:
         self.caller = caller
         self._local = threading.local()
 
-    def client(self):
+    def client(self, broker_epoch=0):
+        """This thread's client; a new one if it broke, or if the broker was lost since it was made
+        (`broker_epoch` changed), so that no request after an outage finds a dead connection."""
         client = getattr(self._local, "client", None)
+        if client is not None and getattr(self._local, "epoch", broker_epoch) != broker_epoch:
+            client.close()
         if client is None or client.closed:
+            self._local.client = None
             try:
                 client = RpcClient(self.amqp_uri, timeout=self.timeout, caller=self.caller)
-            except Exception as exc:  # the broker is down or refuses us
-                raise ServiceUnavailable("broker", f"RabbitMQ cannot be reached ({exc.__class__.__name__})") from None
+            except ServiceUnavailable:
+                raise
+            except Exception as exc:  # the broker refuses us in some other way (credentials, vhost)
+                raise ServiceUnavailable("broker", f"RabbitMQ cannot be reached ({exc.__class__.__name__})",
+                                         broker_lost=True) from None
             self._local.client = client
+            self._local.epoch = broker_epoch
         return client
+
+    def discard(self, client):
+        """Forget this thread's client (its state is unknown); the next call starts a new one."""
+        if getattr(self._local, "client", None) is client:
+            self._local.client = None
+        client.close()
 
 
 class ServiceMonitor:
@@ -46,6 +63,7 @@ class ServiceMonitor:
         self._stop = threading.Event()
         self._threads = []
         self.broker_reachable = None
+        self.broker_epoch = 0  # counts the times the broker was lost: clients made before are dead
 
     def start(self):
         for name in self.services:
@@ -71,6 +89,12 @@ class ServiceMonitor:
         if previous is not None and previous != up:
             log.warning("service %s is now %s", service, "up" if up else "DOWN")
 
+    def _broker_lost(self):
+        with self._lock:
+            if self.broker_reachable is not False:
+                self.broker_epoch += 1
+            self.broker_reachable = False
+
     def _probe_forever(self, service):
         client = None
         while not self._stop.is_set():
@@ -83,9 +107,11 @@ class ServiceMonitor:
                 latency = round((time.monotonic() - started) * 1000, 1)
                 self._record(service, health.get("status") == "ok", health, latency)
             except ServiceUnavailable as exc:
+                if exc.broker_lost:
+                    self._broker_lost()
                 self._record(service, False, {"error": exc.reason})
-            except Exception as exc:  # the broker itself may be gone; keep probing
-                self.broker_reachable = False
+            except Exception as exc:  # anything else: start again with a new client; keep probing
+                self._broker_lost()
                 self._record(service, False, {"error": f"{exc.__class__.__name__}: {exc}"})
                 if client is not None:
                     client.close()
@@ -103,4 +129,11 @@ class Services:
     def call(self, service, method, *args, **kwargs):
         if self.monitor is not None and self.monitor.is_down(service):
             raise ServiceUnavailable(service, "the service is not answering")
-        return self.pool.client().call(service, method, *args, **kwargs)
+        client = self.pool.client(self.monitor.broker_epoch if self.monitor is not None else 0)
+        try:
+            return client.call(service, method, *args, **kwargs)
+        except (RemoteError, ServiceUnavailable):
+            raise  # an answer, a timeout (the client stays usable) or a lost broker (it closed itself)
+        except Exception:
+            self.pool.discard(client)  # never keep a client in an unknown state for the next request
+            raise

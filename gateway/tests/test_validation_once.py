@@ -133,7 +133,7 @@ def test_the_new_password_form_refuses_an_over_long_password(client, services):
 
 @pytest.mark.parametrize("path, who, field, limit", [
     ("/connexion", None, "username", 80),
-    ("/creer-mon-espace", None, "username", 80),
+    ("/creer-mon-espace", None, "username", 40),
     ("/mot-de-passe-oublie", None, "login", 254),
     ("/mon-espace/coordonnees", PARENT, "line1", 200),
     ("/mon-espace/identifiants", PARENT, "new_password", 256),

@@ -1,10 +1,17 @@
 """Broker topology and reachability, shared by services, the gateway and the runner."""
+from amqp.exceptions import AMQPError
 from kombu import Connection, Exchange, Queue
+from kombu.exceptions import OperationalError
 
 from .config import ConfigError
 from .events import SUBSCRIPTIONS
 
 RPC_EXCHANGE = "nameko-rpc"
+
+# What an absent or vanishing broker raises through kombu and py-amqp: the socket's OSError
+# (ECONNREFUSED, a reset), the protocol's errors (CONNECTION_FORCED when RabbitMQ stops, a closed
+# channel) and kombu's OperationalError, which wraps the others when kombu retried first.
+BROKER_ERRORS = (OSError, AMQPError, OperationalError)
 
 
 def rpc_exchange():

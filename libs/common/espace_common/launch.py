@@ -15,8 +15,15 @@ from .migrations import schema_is_current
 
 
 def service_root(package):
-    """The folder that holds a service's config.yml and alembic.ini."""
-    return Path(sys.modules[package].__file__).resolve().parent.parent
+    """The folder that holds a service's config.yml and alembic.ini.
+
+    Found from the package's import spec, so it does not matter whether the
+    package was imported before (a test run alone, a fresh process).
+    """
+    spec = importlib.util.find_spec(package)
+    if spec is None or spec.origin is None:
+        raise ConfigError("service", f"no installed service package is named {package}.")
+    return Path(spec.origin).resolve().parent.parent
 
 
 def config_file(package):

@@ -1,4 +1,8 @@
-"""nameko extensions every service uses: its database, the outbox relay and deadline-aware RPC."""
+"""nameko extensions every service uses: its database, the outbox relay, deadline-aware RPC and event handlers.
+
+Services take `rpc` and `event_handler` from here, never from nameko: these outlive a broker
+outage (see TolerantRpcConsumer and EventHandler), where nameko's own kill the service.
+"""
 import logging
 import os
 import smtplib
@@ -7,11 +11,13 @@ import time
 import eventlet
 from eventlet.event import Event as GreenEvent
 from kombu import Connection, Producer
+from nameko.constants import AMQP_SSL_CONFIG_KEY, DEFAULT_SERIALIZER, LOGIN_METHOD_CONFIG_KEY, SERIALIZER_CONFIG_KEY
+from nameko.events import EventHandler as NamekoEventHandler
 from nameko.extensions import DependencyProvider
-from nameko.rpc import Rpc
+from nameko.rpc import Responder, Rpc, RpcConsumer, get_rpc_exchange
 from sqlalchemy import func, select, update
 
-from .amqp import declare_topology, event_exchange
+from .amqp import BROKER_ERRORS, declare_topology, event_exchange
 from .clock import SystemClock
 from .db import UnitOfWork, create_database_engine, database_health
 from .events import subscriptions_to
@@ -26,20 +32,74 @@ RELAY_RETRY_SECONDS = 1.0
 MAIL_MAX_ATTEMPTS = 10
 
 
+class TolerantRpcConsumer(RpcConsumer):
+    """nameko's RPC consumer, except that a reply the broker cannot take is logged and dropped.
+
+    nameko 2.14 publishes each reply from the worker's result handler; when the
+    broker is gone the publish raises (kombu's OperationalError after its retries)
+    and that error kills the whole service container. A reply that cannot be sent
+    has no reader anyway: the caller's reply queue went with its connection, and
+    the caller answered 503 when its deadline passed. The service itself lives on
+    and its consumers reconnect when the broker is back.
+    """
+
+    def handle_result(self, message, result, exc_info):
+        config = self.container.config
+        responder = Responder(config["AMQP_URI"], get_rpc_exchange(config),
+                              config.get(SERIALIZER_CONFIG_KEY, DEFAULT_SERIALIZER), message, ssl=config.get(AMQP_SSL_CONFIG_KEY), login_method=config.get(LOGIN_METHOD_CONFIG_KEY))
+        try:
+            result, exc_info = responder.send_response(result, exc_info)
+        except BROKER_ERRORS as exc:
+            log.warning("reply to %s dropped, the broker cannot take it: %s: %s",
+                        message.delivery_info.get("routing_key"), exc.__class__.__name__, exc)
+        self.ack(message)
+        return result, exc_info
+
+    def ack(self, message):
+        """Ack on the channel the request came on; a channel lost with the broker has requeued it already."""
+        try:
+            self.queue_consumer.ack_message(message)
+        except BROKER_ERRORS as exc:
+            log.warning("could not acknowledge %s, its channel is gone: %s: %s",
+                        message.delivery_info.get("routing_key"), exc.__class__.__name__, exc)
+
+
 class DeadlineRpc(Rpc):
-    """An RPC entrypoint that drops requests whose caller has already given up."""
+    """An RPC entrypoint that drops requests whose caller has already given up, and outlives the broker."""
+
+    rpc_consumer = TolerantRpcConsumer()
 
     def handle_message(self, body, message):
         deadline = message.headers.get(DEADLINE_HEADER)
         if deadline is not None and time.time() > float(deadline):
             log.warning("dropped %s: its caller gave up %.1f s ago",
                         message.delivery_info.get("routing_key"), time.time() - float(deadline))
-            self.rpc_consumer.queue_consumer.ack_message(message)
+            self.rpc_consumer.ack(message)
             return
         super().handle_message(body, message)
 
 
 rpc = DeadlineRpc.decorator
+
+
+class EventHandler(NamekoEventHandler):
+    """nameko's event handler, except that an ack the broker cannot take is logged, not fatal.
+
+    nameko 2.14 only forgives py-amqp's own ConnectionError when acking, so a socket reset
+    (ConnectionResetError) while the broker stops kills the container. The broker requeues an
+    unacked event when the channel goes; it comes back after the reconnection and the handler's
+    processed_events record makes the second delivery a no-op.
+    """
+
+    def handle_message_processed(self, message, result=None, exc_info=None):
+        try:
+            super().handle_message_processed(message, result, exc_info)
+        except BROKER_ERRORS as exc:
+            log.warning("event %s left unacknowledged, the broker is gone (it will come again): %s: %s",
+                        message.delivery_info.get("routing_key"), exc.__class__.__name__, exc)
+
+
+event_handler = EventHandler.decorator
 
 
 def fault_point(name):
@@ -88,7 +148,10 @@ class Relay:
             except Exception as exc:  # keep going whatever happens; the rows wait in their table
                 self.last_error = f"{exc.__class__.__name__}: {exc}"
                 log.warning("%s failed, will retry: %s", self.name, self.last_error)
-                self.reset()
+                try:
+                    self.reset()
+                except Exception as reset_error:  # a broken connection may fail to close; it is dropped anyway
+                    log.warning("%s: while dropping its connection: %s", self.name, reset_error)
                 eventlet.sleep(RELAY_RETRY_SECONDS)
                 continue
             self._wake = GreenEvent()
@@ -119,14 +182,16 @@ class OutboxRelay(Relay):
                 select(func.count()).select_from(self.outbox).where(self.outbox.c.published_at.is_(None))).scalar()
 
     def reset(self):
-        if self._connection is not None:
-            self._connection.release()
-        self._connection = None
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            connection.release()
 
     def drain(self):
         if self._connection is None:
             connection = Connection(self.amqp_uri, transport_options={"confirm_publish": True})
-            connection.ensure_connection(max_retries=3)
+            # One attempt: the loop in _run retries every second, so the relay is back (and the
+            # service healthy again) a second after the broker, not after kombu's growing backoff.
+            connection.ensure_connection(max_retries=1, timeout=3)
             declare_topology(connection, subscriptions_to(self.source))
             self._connection = connection
         more = self.publish_pending(self._connection)

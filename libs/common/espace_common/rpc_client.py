@@ -4,7 +4,9 @@ Every request carries a deadline: the broker drops it when it expires in the
 queue (per-message TTL) and the service drops it when it is delivered late
 (a frozen consumer's prefetched messages), so that nothing runs after the
 caller gave up. Late replies to abandoned calls are ignored by correlation id,
-so the client stays usable after a timeout.
+so the client stays usable after a timeout. A lost broker connection closes
+the client (`closed` becomes true) and the call raises ServiceUnavailable:
+its owner then builds a new client instead of reusing a dead one.
 """
 import socket
 import time
@@ -12,7 +14,7 @@ import uuid
 
 from kombu import Connection, Consumer, Producer, Queue
 
-from .amqp import rpc_exchange
+from .amqp import BROKER_ERRORS, rpc_exchange
 from .errors import DOMAIN_ERRORS
 
 DEADLINE_HEADER = "nameko.deadline"
@@ -21,10 +23,11 @@ DEADLINE_HEADER = "nameko.deadline"
 class ServiceUnavailable(Exception):
     """The service did not answer in time, or the broker cannot be reached."""
 
-    def __init__(self, service, reason):
+    def __init__(self, service, reason, broker_lost=False):
         super().__init__(f"{service}: {reason}")
         self.service = service
         self.reason = reason
+        self.broker_lost = broker_lost
 
 
 class RemoteError(Exception):
@@ -58,10 +61,19 @@ class RpcClient:
         self.timeout = timeout
         self.caller = caller
         self._replies = {}
+        self.closed = False
         self._connection = Connection(amqp_uri, connect_timeout=timeout, heartbeat=0)
-        self._connection.ensure_connection(max_retries=1, timeout=timeout)
+        try:
+            self._start()
+        except BROKER_ERRORS as exc:
+            self.close()
+            raise ServiceUnavailable("broker", f"RabbitMQ cannot be reached ({exc.__class__.__name__}: {exc})",
+                                     broker_lost=True) from None
+
+    def _start(self):
+        self._connection.ensure_connection(max_retries=1, timeout=self.timeout)
         channel = self._connection.channel()
-        self._reply_key = f"{caller}-{uuid.uuid4().hex}"
+        self._reply_key = f"{self.caller}-{uuid.uuid4().hex}"
         reply_queue = Queue(
             f"rpc.reply-{self._reply_key}", exchange=rpc_exchange(), routing_key=self._reply_key,
             exclusive=True, auto_delete=True, durable=False,
@@ -69,13 +81,14 @@ class RpcClient:
         self._consumer = Consumer(channel, [reply_queue], callbacks=[self._on_reply], no_ack=True, accept=["json"])
         self._consumer.consume()
         self._producer = Producer(self._connection.channel(), exchange=rpc_exchange(), serializer="json")
-        self.closed = False
 
     def _on_reply(self, body, message):
         correlation_id = message.properties.get("correlation_id")
         self._replies[correlation_id] = body
 
     def call(self, service, method, *args, timeout=None, **kwargs):
+        if self.closed:
+            raise ServiceUnavailable(service, "this client's broker connection is closed", broker_lost=True)
         timeout = self.timeout if timeout is None else timeout
         correlation_id = uuid.uuid4().hex
         deadline = time.time() + timeout
@@ -100,9 +113,11 @@ class RpcClient:
                     continue
         except ServiceUnavailable:
             raise
-        except (OSError, self._connection.connection_errors) as exc:
+        except BROKER_ERRORS as exc:
+            # The connection (or its channel) is gone: this client cannot be used again.
             self.close()
-            raise ServiceUnavailable(service, f"broker connection lost ({exc})") from None
+            raise ServiceUnavailable(service, f"broker connection lost ({exc.__class__.__name__}: {exc})",
+                                     broker_lost=True) from None
         reply = self._replies.pop(correlation_id)
         error = reply.get("error")
         if error:

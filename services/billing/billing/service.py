@@ -1,7 +1,6 @@
 """The billing service's entrypoints."""
-from nameko.events import event_handler
 
-from espace_common.nameko_support import Database, HealthMixin, rpc
+from espace_common.nameko_support import Database, HealthMixin, event_handler, rpc
 from espace_common.projections import children_of, project_family_registered
 
 from .orm import metadata

@@ -1,8 +1,7 @@
 """The canteen service's entrypoints: each one delegates to a use case (use_cases.py), nothing else."""
 from nameko.dependency_providers import Config
-from nameko.events import event_handler
 
-from espace_common.nameko_support import Database, HealthMixin, rpc
+from espace_common.nameko_support import Database, HealthMixin, event_handler, rpc
 from espace_common.projections import children_of, project_family_registered
 
 from . import documents, use_cases
