@@ -14,6 +14,10 @@ from espace_deploy.testing import start_suite, stop_suite
 
 pytestmark = [pytest.mark.broker, pytest.mark.slow]
 
+# "At once" means well before the RPC timeout (5 s) that a call to a silent service would wait: a bound that
+# tells failing fast from waiting, whatever the load on the machine running the test.
+FAST = 2.5
+
 
 @pytest.fixture(scope="module")
 def outage_suite(tmp_path_factory):
@@ -63,40 +67,43 @@ def test_outage_is_seen_fails_fast_and_heals(outage_suite, how):
         assert time.monotonic() < ready_by, "identity was not healthy before the outage"
         time.sleep(0.2)
     disrupt(suite, how)
-    down_at = time.monotonic()
+    try:
+        down_at = time.monotonic()
 
-    # A ping sent now waits at most the RPC timeout, and meanwhile other routes answer at once.
-    result = {}
+        # A ping sent now waits at most the RPC timeout, and meanwhile other routes answer at once.
+        result = {}
 
-    def ping_identity():
+        def ping_identity():
+            started = time.monotonic()
+            result["status"] = requests.get(f"{suite.url}/api/v1/services/identity/ping", timeout=15).status_code
+            result["seconds"] = time.monotonic() - started
+
+        waiting = threading.Thread(target=ping_identity)
+        waiting.start()
+        time.sleep(0.2)
+        for _ in range(5):
+            started = time.monotonic()
+            assert requests.get(f"{suite.url}/api/v1/services/canteen/ping", timeout=5).status_code == 200
+            assert time.monotonic() - started < FAST
+
+        # A command sent while the service is down, whose caller gives up.
+        client = RpcClient(suite.amqp_uri, timeout=1, caller="outage-test")
+        with pytest.raises(ServiceUnavailable):
+            client.call("identity", "register_family", {
+                "request_id": f"late-{how}", "representatives": [{"first_name": "A", "last_name": "B"}], "children": []})
+
+        while identity_healthy(suite) is not False:
+            assert time.monotonic() - down_at < 5, "readyz did not report the outage within 5 s"
+            time.sleep(0.1)
+        waiting.join()
+        assert result["status"] == 503 and result["seconds"] < 6
+
         started = time.monotonic()
-        result["status"] = requests.get(f"{suite.url}/api/v1/services/identity/ping", timeout=15).status_code
-        result["seconds"] = time.monotonic() - started
-
-    waiting = threading.Thread(target=ping_identity)
-    waiting.start()
-    time.sleep(0.2)
-    for _ in range(5):
-        started = time.monotonic()
-        assert requests.get(f"{suite.url}/api/v1/services/canteen/ping", timeout=5).status_code == 200
-        assert time.monotonic() - started < 1.0
-
-    # A command sent while the service is down, whose caller gives up.
-    client = RpcClient(suite.amqp_uri, timeout=1, caller="outage-test")
-    with pytest.raises(ServiceUnavailable):
-        client.call("identity", "register_family", {
-            "request_id": f"late-{how}", "representatives": [{"first_name": "A", "last_name": "B"}], "children": []})
-
-    while identity_healthy(suite) is not False:
-        assert time.monotonic() - down_at < 5, "readyz did not report the outage within 5 s"
-        time.sleep(0.1)
-    waiting.join()
-    assert result["status"] == 503 and result["seconds"] < 6
-
-    started = time.monotonic()
-    response = requests.get(f"{suite.url}/api/v1/services/identity/ping", timeout=10)
-    assert response.status_code == 503 and time.monotonic() - started < 0.5, "known-down service must fail fast"
-
+        response = requests.get(f"{suite.url}/api/v1/services/identity/ping", timeout=10)
+        assert response.status_code == 503 and time.monotonic() - started < FAST, "known-down service must fail fast"
+    except BaseException:
+        restore(suite, how)  # so that the next case starts from a healthy identity
+        raise
     restore(suite, how)
     healed_by = time.monotonic() + 20
     while not identity_healthy(suite):

@@ -237,7 +237,7 @@ def test_a_parent_creates_the_account_with_the_key_and_uses_their_space(api):
     refused(api("get", f"/families/{other_family['id']}", token, template="/families/{family_id}"),
             404, "family_not_found")
     refused(api("get", f"/families/{uuid.uuid4()}", token, template="/families/{family_id}"), 404, "family_not_found")
-    refused(api("post", "/families", token, json={"representatives": []}), 403, "forbidden")
+    refused(api("post", "/families", token, json={"representatives": [{"first_name": "Léa", "last_name": "Martin"}]}), 403, "forbidden")
     refused(api("get", "/me", api.admin), 403, "forbidden")
 
     # The e-mail is confirmed through the link mailed at creation.
@@ -357,7 +357,7 @@ def test_another_system_uses_client_credentials_and_its_scopes(api):
     family = api.register_family()
     assert api("get", f"/families/{family['id']}", token, template="/families/{family_id}").json()["id"] == family["id"]
     refused(api("get", "/me", token), 403, "forbidden")
-    refused(api("post", "/families", token, json={"representatives": []}), 403, "forbidden")
+    refused(api("post", "/families", token, json={"representatives": [{"first_name": "Léa", "last_name": "Martin"}]}), 403, "forbidden")
 
 
 def test_malformed_bodies_are_refused_in_french_by_the_gateway(api):
