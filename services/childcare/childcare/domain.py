@@ -172,9 +172,12 @@ def parse_closure(kind, reason):
     return kind, bounded_text(reason, "closure_reason", "invalid_closure", "Le motif d'une fermeture")
 
 
+MAX_SLOT_CAPACITY = 40  # beyond any crèche's approval (agrément) in the town: a typo, not a capacity
+
+
 def parse_capacity(value):
-    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 100:
-        raise InvalidInput("invalid_capacity", "La capacité est un nombre de places entre 0 et 100.")
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_SLOT_CAPACITY:
+        raise InvalidInput("invalid_capacity", f"La capacité est un nombre de places entre 0 et {MAX_SLOT_CAPACITY}.")
     return value
 
 
