@@ -205,9 +205,11 @@ def _ignore_refusal(call, *args):
 
 
 def _opening_days(start, end):
+    """Weekdays that are not public holidays: the days the crèche opens by default."""
+    from espace_common.french_calendar import french_public_holidays
     day = start
     while day <= end:
-        if day.isoweekday() <= 5:
+        if day.isoweekday() <= 5 and day not in french_public_holidays(day.year):
             yield day
         day += timedelta(days=1)
 
