@@ -190,3 +190,19 @@ def test_the_dashboard_tile_leads_to_the_crèche(client, services):
     services.answers[("identity", "me")] = ME
     text = page(client.get("/tableau-de-bord"))
     assert 'href="/petite-enfance/creneaux"' in text
+
+
+def test_an_agent_finds_a_child_by_name_to_register_it(client, services):
+    log_in_as(client, services, CRECHE)
+    services.answers[("childcare", "registrations")] = []
+    services.answers[("childcare", "find_children")] = [
+        {"child_id": "kid-mila", "family_id": "f", "first_name": "Mila", "last_name": "Roux",
+         "birth_date": "2025-06-15", "registered": False, "bookable_from": "2025-08-24", "bookable_until": "2029-06-14"}]
+    text = page(client.get("/agents/petite-enfance/inscriptions?q=roux"))
+    assert "Roux Mila" in text and "enfant=kid-mila" in text
+    assert 'value="kid-mila"' in page(client.get("/agents/petite-enfance/inscriptions?q=roux&enfant=kid-mila"))
+    services.answers[("childcare", "register")] = {"child_id": "kid-mila", "kind": "occasional", "contract": None,
+                                                   "first_name": "Mila", "last_name": "Roux"}
+    response = post(client, "/agents/petite-enfance/inscriptions", {"child_id": "kid-mila", "kind": "occasional"})
+    assert response.status_code == 303
+    assert ("childcare", "register", ("kid-mila", "occasional", None), {}) in services.calls

@@ -94,15 +94,24 @@ def set_capacity(slot_id):
 WEEKDAY_NAMES = {1: "Lundi", 2: "Mardi", 3: "Mercredi", 4: "Jeudi", 5: "Vendredi"}
 
 
-def registrations_page(error=None, values=None):
+def registrations_page(error=None, values=None, query="", found=None):
     return render_form("agent/childcare/registrations.html", error, registrations=childcare("registrations"),
-                       values=values or {"kind": "occasional"}, weekdays=WEEKDAY_NAMES, words=vocabulary())
+                       values=values or {"kind": "occasional"}, weekdays=WEEKDAY_NAMES, words=vocabulary(),
+                       query=query, found=found)
 
 
 @bp.get("/inscriptions")
 @agents_only
 def registrations():
-    return registrations_page()
+    """Registered children, and a search of the children known from the families to register one."""
+    query, found, error = request.args.get("q", "").strip(), None, None
+    if query:
+        try:
+            found = childcare("find_children", query)
+        except RemoteError as exc:
+            error = form_error(exc)
+    values = {"kind": "occasional", "child_id": request.args.get("enfant", "")}
+    return registrations_page(error, values, query, found)
 
 
 @bp.post("/inscriptions")

@@ -83,6 +83,11 @@ class ChildcareService(HealthMixin):
         return self.childcare.register(child_id, kind, contract)
 
     @rpc
+    def find_children(self, query):
+        """Children known from identity's families by name, with whether they are registered (agents' search)."""
+        return self.childcare.find_children(query)
+
+    @rpc
     def registrations(self):
         return self.childcare.registrations()
 

@@ -24,6 +24,15 @@ def known_child(uow, child_id):
     return uow.execute(select(orm.family_children).where(orm.family_children.c.child_id == child_id)).first()
 
 
+def children_named(uow, text, limit=20):
+    """Children of the projection whose first or last name contains `text` (case folded), by name."""
+    table = orm.family_children
+    pattern = f"%{text.casefold()}%"
+    return uow.execute(select(table).where(func.lower(table.c.last_name).like(pattern)
+                                           | func.lower(table.c.first_name).like(pattern))
+                       .order_by(table.c.last_name, table.c.first_name, table.c.birth_date).limit(limit)).all()
+
+
 def children_by_id(uow, child_ids):
     if not child_ids:
         return {}

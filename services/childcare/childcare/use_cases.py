@@ -132,6 +132,24 @@ class Childcare:
                 "first_name": child.first_name, "last_name": child.last_name,
                 "bookable_from": youngest.isoformat(), "bookable_until": oldest.isoformat()}
 
+    def find_children(self, query):
+        """Children known from identity's families whose name contains the query, with whether they are
+        registered and from when to when the crèche may take them: the agents' registration search."""
+        query = str(query or "").strip()
+        if len(query) < 2:
+            raise InvalidInput("query_too_short", "Saisissez au moins deux lettres du nom ou du prénom.")
+        with self.unit_of_work(read_only=True) as uow:
+            rows = store.children_named(uow, query[:100])
+            registered = store.registrations_of(uow, [r.child_id for r in rows])
+        found = []
+        for row in rows:
+            youngest, oldest = domain.age_limits(row.birth_date, self.rules)
+            found.append({"child_id": row.child_id, "family_id": row.family_id, "first_name": row.first_name,
+                          "last_name": row.last_name, "birth_date": row.birth_date.isoformat(),
+                          "registered": row.child_id in registered, "bookable_from": youngest.isoformat(),
+                          "bookable_until": oldest.isoformat()})
+        return found
+
     def registrations(self):
         """Every registered child with its family's name and contract: the agents' list."""
         with self.unit_of_work(read_only=True) as uow:

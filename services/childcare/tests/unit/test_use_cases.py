@@ -309,3 +309,11 @@ def test_the_planning_shows_who_is_expected_who_waits_and_the_occupancy(crèche)
     family = crèche.family_childcare(FAMILY)
     assert next(c for c in family if c["child_id"] == NOE)["registration"]["leave"] == {"allowed": 3, "taken": 0,
                                                                                         "remaining": 3}
+
+
+def test_agents_find_children_by_name_with_their_registration(crèche):
+    found = {c["first_name"]: c for c in crèche.find_children("mart")}
+    assert set(found) == {"Lina", "Noé", "Léo", "Mia"}
+    assert found["Lina"]["registered"] is True and found["Noé"]["registered"] is False
+    with pytest.raises(InvalidInput):
+        crèche.find_children("m")
