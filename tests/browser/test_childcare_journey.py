@@ -83,7 +83,7 @@ def free_day_pair(rpc):
 
 
 @pytest.fixture(scope="module")
-def crèche(rpc):
+def creche(rpc):
     suffix = uuid.uuid4().hex[:6]
     toddler = (today() - timedelta(days=420)).isoformat()
     parent = family_with_account(rpc, suffix, "Claire", "Lina", toddler)
@@ -111,9 +111,9 @@ def slot_label(slot):
 
 
 def test_booking_the_waiting_list_a_free_cancellation_and_the_promotion_mail_then_leave_illness_and_the_agent(
-        phone_page, new_page, page, crèche, check):
+        phone_page, new_page, page, creche, check):
     parent, other, agent = phone_page, new_page(), page
-    morning, afternoon, full = crèche["morning"], crèche["afternoon"], crèche["full"]
+    morning, afternoon, full = creche["morning"], creche["afternoon"], creche["full"]
     week = iso_week(datetime.fromisoformat(morning["date"]))
 
     # --- Public page ----------------------------------------------------------------------------------------
@@ -123,7 +123,7 @@ def test_booking_the_waiting_list_a_free_cancellation_and_the_promotion_mail_the
     check(parent)
 
     # --- The parent books two slots (the second its last place) and joins a full one's waiting list --------
-    log_in(parent, crèche["parent"]["username"], PASSWORD)
+    log_in(parent, creche["parent"]["username"], PASSWORD)
     parent.get_by_role("region", name="Multi-accueil").get_by_role("link", name="Réserver un créneau").click()
     expect(heading(parent)).to_have_text("Réserver un créneau au multi-accueil")
     check(parent)
@@ -138,7 +138,7 @@ def test_booking_the_waiting_list_a_free_cancellation_and_the_promotion_mail_the
     check(parent)
 
     # --- Another parent joins the waiting list of the slot the first took last -------------------------------
-    log_in(other, crèche["in_line"]["username"], PASSWORD)
+    log_in(other, creche["in_line"]["username"], PASSWORD)
     other.goto(f"/petite-enfance/creneaux?semaine={week}")
     expect(other.locator(f"#creneau-{afternoon['id']}")).to_contain_text("complet")
     other.get_by_role("button", name=f"Liste d'attente : {slot_label(afternoon)}").click()
@@ -156,7 +156,7 @@ def test_booking_the_waiting_list_a_free_cancellation_and_the_promotion_mail_the
     expect(other.locator(f"#creneau-{afternoon['id']}")).to_contain_text("réservé pour Zoé")
 
     other.goto("/dev/courriels")
-    mail = other.get_by_role("article").filter(has_text=crèche["in_line"]["email"]).filter(
+    mail = other.get_by_role("article").filter(has_text=creche["in_line"]["email"]).filter(
         has_text="une place s'est libérée")
     deadline = time.monotonic() + 15
     while mail.count() == 0 and time.monotonic() < deadline:  # the relay sends after commit
@@ -167,7 +167,7 @@ def test_booking_the_waiting_list_a_free_cancellation_and_the_promotion_mail_the
 
     # --- A parent with a contract declares leave and reports an illness with a PDF ------------------------------
     regular = new_page(**{"viewport": {"width": 375, "height": 667}, "is_mobile": True, "has_touch": True})
-    log_in(regular, crèche["regular"]["username"], PASSWORD)
+    log_in(regular, creche["regular"]["username"], PASSWORD)
     regular.goto("/petite-enfance/absences")
     expect(heading(regular)).to_have_text("Absences et congés au multi-accueil")
     check(regular)
@@ -189,7 +189,7 @@ def test_booking_the_waiting_list_a_free_cancellation_and_the_promotion_mail_the
     check(regular)
 
     # --- The agent accepts the justification and reads the planning ---------------------------------------------
-    log_in(agent, crèche["agent"], AGENT_PASSWORD)
+    log_in(agent, creche["agent"], AGENT_PASSWORD)
     agent.get_by_role("region", name="Petite Enfance").get_by_role("link", name="Justificatifs").click()
     expect(heading(agent)).to_have_text("Justificatifs d'absence")
     check(agent)
@@ -199,6 +199,6 @@ def test_booking_the_waiting_list_a_free_cancellation_and_the_promotion_mail_the
     expect(agent.get_by_role("status")).to_contain_text("Justificatif accepté.")
     agent.goto(f"/agents/petite-enfance/planning?date={morning['date']}")
     expect(heading(agent)).to_have_text(re.compile(r"^Planning du "))
-    expect(agent.get_by_role("main")).to_contain_text(f"Creche{crèche['parent']['username'].split('.')[1]} Lina")
+    expect(agent.get_by_role("main")).to_contain_text(f"Creche{creche['parent']['username'].split('.')[1]} Lina")
     expect(agent.get_by_role("main")).to_contain_text("Mila")
     check(agent)

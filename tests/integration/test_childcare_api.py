@@ -25,7 +25,7 @@ def token(suite, username, password=PASSWORD):
 
 
 @pytest.fixture(scope="module")
-def crèche(suite):
+def creche(suite):
     rpc = RpcClient(suite.vhost.amqp_uri, timeout=30, caller="test")
     tag = uuid.uuid4().hex[:6]
     toddler = (date.today() - timedelta(days=500)).isoformat()
@@ -54,10 +54,10 @@ def crèche(suite):
     return {"parents": parents, "tokens": tokens, "agent": token(suite, f"pe-{tag}"), "free": free}
 
 
-def test_parents_race_over_http_for_the_last_places(suite, crèche):
-    slot = crèche["free"][0]
+def test_parents_race_over_http_for_the_last_places(suite, creche):
+    slot = creche["free"][0]
     assert requests.put(f"{suite.url}/api/v1/childcare/slots/{slot['id']}", json={"capacity": PLACES},
-                        headers=crèche["agent"], timeout=10).status_code == 200
+                        headers=creche["agent"], timeout=10).status_code == 200
     barrier = threading.Barrier(RACERS)
     answers, failures = [], []
 
@@ -67,7 +67,7 @@ def test_parents_race_over_http_for_the_last_places(suite, crèche):
                                  json={"slot_id": slot["id"]}, headers=headers, timeout=60)
         (answers if response.status_code == 201 else failures).append((response.status_code, response.text))
     threads = [threading.Thread(target=race, args=pair)
-               for pair in zip(crèche["parents"][:RACERS], crèche["tokens"][:RACERS])]
+               for pair in zip(creche["parents"][:RACERS], creche["tokens"][:RACERS])]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -81,10 +81,10 @@ def test_parents_race_over_http_for_the_last_places(suite, crèche):
     assert next(s for s in listed if s["id"] == slot["id"])["available"] == 0
 
 
-def test_refusals_are_4xx_with_their_code(suite, crèche):
-    own, other = crèche["parents"][RACERS], crèche["parents"][0]
-    headers = crèche["tokens"][RACERS]
-    slot = crèche["free"][1]
+def test_refusals_are_4xx_with_their_code(suite, creche):
+    own, other = creche["parents"][RACERS], creche["parents"][0]
+    headers = creche["tokens"][RACERS]
+    slot = creche["free"][1]
     url = f"{suite.url}/api/v1/children"
     stranger = requests.post(f"{url}/{other['children'][0]['id']}/childcare-bookings", json={"slot_id": slot["id"]},
                              headers=headers, timeout=10)
@@ -95,10 +95,18 @@ def test_refusals_are_4xx_with_their_code(suite, crèche):
     mine = requests.post(f"{url}/{own['children'][0]['id']}/childcare-bookings", json={"slot_id": slot["id"]},
                          headers=headers, timeout=10)
     assert mine.status_code == 201 and mine.json()["status"] == "confirmed" and mine.json()["position"] is None
+    # The family's private calendar feed (made by the canteen pages) carries the crèche booking too.
+    rpc = RpcClient(suite.vhost.amqp_uri, timeout=30, caller="test")
+    try:
+        feed_token = rpc.call("canteen", "renew_calendar_feed", own["id"])["token"]
+    finally:
+        rpc.close()
+    feed = requests.get(f"{suite.url}/cantine/calendrier/{feed_token}.ics", timeout=10)
+    assert feed.status_code == 200 and "Multi-accueil : Petit" in feed.text
     again = requests.post(f"{url}/{own['children'][0]['id']}/childcare-bookings", json={"slot_id": slot["id"]},
                           headers=headers, timeout=10)
     assert again.status_code == 409 and again.json()["code"] == "already_booked"
-    assert requests.delete(f"{suite.url}/api/v1/childcare-bookings/{mine.json()['id']}", headers=crèche["tokens"][0],
+    assert requests.delete(f"{suite.url}/api/v1/childcare-bookings/{mine.json()['id']}", headers=creche["tokens"][0],
                            timeout=10).status_code == 404
     fake = requests.post(f"{url}/{own['children'][0]['id']}/childcare-absences", headers=headers, timeout=10,
                          data={"from": date.today().isoformat(), "to": date.today().isoformat(), "reason": "illness"},
@@ -114,5 +122,5 @@ def test_refusals_are_4xx_with_their_code(suite, crèche):
     assert requests.get(f"{suite.url}/api/v1/childcare/planning", params={"date": slot["date"]}, headers=headers,
                         timeout=10).status_code == 403
     planning = requests.get(f"{suite.url}/api/v1/childcare/planning", params={"date": slot["date"]},
-                            headers=crèche["agent"], timeout=10)
+                            headers=creche["agent"], timeout=10)
     assert planning.status_code == 200 and planning.json()["date"] == slot["date"]

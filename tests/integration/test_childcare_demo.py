@@ -1,4 +1,4 @@
-"""The crèche's demo data through the real services: a living crèche after `make run`, and loading it again at the
+"""The creche's demo data through the real services: a living creche after `make run`, and loading it again at the
 next start creates nothing twice."""
 from datetime import date, timedelta
 
@@ -9,7 +9,7 @@ from espace_deploy.demo import load_childcare_demo, load_demo_data
 pytestmark = pytest.mark.broker
 
 
-def test_the_demo_crèche_is_alive_and_loads_twice_as_once(start_service, rpc, tmp_path):
+def test_the_demo_creche_is_alive_and_loads_twice_as_once(start_service, rpc, tmp_path):
     start_service("identity")
     start_service("childcare", CHILDCARE_FILES_DIR=str(tmp_path / "files"))
     families = load_demo_data(rpc)
