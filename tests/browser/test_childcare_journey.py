@@ -202,3 +202,27 @@ def test_booking_the_waiting_list_a_free_cancellation_and_the_promotion_mail_the
     expect(agent.get_by_role("main")).to_contain_text(f"Creche{creche['parent']['username'].split('.')[1]} Lina")
     expect(agent.get_by_role("main")).to_contain_text("Mila")
     check(agent)
+
+
+def test_every_page_of_the_crèche_is_accessible(page, creche, check):
+    parent = creche["regular"]
+    log_in(page, parent["username"], PASSWORD)
+    for path, title in (("/petite-enfance/mes-reservations", "Mes réservations au multi-accueil"),
+                        ("/petite-enfance/actualites", "Actualités de la Petite Enfance")):
+        page.goto(path)
+        expect(heading(page)).to_have_text(title)
+        check(page)
+    page.context.clear_cookies()
+    log_in(page, creche["agent"], AGENT_PASSWORD)
+    day = creche["morning"]["date"]
+    for path, title in (("/agents/petite-enfance/", "Multi-accueil « Bout D'chou »"),
+                        (f"/agents/petite-enfance/presences?date={today().isoformat()}", re.compile(r"^Présences du ")),
+                        ("/agents/petite-enfance/inscriptions?q=Creche", "Inscriptions et contrats"),
+                        ("/agents/petite-enfance/fermetures", "Fermetures de la crèche"),
+                        ("/agents/petite-enfance/actualites", "Actualités et informations pratiques"),
+                        (f"/agents/petite-enfance/planning?date={day}", re.compile(r"^Planning du "))):
+        page.goto(path)
+        expect(heading(page)).to_have_text(title)
+        check(page)
+    page.goto("/agents/petite-enfance/inscriptions?q=Creche")
+    expect(page.get_by_role("list", name="Enfants trouvés")).to_contain_text("Mila")
