@@ -34,6 +34,7 @@ unit: venv
 bench: venv
 	$(BIN)/python -m espace_deploy.testenv
 	$(BIN)/python tests/bench/run.py
+	$(BIN)/python tests/bench/creche.py
 
 clean:
 	rm -rf var .pytest_cache

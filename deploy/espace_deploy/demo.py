@@ -45,6 +45,16 @@ DEMO_FAMILIES = (
             {"first_name": "Louis", "last_name": "Bernard", "birth_date": "2023-01-21"},
         ],
     },
+    {
+        "request_id": "demo-family-roux",
+        "representatives": [
+            {"first_name": "Camille", "last_name": "Roux", "email": "camille.roux@example.org", "phone": "06 70 80 90 10",
+             "address": {"line1": "21 rue Aristide Briand", "line2": "", "postal_code": "44480", "city": "Donges"}},
+        ],
+        "children": [
+            {"first_name": "Mila", "last_name": "Roux", "birth_date": "2025-06-15"},
+        ],
+    },
 )
 
 
@@ -147,3 +157,100 @@ def wait_for_projection(client, families, timeout=30):
             if time.monotonic() > deadline:
                 raise TimeoutError("canteen did not receive the demo families from identity")
             time.sleep(0.2)
+
+
+# --- The crèche ("Bout D'chou") -------------------------------------------------------------------------------
+
+# Who the crèche knows (by first name): occasional care, or regular care with a contract.
+DEMO_CHILDCARE_OCCASIONAL = ("Inès", "Louis")
+DEMO_CHILDCARE_REGULAR = "Mila"
+DEMO_CONTRACT_HOURS = {"1": ["08:30", "17:00"], "2": ["08:30", "17:00"], "4": ["08:30", "16:30"]}
+DEMO_CHILDCARE_NEWS = (
+    ("practical", "Horaires et fermetures",
+     "Le multi-accueil est ouvert du lundi au vendredi de 7h30 à 18h30. Il ferme les jours fériés, trois semaines "
+     "en août et lors des journées pédagogiques annoncées ici.\n\nMulti-accueil « Bout D'chou » : 02 40 91 01 91."),
+    ("practical", "Ce qu'il faut apporter",
+     "Une tenue de rechange, le doudou et la tétine s'il en a besoin, et pour les plus petits le lait maternisé "
+     "habituel. Les couches et les repas sont fournis par la crèche."),
+    ("news", "Semaine du goût au multi-accueil",
+     "Du 12 au 16 octobre, les enfants ont découvert les légumes du potager de la crèche. Merci aux familles "
+     "venues partager le goûter du vendredi !"),
+)
+
+
+def _childcare_children(client, families, timeout=30):
+    """{first name: child} once childcare's projection (fed by identity's events) knows every demo child."""
+    import time
+    deadline = time.monotonic() + timeout
+    known = {}
+    for family in families:
+        while len(known_here := client.call("childcare", "family_children", family["id"], timeout=30)) < len(family["children"]):
+            if time.monotonic() > deadline:
+                raise TimeoutError("childcare did not receive the demo families from identity")
+            time.sleep(0.2)
+        for child in known_here:
+            known[child["first_name"]] = {**child, "family_id": family["id"]}
+    return known
+
+
+def _ignore_refusal(call, *args):
+    """Demo steps run at every start: a booking already made, or a day already past, is refused, and fine."""
+    from espace_common.rpc_client import RemoteError
+    try:
+        return call(*args)
+    except RemoteError as exc:
+        if not exc.is_domain_error:
+            raise
+        return None
+
+
+def _opening_days(start, end):
+    """Weekdays that are not public holidays: the days the crèche opens by default."""
+    from espace_common.french_calendar import french_public_holidays
+    day = start
+    while day <= end:
+        if day.isoweekday() <= 5 and day not in french_public_holidays(day.year):
+            yield day
+        day += timedelta(days=1)
+
+
+def load_childcare_demo(client, families, today=None):
+    """The crèche: its slots for the coming weeks, a training day, two children in occasional care with bookings
+    (one slot full with a waiting list), one regular contract, last month's attendance, news and practical pages."""
+    today = today or date.today()
+    children = _childcare_children(client, families)
+    call = lambda method, *args: client.call("childcare", method, *args, timeout=30)  # noqa: E731
+    call("generate_slots")
+    for name in DEMO_CHILDCARE_OCCASIONAL:
+        call("register", children[name]["child_id"], "occasional")
+    first_of_month = today.replace(day=1)
+    start = (first_of_month - timedelta(days=1)).replace(day=1)  # the contract began last month
+    end = (start + timedelta(days=360)).replace(day=1) - timedelta(days=1)
+    mila = children[DEMO_CHILDCARE_REGULAR]
+    call("register", mila["child_id"], "regular", {"weekly_hours": DEMO_CONTRACT_HOURS, "weeks_per_year": 45,
+                                                   "start": start.isoformat(), "end": end.isoformat(), "leave_days": 15})
+    # Next week: Inès books two mornings; the Tuesday afternoon has one place, taken by Inès, and Louis waits.
+    monday = today + timedelta(days=7 - today.weekday())
+    slots = call("slots", monday.isoformat(), (monday + timedelta(days=4)).isoformat())
+    by_time = {(s["date"], s["start"]): s for s in slots}
+    ines, louis = children["Inès"], children["Louis"]
+    for day, start_time in ((monday, "08:00"), (monday + timedelta(days=3), "08:00")):
+        slot = by_time.get((day.isoformat(), start_time))
+        if slot:
+            _ignore_refusal(call, "book", ines["family_id"], ines["child_id"], slot["id"], None)
+    full = by_time.get(((monday + timedelta(days=1)).isoformat(), "13:30"))
+    if full:
+        _ignore_refusal(call, "set_capacity", full["id"], 1)
+        _ignore_refusal(call, "book", ines["family_id"], ines["child_id"], full["id"], None)
+        _ignore_refusal(call, "book", louis["family_id"], louis["child_id"], full["id"], None)
+    call("close_day", (monday + timedelta(days=16)).isoformat(), "training", "journée pédagogique de l'équipe")
+    # Last month's attendance: Mila on her contract days, Inès two mornings without booking.
+    last_month_end = first_of_month - timedelta(days=1)
+    for day in _opening_days(start, last_month_end):
+        if str(day.isoweekday()) in DEMO_CONTRACT_HOURS:
+            _ignore_refusal(call, "record_attendance", mila["child_id"], day.isoformat(), "08:35", "16:50")
+    for day in list(_opening_days(start, last_month_end))[2:12:5]:
+        _ignore_refusal(call, "record_attendance", ines["child_id"], day.isoformat(), "08:10", "11:55")
+    for kind, title, body in DEMO_CHILDCARE_NEWS:
+        call("publish_news", title, body, kind)
+    return children

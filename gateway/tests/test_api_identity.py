@@ -58,6 +58,14 @@ VALID_BODIES = {
     ("/meal-reservations", "post"): {"children": ["c-1"], "from": "2026-12-01", "to": "2026-12-31",
                                      "weekdays": [1, 2, 4, 5], "action": "reserve"},
     ("/enrolments", "post"): {"child_id": "c-1", "school_id": "s-1", "school_year": "2026-2027"},
+    # Childcare (gateway/tests/test_api_childcare.py tests what they do).
+    ("/children/{child_id}/childcare-bookings", "post"): {"slot_id": "s-1"},
+    ("/children/{child_id}/childcare-leaves", "post"): {"from": "2026-12-07", "to": "2026-12-08"},
+    ("/childcare/registrations", "post"): {"child_id": "c-1", "kind": "occasional"},
+    ("/childcare/slots/{slot_id}", "put"): {"capacity": 6},
+    ("/childcare-absences/{absence_id}/decision", "post"): {"accepted": True, "comment": "Reçu"},
+    ("/childcare/attendance", "post"): {"child_id": "c-1", "date": "2026-12-01", "arrived_at": "08:10"},
+    ("/childcare/closures", "post"): {"date": "2026-12-24", "kind": "closed"},
 }
 
 
@@ -358,13 +366,14 @@ def test_an_administrator_creates_an_api_client_whose_secret_is_shown_once(clien
 
 ANONYMOUS_ROUTES = {("/accounts", "post"), ("/auth/token", "post"), ("/password-resets", "post"),
                     ("/password-resets/confirm", "post"), ("/email-confirmations", "post"),
-                    ("/openapi.json", "get"), ("/services/{name}/ping", "get"), ("/menus", "get"), ("/schools", "get")}
+                    ("/openapi.json", "get"), ("/services/{name}/ping", "get"), ("/menus", "get"), ("/schools", "get"),
+                    ("/childcare/slots", "get"), ("/childcare/news", "get")}
 
 
 def test_every_other_route_needs_a_token(client, services):
     _, operations = documented_operations(client)
     protected = [(path, method) for path, method, _ in operations if (path, method) not in ANONYMOUS_ROUTES]
-    assert len(protected) == 20  # two of them canteen: a family's absences and a justification
+    assert len(protected) == 36  # two of them canteen (a family's absences and a justification), 16 childcare
     for path, method in protected:
         response = send(client, method, concrete(path), json=VALID_BODIES.get((path, method)))
         assert response.status_code == 401, (path, method)

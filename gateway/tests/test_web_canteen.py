@@ -4,7 +4,7 @@ import csv
 import html
 import io
 import re
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
@@ -447,22 +447,27 @@ def test_the_feed_is_revoked(client, services):
 
 
 def test_the_feed_is_icalendar(client, services):
-    services.answers[("canteen", "calendar_feed")] = [
+    services.answers[("canteen", "family_calendar_feed")] = {"family_id": FAMILY_ID, "meals": [
         {"date": "2026-12-01", "child_id": LEA["child_id"], "first_name": "Léa"},
-        {"date": "2026-12-03", "child_id": HUGO["child_id"], "first_name": "Hugo"}]
+        {"date": "2026-12-03", "child_id": HUGO["child_id"], "first_name": "Hugo"}]}
+    services.answers[("childcare", "family_bookings_feed")] = [
+        {"date": "2026-12-02", "start": "08:00", "end": "12:00", "child_id": "kid-lina", "first_name": "Lina"}]
     response = client.get("/cantine/calendrier/tok-123.ics")
     body = response.get_data(as_text=True)
     assert response.status_code == 200 and response.headers["Content-Type"] == "text/calendar; charset=utf-8"
-    assert calls(services, "calendar_feed") == [("tok-123",)]
+    assert calls(services, "family_calendar_feed") == [("tok-123",)]
+    assert ("childcare", "family_bookings_feed", (FAMILY_ID,), {}) in services.calls
     from icalendar import Calendar
     events = Calendar.from_ical(body).walk("VEVENT")
     assert [(str(e["SUMMARY"]), e["DTSTART"].dt, e["DTEND"].dt) for e in events] == [
-        ("Cantine : Léa", date(2026, 12, 1), date(2026, 12, 2)), ("Cantine : Hugo", date(2026, 12, 3), date(2026, 12, 4))]
-    assert len({str(e["UID"]) for e in events}) == 2
+        ("Cantine : Léa", date(2026, 12, 1), date(2026, 12, 2)), ("Cantine : Hugo", date(2026, 12, 3), date(2026, 12, 4)),
+        ("Multi-accueil : Lina", datetime(2026, 12, 2, 7, 0, tzinfo=timezone.utc),
+         datetime(2026, 12, 2, 11, 0, tzinfo=timezone.utc))]
+    assert len({str(e["UID"]) for e in events}) == 3
 
 
 def test_an_unknown_or_revoked_feed_is_404(client, services):
-    services.answers[("canteen", "calendar_feed")] = remote("NotFound", "feed_not_found",
+    services.answers[("canteen", "family_calendar_feed")] = remote("NotFound", "feed_not_found",
                                                             "Ce calendrier n'existe pas ou a été révoqué.")
     assert client.get("/cantine/calendrier/nope.ics").status_code == 404
 

@@ -1,6 +1,6 @@
 """The canteen pages: public menus, news and schools; a parent's meals, periods, absences and calendar feed."""
 import base64
-from datetime import date, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 
 from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
 from icalendar import Calendar, Event
@@ -8,11 +8,12 @@ from icalendar import Calendar, Event
 from espace_common.rpc_client import RemoteError
 
 from ..auth import current_principal, parent_required
+from ..services import services
 from .canteen_common import (
     CanteenFormError, Month, Week, WEEKDAYS_SHORT, canteen, day_fr, justification_response, megabytes, now, refusal,
     sorted_courses, today, vocabulary,
 )
-from .helpers import no_store, render_form
+from .helpers import PARIS, no_store, render_form
 
 bp = Blueprint("canteen", __name__, url_prefix="/cantine")
 
@@ -294,18 +295,20 @@ def revoke_feed():
 
 @bp.get("/calendrier/<token>.ics")
 def feed(token):
-    """The family's reserved meals as iCalendar; an unknown or revoked address is 404."""
+    """The family's reserved meals and crèche bookings as iCalendar; an unknown or revoked address is 404."""
     try:
-        meals = canteen("calendar_feed", token)
+        feed = canteen("family_calendar_feed", token)
     except RemoteError as exc:
         if exc.exc_type == "NotFound":
             abort(404)
         raise
+    meals = feed["meals"]
+    creche_bookings = services().call("childcare", "family_bookings_feed", feed["family_id"])
     calendar = Calendar()
     calendar.add("prodid", "-//Ville de Donges//Espace Famille//FR")
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
-    calendar.add("x-wr-calname", "Cantine · Espace Famille de Donges")
+    calendar.add("x-wr-calname", "Cantine et multi-accueil · Espace Famille de Donges")
     calendar.add("x-wr-timezone", "Europe/Paris")
     stamp = now().astimezone(timezone.utc).replace(microsecond=0)
     for meal in meals:
@@ -317,6 +320,16 @@ def feed(token):
         event.add("dtend", day + timedelta(days=1))
         event.add("summary", f"Cantine : {meal['first_name']}")
         event.add("transp", "TRANSPARENT")
+        calendar.add_component(event)
+    for booking in creche_bookings:
+        day = date.fromisoformat(booking["date"])
+        starts, ends = (datetime.combine(day, time.fromisoformat(booking[k]), PARIS) for k in ("start", "end"))
+        event = Event()
+        event.add("uid", f"creche-{booking['child_id']}-{booking['date']}-{booking['start']}@espace-famille.donges")
+        event.add("dtstamp", stamp)
+        event.add("dtstart", starts.astimezone(timezone.utc))
+        event.add("dtend", ends.astimezone(timezone.utc))
+        event.add("summary", f"Multi-accueil : {booking['first_name']}")
         calendar.add_component(event)
     response = make_response(calendar.to_ical())
     response.headers["Content-Type"] = "text/calendar; charset=utf-8"

@@ -5,34 +5,9 @@ holidays are the law's list, computed for any year.
 """
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-
-def easter_sunday(year):
-    """Gregorian Easter (the anonymous Gregorian algorithm)."""
-    a = year % 19
-    b, c = divmod(year, 100)
-    d, e = divmod(b, 4)
-    f = (b + 8) // 25
-    g = (b - f + 1) // 3
-    h = (19 * a + b - d - g + 15) % 30
-    i, k = divmod(c, 4)
-    l = (32 + 2 * e + 2 * i - h - k) % 7
-    m = (a + 11 * h + 22 * l) // 451
-    month, day = divmod(h + l - 7 * m + 114, 31)
-    return date(year, month, day + 1)
-
-
-@lru_cache(maxsize=64)
-def french_public_holidays(year):
-    """The eleven public holidays of metropolitan France."""
-    easter = easter_sunday(year)
-    return frozenset({
-        date(year, 1, 1), easter + timedelta(days=1), date(year, 5, 1), date(year, 5, 8),
-        easter + timedelta(days=39), easter + timedelta(days=50), date(year, 7, 14), date(year, 8, 15),
-        date(year, 11, 1), date(year, 11, 11), date(year, 12, 25),
-    })
+from espace_common.french_calendar import easter_sunday, french_public_holidays  # noqa: F401 (part of this module's API)
 
 
 @dataclass(frozen=True)

@@ -216,6 +216,11 @@ class CanteenService(HealthMixin):
         return self.canteen.calendar_feed(token, days_back, days_ahead)
 
     @rpc
+    def family_calendar_feed(self, token, days_back=31, days_ahead=180):
+        """The feed's family and its reserved meals: the gateway adds the crèche's bookings to the same feed."""
+        return self.canteen.family_calendar_feed(token, days_back, days_ahead)
+
+    @rpc
     def calendar_feed_status(self, family_id):
         """Whether the family has a working calendar feed (its address is only shown when made)."""
         return self.canteen.calendar_feed_status(family_id)

@@ -415,6 +415,15 @@ class Canteen:
         return [{"date": day.isoformat(), "child_id": c.child_id, "first_name": c.first_name}
                 for c in children for day in sorted(reserved[c.child_id] - absent[c.child_id])]
 
+    def family_calendar_feed(self, token, days_back=31, days_ahead=180):
+        """The feed's family with its meals, so that the gateway adds the family's crèche bookings to the same feed."""
+        meals = self.calendar_feed(token, days_back, days_ahead)
+        with self.unit_of_work(read_only=True) as uow:
+            feed = store.feed_by_digest(uow, _digest(token or ""))
+        if feed is None:
+            raise NotFound("feed_not_found", "Ce calendrier n'existe pas ou a été révoqué.")
+        return {"family_id": feed.family_id, "meals": meals}
+
     def calendar_feed_status(self, family_id):
         with self.unit_of_work(read_only=True) as uow:
             return {"active": store.active_feed(uow, family_id) is not None}

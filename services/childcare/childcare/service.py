@@ -1,21 +1,168 @@
-"""The childcare service's entrypoints."""
+"""The childcare service's entrypoints: each one delegates to a use case (use_cases.py), nothing else."""
+from nameko.dependency_providers import Config
+from nameko.timer import timer
 
+from espace_common.documents import DocumentStore
 from espace_common.nameko_support import Database, HealthMixin, event_handler, rpc
 from espace_common.projections import children_of, project_family_registered
 
+from . import use_cases
+from .domain import ChildcareRules
 from .orm import metadata
+
+SLOT_GENERATION_SECONDS = 6 * 3600
 
 
 class ChildcareService(HealthMixin):
     name = "childcare"
 
     db = Database(metadata)
+    config = Config()
+
+    @property
+    def childcare(self):
+        """The use cases, with this worker's units of work, the clock, the settings and the files' folder."""
+        files = DocumentStore(self.config.get("CHILDCARE_FILES_DIR") or "var/childcare-files")
+        return use_cases.Childcare(self.db.unit_of_work, self.db.clock, ChildcareRules.from_config(self.config), files)
 
     @event_handler("identity", "family_registered")
     def on_family_registered(self, message):
         project_family_registered(self.db, message, "childcare.on_family_registered")
 
+    @timer(interval=SLOT_GENERATION_SECONDS, eager=True)
+    def keep_slots_ahead(self):
+        """Slots exist for the coming weeks whatever day it is: at start, then every few hours."""
+        self.childcare.generate_slots()
+
     @rpc
     def family_children(self, family_id):
         """The children this service knows for a family, from its own projection."""
         return children_of(self.db, family_id)
+
+    @rpc
+    def vocabulary(self):
+        """The codes this service owns with their French labels, and the limits and settings it enforces."""
+        return self.childcare.vocabulary()
+
+    # --- Calendar and slots ------------------------------------------------------------------------
+
+    @rpc
+    def generate_slots(self):
+        """Create the slots of the coming weeks (idempotent)."""
+        return self.childcare.generate_slots()
+
+    @rpc
+    def slots(self, start, end):
+        """The slots of a range with their capacity, available places and waiting list length."""
+        return self.childcare.slots(start, end)
+
+    @rpc
+    def set_capacity(self, slot_id, capacity):
+        """An agent changes a slot's places; new places go to the waiting list first."""
+        return self.childcare.set_capacity(slot_id, capacity)
+
+    @rpc
+    def close_day(self, day, kind="closed", reason=""):
+        return self.childcare.close_day(day, kind, reason)
+
+    @rpc
+    def reopen_day(self, day):
+        return self.childcare.reopen_day(day)
+
+    @rpc
+    def closures(self, start, end):
+        """The closed days of a range (agents' closures and public holidays) with their reason."""
+        return self.childcare.closures(start, end)
+
+    # --- Registrations --------------------------------------------------------------------------------
+
+    @rpc
+    def register(self, child_id, kind, contract=None):
+        """An agent registers a child for occasional care, or regular care with a contract."""
+        return self.childcare.register(child_id, kind, contract)
+
+    @rpc
+    def find_children(self, query):
+        """Children known from identity's families by name, with whether they are registered (agents' search)."""
+        return self.childcare.find_children(query)
+
+    @rpc
+    def registrations(self):
+        return self.childcare.registrations()
+
+    # --- Families ----------------------------------------------------------------------------------------
+
+    @rpc
+    def family_childcare(self, family_id):
+        """The family's children with registration, leave balance, bookings, leaves and absences, in one call."""
+        return self.childcare.family_childcare(family_id)
+
+    @rpc
+    def child_bookings(self, family_id, child_id):
+        return self.childcare.child_bookings(family_id, child_id)
+
+    @rpc
+    def book(self, family_id, child_id, slot_id, contact_email=None):
+        """Book a slot: confirmed while places are left, else on the waiting list (its position answered)."""
+        return self.childcare.book(family_id, child_id, slot_id, contact_email)
+
+    @rpc
+    def cancel_booking(self, family_id, booking_id):
+        """Cancel a booking; says whether it will be billed and who was promoted from the waiting list."""
+        return self.childcare.cancel(family_id, booking_id)
+
+    @rpc
+    def declare_leave(self, family_id, child_id, start, end):
+        return self.childcare.declare_leave(family_id, child_id, start, end)
+
+    @rpc
+    def report_absence(self, family_id, child_id, start, end, reason, document=None):
+        """An absence with a reason and an optional justification (PDF, JPEG or PNG, 5 MB)."""
+        return self.childcare.report_absence(family_id, child_id, start, end, reason, document)
+
+    @rpc
+    def absence_document(self, absence_id, family_id=None, reader=None):
+        """The justification, for its family (family_id given) or an agent (None); every read is recorded."""
+        return self.childcare.absence_document(absence_id, family_id, reader)
+
+    @rpc
+    def document_reads(self, absence_id):
+        return self.childcare.document_reads(absence_id)
+
+    # --- Agents: justifications, attendance, planning ------------------------------------------------------
+
+    @rpc
+    def justifications(self, status="pending"):
+        return self.childcare.justifications(status)
+
+    @rpc
+    def decide_justification(self, absence_id, accepted, comment="", reader="agent"):
+        return self.childcare.decide_justification(absence_id, accepted, comment, reader)
+
+    @rpc
+    def record_attendance(self, child_id, day, arrived_at, left_at=None):
+        return self.childcare.record_attendance(child_id, day, arrived_at, left_at)
+
+    @rpc
+    def planning(self, day):
+        """The day's slots with who is expected and who waits, the contracted children, the attendance."""
+        return self.childcare.planning(day)
+
+    # --- Billing, calendar feed, news ------------------------------------------------------------------------
+
+    @rpc
+    def billable_facts(self, month, family_id=None):
+        """Per child, the month's contract hours, occasional hours, late cancellations and deductions."""
+        return self.childcare.billable_facts(month, family_id)
+
+    @rpc
+    def family_bookings_feed(self, family_id, days_back=31, days_ahead=180):
+        return self.childcare.family_bookings_feed(family_id, days_back, days_ahead)
+
+    @rpc
+    def publish_news(self, title, body, kind="news"):
+        return self.childcare.publish_news(title, body, kind)
+
+    @rpc
+    def list_news(self, kind="news", limit=20):
+        return self.childcare.list_news(kind, limit)

@@ -134,6 +134,7 @@ class IdentityService(HealthMixin):
     def _principal(self, subject_kind, subject, token_kind):
         if subject_kind == "parent":
             return {"kind": "parent", "id": subject.id, "username": subject.username, "family_id": subject.family_id,
+                    "email": subject.email,  # where childcare tells a parent promoted from its waiting list
                     "email_confirmed": subject.email_confirmed, "roles": [], "scopes": [], "token_kind": token_kind}
         if subject_kind == "agent":
             return {"kind": "agent", "id": subject.id, "username": subject.username, "family_id": None,
