@@ -1,25 +1,20 @@
 """The Petite Enfance pages: the crèche's practical pages and news (public); a parent's week of slots with one-tap
 booking and cancelling, their bookings and waiting-list positions, contract and leave balance, leaves and absences."""
 import base64
-import threading
-import time
 from datetime import date, datetime
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
 from espace_common.rpc_client import RemoteError
 
+from .. import vocabularies
 from ..auth import current_principal, parent_required
+from ..errors import refusal
 from ..services import services
 from .canteen_common import WEEKDAYS, Week, day_fr, justification_response, megabytes, today
-from .helpers import PARIS, FormError, form_error, render_form
+from .helpers import PARIS, FormError, render_form
 
 bp = Blueprint("childcare", __name__, url_prefix="/petite-enfance")
-
-# How long a gateway process keeps the crèche's vocabulary before asking again (it changes with a deployment).
-VOCABULARY_SECONDS = 300
-_vocabulary_lock = threading.Lock()
-
 
 def childcare(method, *args):
     return services().call("childcare", method, *args)
@@ -27,12 +22,7 @@ def childcare(method, *args):
 
 def vocabulary():
     """The childcare service's codes, labels, limits and settings: its only source is that service."""
-    with _vocabulary_lock:
-        cached = current_app.extensions.get("childcare_vocabulary")
-        if cached is None or time.monotonic() - cached[1] >= VOCABULARY_SECONDS:
-            cached = (childcare("vocabulary"), time.monotonic())
-            current_app.extensions["childcare_vocabulary"] = cached
-        return cached[0]
+    return vocabularies.vocabulary("childcare")
 
 
 @bp.app_template_filter("hhmm_fr")
@@ -47,11 +37,6 @@ def instant_fr(value):
     """An instant as 'sam. 05/12 à 8h00' in the town's time."""
     moment = datetime.fromisoformat(value).astimezone(PARIS)
     return f"{WEEKDAYS[moment.weekday()]} {moment.day:02d}/{moment.month:02d} à {moment.hour}h{moment.minute:02d}"
-
-
-def refusal(exc):
-    """A childcare refusal (a domain error) as a form error shown beside the form; anything else is raised."""
-    return form_error(exc)
 
 
 def family_id():

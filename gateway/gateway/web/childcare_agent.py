@@ -7,9 +7,10 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from espace_common.rpc_client import RemoteError
 
 from ..auth import current_principal, role_required
+from ..errors import refusal
 from .canteen_common import day_fr, justification_response, today
 from .childcare import childcare, hhmm_fr, vocabulary
-from .helpers import FormError, form_error, render_form
+from .helpers import FormError, render_form
 
 bp = Blueprint("childcare_agent", __name__, url_prefix="/agents/petite-enfance")
 
@@ -81,7 +82,7 @@ def set_capacity(slot_id):
     try:
         answer = childcare("set_capacity", slot_id, capacity)
     except RemoteError as exc:
-        flash(form_error(exc).message, "error")
+        flash(refusal(exc).message, "error")
     else:
         promoted = len(answer["promoted_booking_ids"])
         flash(f"Capacité du créneau : {answer['capacity']} place(s)."
@@ -109,7 +110,7 @@ def registrations():
         try:
             found = childcare("find_children", query)
         except RemoteError as exc:
-            error = form_error(exc)
+            error = refusal(exc)
     values = {"kind": "occasional", "child_id": request.args.get("enfant", "")}
     return registrations_page(error, values, query, found)
 
@@ -139,7 +140,7 @@ def register():
     try:
         answer = childcare("register", values["child_id"], values["kind"], contract)
     except RemoteError as exc:
-        return registrations_page(form_error(exc), values)
+        return registrations_page(refusal(exc), values)
     flash(f"{answer['first_name']} {answer['last_name']} est inscrit(e) au multi-accueil.")
     return back("childcare_agent.registrations")
 
@@ -165,7 +166,7 @@ def decide(absence_id):
     except RemoteError as exc:
         if exc.exc_type == "NotFound":
             abort(404)
-        flash(form_error(exc).message, "error")
+        flash(refusal(exc).message, "error")
     else:
         flash("Justificatif accepté." if accepted else "Justificatif refusé.")
     return back("childcare_agent.justifications")
@@ -218,7 +219,7 @@ def record_attendance():
     except RemoteError as exc:
         if exc.exc_type == "NotFound":
             abort(404)
-        flash(form_error(exc).message, "error")
+        flash(refusal(exc).message, "error")
     else:
         flash("Présence enregistrée" + (" (enfant venu sans réservation : facturé en accueil occasionnel)."
                                         if answer["walk_in"] else "."))
@@ -246,7 +247,7 @@ def close_day():
     try:
         childcare("close_day", values["date"], values["kind"] or "closed", values["reason"])
     except RemoteError as exc:
-        return closures_page(form_error(exc), values)
+        return closures_page(refusal(exc), values)
     flash(f"Crèche fermée le {day_fr(values['date'], year=True)}.")
     return back("childcare_agent.closures")
 
@@ -257,7 +258,7 @@ def reopen_day(day):
     try:
         childcare("reopen_day", day)
     except RemoteError as exc:
-        flash(form_error(exc).message, "error")
+        flash(refusal(exc).message, "error")
     return back("childcare_agent.closures")
 
 
@@ -270,7 +271,7 @@ def news():
         try:
             childcare("publish_news", values["title"], values["body"], values["kind"] or "news")
         except RemoteError as exc:
-            error = form_error(exc)
+            error = refusal(exc)
         else:
             flash("Publié.")
             return back("childcare_agent.news")
