@@ -196,6 +196,8 @@ class Billing:
             if run.status == domain.RUN_FINAL:
                 return self._run_answer(uow, run)
             if run.status != domain.RUN_DRAFT or not store.finalize_run_row(uow, run_id, agent_id, now):
+                if store.run(uow, run_id).status == domain.RUN_FINAL:  # another agent or process finalised it first
+                    return self._run_answer(uow, store.run(uow, run_id))
                 raise Conflict("run_not_draft", "Cette tournée n'est pas prête à être finalisée.")
             drafts = [row for row in store.invoices_of_run(uow, run_id) if row.status == domain.DRAFT]
             if drafts:
