@@ -478,6 +478,56 @@ def childcare_bill(family_id, child_facts, grids, resources_history, first_day):
     return bill
 
 
+# --- The public simulator ("estimer ma facture") ------------------------------------------------------------
+
+MAX_ESTIMATE_MEALS, MAX_ESTIMATE_HOURS = 31, 300
+
+
+def price_estimate(regie, grid, data):
+    """A month's price from what a parent types in: quotient and meals (canteen), or monthly resources, children
+    and hours (multi-accueil), with the same lines an invoice would carry. No quotient or resources: the highest
+    price, as for a family that did not give them."""
+    if not isinstance(data, dict):
+        raise InvalidInput("invalid_estimate", "Une estimation est un objet.")
+    bill = Bill(regie, "")
+    if regie == AFFAIRES_SCOLAIRES:
+        quotient = data.get("quotient")
+        if quotient is not None and (isinstance(quotient, bool) or not isinstance(quotient, int) or quotient < 0):
+            raise InvalidInput("invalid_estimate", "Le quotient familial est un entier en euros.")
+        meals = data.get("meals")
+        if isinstance(meals, bool) or not isinstance(meals, int) or not 1 <= meals <= MAX_ESTIMATE_MEALS:
+            raise InvalidInput("invalid_estimate", f"Le nombre de repas est un entier de 1 à {MAX_ESTIMATE_MEALS}.")
+        bracket = grid.bracket_for(quotient)
+        bill.lines.append(priced_line("meal_reserved", f"{meals} repas réservés × {format_euros(bracket.meal_price_cents)}"
+                                                       f" (tranche {bracket.number})", meals, bracket.meal_price_cents,
+                                      None))
+        if quotient is None:
+            bill.lines.append(Line("note", NO_RESOURCES_CANTEEN))
+        return bill
+    try:
+        hours = Decimal(str(data.get("hours")))
+    except InvalidOperation:
+        hours = Decimal(-1)
+    if not hours.is_finite() or not 0 < hours <= MAX_ESTIMATE_HOURS or (hours * 2) % 1:
+        raise InvalidInput("invalid_estimate", f"Le nombre d'heures va de 0,5 à {MAX_ESTIMATE_HOURS}, "
+                                               "par demi-heure.")
+    monthly = data.get("monthly_resources_cents")
+    resources = None
+    if monthly is not None:
+        children = data.get("children", 1)
+        if isinstance(children, bool) or not isinstance(children, int) or not 1 <= children <= 20:
+            raise InvalidInput("invalid_estimate", "Le nombre d'enfants à charge est un entier de 1 à 20.")
+        disability = bool(data.get("disability", False))
+        resources = Resources(grid.valid_from, 0, _cents(monthly, "invalid_estimate", "Les ressources mensuelles"),
+                              children, disability)
+    rate = hourly_rate(grid, resources)
+    bill.lines.append(priced_line("occasional", f"accueil {french_number(hours)}\u00a0h × {rate.label}", hours,
+                                  rate.cents, None))
+    if rate.note:
+        bill.lines.append(Line("note", rate.note))
+    return bill
+
+
 # --- Numbers, dues, payments ------------------------------------------------------------------------------------
 
 def invoice_number(regie, year, sequence):
@@ -531,4 +581,6 @@ def check_credit_note(amount_cents, reason, balance_cents, status):
 def vocabulary():
     return {"regies": REGIES, "invoice_statuses": INVOICE_STATUSES, "run_statuses": RUN_STATUSES,
             "payment_methods": PAYMENT_METHODS, "agent_payment_methods": list(AGENT_PAYMENT_METHODS),
-            "line_kinds": LINE_KINDS, "limits": {"credit_note_reason": MAX_CREDIT_NOTE_REASON}}
+            "line_kinds": LINE_KINDS, "limits": {"credit_note_reason": MAX_CREDIT_NOTE_REASON,
+                                                   "estimate_meals": MAX_ESTIMATE_MEALS,
+                                                   "estimate_hours": MAX_ESTIMATE_HOURS}}

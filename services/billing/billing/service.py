@@ -55,6 +55,15 @@ class BillingService(HealthMixin):
         return self.billing.current_tariffs(day)
 
     @rpc
+    def tariff_grids(self, regie):
+        return self.billing.tariff_grids(regie)
+
+    @rpc
+    def price_estimate(self, regie, data):
+        """{quotient, meals} or {monthly_resources_cents, children, disability, hours} -> the month's lines."""
+        return self.billing.price_estimate(regie, data)
+
+    @rpc
     def set_family_resources(self, family_id, resources, agent_id):
         """{from, quotient, monthly_resources_cents, dependent_children, disability}, kept with its agent."""
         return self.billing.set_family_resources(family_id, resources, agent_id)
@@ -73,6 +82,10 @@ class BillingService(HealthMixin):
     @rpc
     def invoicing_run(self, run_id):
         return self.billing.invoicing_run(run_id)
+
+    @rpc
+    def invoicing_runs(self, regie=None, limit=24):
+        return self.billing.invoicing_runs(regie, limit)
 
     @rpc
     def finalize_run(self, run_id, agent_id=None):

@@ -95,6 +95,14 @@ def add_run(uow, regie, month, agent_id, now):
     return run_id
 
 
+def runs(uow, regie, limit):
+    table = orm.invoicing_runs
+    query = select(table).order_by(table.c.started_at.desc()).limit(limit)
+    if regie:
+        query = query.where(table.c.regie == regie)
+    return uow.execute(query).all()
+
+
 def set_run_progress(uow, run_id, status, done, total):
     uow.execute(update(orm.invoicing_runs).where(orm.invoicing_runs.c.id == run_id)
                 .values(status=status, done=done, total=total))

@@ -88,6 +88,23 @@ class Billing:
                                  "next": upcoming[0].as_dict() if upcoming else None}
         return answer
 
+    def tariff_grids(self, regie):
+        """Every grid of a régie, oldest first: the administrators' history."""
+        regie = domain.parse_regie(regie)
+        with self.unit_of_work(read_only=True) as uow:
+            return {"regie": regie, "grids": [g.as_dict() for g in store.grids_of(uow, regie)]}
+
+    def price_estimate(self, regie, data):
+        """The public simulator: today's grid applied to what the parent typed in, as the lines of an invoice."""
+        regie = domain.parse_regie(regie)
+        with self.unit_of_work(read_only=True) as uow:
+            grid = domain.in_force(store.grids_of(uow, regie), self.today())
+        if grid is None:
+            raise Conflict("no_tariff", "Aucune grille tarifaire n'est en vigueur aujourd'hui.")
+        bill = domain.price_estimate(regie, grid, data)
+        return {"regie": regie, "grid_from": grid.valid_from.isoformat(), "total_cents": bill.total_cents,
+                "lines": [line.as_dict() for line in bill.lines]}
+
     # --- Family resources --------------------------------------------------------------------------------------
 
     def set_family_resources(self, family_id, resources, agent_id):
@@ -182,6 +199,15 @@ class Billing:
         if created is not None:
             answer["created"] = created
         return answer
+
+    def invoicing_runs(self, regie=None, limit=24):
+        """The latest runs, newest first (the agents' list), without their invoices."""
+        regie = domain.parse_regie(regie) if regie else None
+        limit = max(1, min(int(limit), 100))
+        with self.unit_of_work(read_only=True) as uow:
+            return {"runs": [{"id": r.id, "regie": r.regie, "month": r.month, "status": r.status, "done": r.done,
+                              "total": r.total, "started_at": r.started_at.isoformat()}
+                             for r in store.runs(uow, regie, limit)]}
 
     def finalize_run(self, run_id, agent_id=None):
         """Give the drafts their numbers, without gaps per régie and year of issue, and issue them, in one

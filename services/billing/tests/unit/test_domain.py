@@ -231,3 +231,28 @@ def test_payments_and_credit_notes_are_bounded_by_the_balance():
 def test_days_text():
     days = [date(2026, 11, d) for d in (3, 4, 5, 10, 12, 13)]
     assert domain.days_text(days) == "du 3 au 5, le 10 et du 12 au 13"
+
+
+def test_the_simulator_prices_meals_by_bracket():
+    bill = domain.price_estimate("affaires_scolaires", canteen_grid(), {"quotient": 650, "meals": 16})
+    assert [(line.label, line.amount_cents) for line in bill.lines] == [("16 repas réservés × 1,90\u00a0€ (tranche 2)", 3040)]
+    without = domain.price_estimate("affaires_scolaires", canteen_grid(), {"meals": 2})
+    assert without.total_cents == 830 and without.lines[-1].label == domain.NO_RESOURCES_CANTEEN
+
+
+def test_the_simulator_prices_crèche_hours_by_the_effort_rate():
+    bill = domain.price_estimate("petite_enfance", psu_grid(),
+                                 {"monthly_resources_cents": 238400, "children": 2, "hours": "14"})
+    assert [(line.label, line.amount_cents) for line in bill.lines] == [
+        ("accueil 14\u00a0h × 1,23\u00a0€/h (0,0516\u00a0% × 2\u202f384,00\u00a0€)", 1722)]
+    assert domain.price_estimate("petite_enfance", psu_grid(), {"hours": 10}).total_cents == 5260  # ceiling 5,26 €
+
+
+@pytest.mark.parametrize("regie, data", [
+    ("affaires_scolaires", {"meals": 0}), ("affaires_scolaires", {"meals": 3, "quotient": "bas"}),
+    ("petite_enfance", {"hours": "1.25"}), ("petite_enfance", {"hours": "beaucoup"}),
+    ("petite_enfance", {"hours": 4, "monthly_resources_cents": 100000, "children": 0})])
+def test_the_simulator_refuses_what_it_cannot_price(regie, data):
+    grid = canteen_grid() if regie == "affaires_scolaires" else psu_grid()
+    with pytest.raises(InvalidInput):
+        domain.price_estimate(regie, grid, data)

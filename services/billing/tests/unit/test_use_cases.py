@@ -327,3 +327,17 @@ def test_settings_read_from_config():
     assert use_cases.BillingSettings.from_config({"BILLING_DUE_DAYS": "15"}).due_days == 15
     with pytest.raises(ValueError):
         use_cases.BillingSettings.from_config({"BILLING_DUE_DAYS": "0"})
+
+
+def test_the_simulator_uses_todays_grid(billing):
+    estimate = billing.price_estimate("affaires_scolaires", {"quotient": 850, "meals": 10})
+    assert estimate["total_cents"] == 2850 and estimate["grid_from"] == "2026-09-01"
+    assert estimate["lines"][0]["label"] == "10 repas réservés × 2,85\u00a0€ (tranche 3)"
+
+
+def test_agents_list_the_runs_and_the_grids(billing, facts):
+    november_canteen(billing, facts)
+    run = billing.start_invoicing_run("affaires_scolaires", "2026-11", AGENT)
+    assert [r["id"] for r in billing.invoicing_runs("affaires_scolaires")["runs"]] == [run["id"]]
+    assert billing.invoicing_runs("petite_enfance") == {"runs": []}
+    assert [g["from"] for g in billing.tariff_grids("petite_enfance")["grids"]] == ["2025-09-01"]
