@@ -343,7 +343,7 @@ def canteen_bill(family_id, child_facts, grids, resources_history, names, pai_ch
                 key = (grid.valid_from, bracket.number, bracket.meal_price_cents)
             reserved.setdefault(key, []).append(day)
         for (valid_from, bracket, price), days in sorted(reserved.items(), key=lambda item: item[1][0]):
-            what = "repas panier (PAI)" if bracket is None else "repas réservés"
+            what = "repas panier (PAI)" if bracket is None else f"repas réservé{_s(days)}"
             detail = [] if bracket is None else [f"tranche {bracket}"]
             if several_grids:
                 detail.append(f"tarif du {valid_from.strftime('%d/%m/%Y')}")
@@ -358,7 +358,7 @@ def canteen_bill(family_id, child_facts, grids, resources_history, names, pai_ch
         for (valid_from, price), days in sorted(unreserved.items(), key=lambda item: item[1][0]):
             suffix = f" (tarif du {valid_from.strftime('%d/%m/%Y')})" if several_grids else ""
             bill.lines.append(priced_line("meal_unreserved",
-                                          f"{who}{len(days)} repas non réservés × {format_euros(price)}{suffix}",
+                                          f"{who}{len(days)} repas non réservé{_s(days)} × {format_euros(price)}{suffix}",
                                           len(days), price, child_id))
         justified = _days(fact, "absent_justified")
         if justified:
@@ -371,6 +371,11 @@ def canteen_bill(family_id, child_facts, grids, resources_history, names, pai_ch
     if without_resources:
         bill.lines.append(Line("note", NO_RESOURCES_CANTEEN))
     return bill
+
+
+def _s(items):
+    """French plural of an adjective: 1 repas réservé, 2 repas réservés."""
+    return "s" if len(items) > 1 else ""
 
 
 def _days(fact, *keys):
@@ -498,7 +503,7 @@ def price_estimate(regie, grid, data):
         if isinstance(meals, bool) or not isinstance(meals, int) or not 1 <= meals <= MAX_ESTIMATE_MEALS:
             raise InvalidInput("invalid_estimate", f"Le nombre de repas est un entier de 1 à {MAX_ESTIMATE_MEALS}.")
         bracket = grid.bracket_for(quotient)
-        bill.lines.append(priced_line("meal_reserved", f"{meals} repas réservés × {format_euros(bracket.meal_price_cents)}"
+        bill.lines.append(priced_line("meal_reserved", f"{meals} repas réservé{'s' if meals > 1 else ''} × {format_euros(bracket.meal_price_cents)}"
                                                        f" (tranche {bracket.number})", meals, bracket.meal_price_cents,
                                       None))
         if quotient is None:

@@ -81,7 +81,7 @@ def test_a_tariff_change_in_the_month_prices_each_day_by_its_grid():
     assert [(line.label, line.amount_cents) for line in bill.lines] == [
         ("Léa — 3 repas réservés × 2,85\u00a0€ (tranche 3, tarif du 01/09/2026)", 855),
         ("Léa — 2 repas réservés × 2,95\u00a0€ (tranche 3, tarif du 16/11/2026)", 590),
-        ("Léa — 1 repas non réservés × 4,10\u00a0€ (tarif du 16/11/2026)", 410)]
+        ("Léa — 1 repas non réservé × 4,10\u00a0€ (tarif du 16/11/2026)", 410)]
     assert bill.total_cents == 855 + 590 + 410
 
 
@@ -89,7 +89,7 @@ def test_resources_changing_in_the_month_change_the_bracket_from_that_day():
     bill = domain.canteen_bill("fam", [canteen_fact(reserved=(2, 3, 20))], [canteen_grid()],
                                [resources(quotient=850), resources(quotient=300, valid_from="2026-11-15")], {})
     assert [(line.label, line.amount_cents) for line in bill.lines] == [
-        ("2 repas réservés × 2,85\u00a0€ (tranche 3)", 570), ("1 repas réservés × 1,00\u00a0€ (tranche 1)", 100)]
+        ("2 repas réservés × 2,85\u00a0€ (tranche 3)", 570), ("1 repas réservé × 1,00\u00a0€ (tranche 1)", 100)]
 
 
 def test_no_grid_in_force_is_a_conflict_not_a_free_meal():
