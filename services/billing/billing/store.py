@@ -1,6 +1,4 @@
 """Reading and writing the billing tables inside a unit of work."""
-from datetime import date
-
 from sqlalchemy import func, insert, select, update
 
 from espace_common.db import insert_ignoring_duplicates, new_id
@@ -233,10 +231,6 @@ def add_credit_note(uow, invoice_id, number, amount_cents, reason, agent_id, now
 def credit_notes_of(uow, invoice_id):
     table = orm.credit_notes
     return uow.execute(select(table).where(table.c.invoice_id == invoice_id).order_by(table.c.created_at)).all()
-
-
-def month_of(day):
-    return date(day.year, day.month, 1).strftime("%Y-%m")
 
 
 def payment_by_id(uow, payment_id):
