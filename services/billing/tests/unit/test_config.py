@@ -18,3 +18,11 @@ def test_environment_wins():
 def test_the_launcher_finds_the_service_class_and_its_migrations():
     assert service_class_path("billing").startswith("billing.service:")
     assert alembic_ini("billing").is_file()
+
+
+def test_billing_settings_come_from_config_yml():
+    from billing.use_cases import BillingSettings
+
+    assert BillingSettings.from_config(load_config(config_file("billing"), environ={})).due_days == 30
+    config = load_config(config_file("billing"), environ={"BILLING_DUE_DAYS": "45"})
+    assert BillingSettings.from_config(config).due_days == 45

@@ -1,0 +1,237 @@
+"""Reading and writing the billing tables inside a unit of work."""
+from sqlalchemy import func, insert, select, update
+
+from espace_common.db import insert_ignoring_duplicates, new_id
+
+from . import domain, orm
+
+# --- Tariffs and resources -------------------------------------------------------------------------------------
+
+
+def grids_of(uow, regie):
+    rows = uow.execute(select(orm.tariff_grids).where(orm.tariff_grids.c.regie == regie)
+                       .order_by(orm.tariff_grids.c.valid_from)).all()
+    return [domain.grid_from_dict(regie, row.data) for row in rows]
+
+
+def grid_row(uow, regie, valid_from):
+    table = orm.tariff_grids
+    return uow.execute(select(table).where(table.c.regie == regie, table.c.valid_from == valid_from)).first()
+
+
+def add_grid(uow, grid, regie, agent_id, now):
+    uow.execute(insert(orm.tariff_grids).values(id=new_id(), regie=regie, valid_from=grid.valid_from,
+                                                data=grid.as_dict(), created_by=agent_id, created_at=now))
+
+
+def replace_grid(uow, regie, grid, agent_id, now):
+    table = orm.tariff_grids
+    uow.execute(update(table).where(table.c.regie == regie, table.c.valid_from == grid.valid_from)
+                .values(data=grid.as_dict(), created_by=agent_id, created_at=now))
+
+
+def last_invoiced_period(uow, regie):
+    """The latest month of the régie that has an invoice (draft or final), as 'YYYY-MM', or None."""
+    return uow.execute(select(func.max(orm.invoices.c.period)).where(orm.invoices.c.regie == regie)).scalar()
+
+
+def add_resources(uow, family_id, resources, agent_id, now):
+    uow.execute(insert(orm.family_resources).values(
+        family_id=family_id, valid_from=resources.valid_from, quotient=resources.quotient,
+        monthly_resources_cents=resources.monthly_resources_cents, dependent_children=resources.dependent_children,
+        disability=resources.disability, agent_id=agent_id, recorded_at=now))
+
+
+def resource_rows(uow, family_ids):
+    table = orm.family_resources
+    return uow.execute(select(table).where(table.c.family_id.in_(family_ids))
+                       .order_by(table.c.family_id, table.c.valid_from, table.c.id)).all()
+
+
+def resources_by_family(uow, family_ids):
+    """Each family's resources history as domain.Resources; for one date, the entry recorded last wins."""
+    latest = {}
+    for row in resource_rows(uow, list(family_ids)) if family_ids else []:
+        latest[(row.family_id, row.valid_from)] = domain.Resources(
+            row.valid_from, row.quotient, row.monthly_resources_cents, row.dependent_children, row.disability)
+    found = {family_id: [] for family_id in family_ids}
+    for (family_id, _), resources in latest.items():
+        found[family_id].append(resources)
+    return found
+
+
+def first_names(uow, child_ids):
+    table = orm.family_children
+    rows = uow.execute(select(table.c.child_id, table.c.first_name).where(table.c.child_id.in_(list(child_ids))))
+    return {row.child_id: row.first_name for row in rows}
+
+
+# --- Runs and invoices ------------------------------------------------------------------------------------------
+
+def run(uow, run_id):
+    return uow.execute(select(orm.invoicing_runs).where(orm.invoicing_runs.c.id == run_id)).first()
+
+
+def open_run(uow, regie, month):
+    """The run of the month still in draft (or computing), where families added since join the others."""
+    table = orm.invoicing_runs
+    return uow.execute(select(table).where(table.c.regie == regie, table.c.month == month,
+                                           table.c.status != domain.RUN_FINAL)
+                       .order_by(table.c.started_at)).first()
+
+
+def latest_run(uow, regie, month):
+    table = orm.invoicing_runs
+    return uow.execute(select(table).where(table.c.regie == regie, table.c.month == month)
+                       .order_by(table.c.started_at.desc())).first()
+
+
+def add_run(uow, regie, month, agent_id, now):
+    run_id = new_id()
+    uow.execute(insert(orm.invoicing_runs).values(id=run_id, regie=regie, month=month, status=domain.RUNNING,
+                                                  done=0, total=0, started_by=agent_id, started_at=now))
+    return run_id
+
+
+def runs(uow, regie, limit):
+    table = orm.invoicing_runs
+    query = select(table).order_by(table.c.started_at.desc()).limit(limit)
+    if regie:
+        query = query.where(table.c.regie == regie)
+    return uow.execute(query).all()
+
+
+def set_run_progress(uow, run_id, status, done, total):
+    uow.execute(update(orm.invoicing_runs).where(orm.invoicing_runs.c.id == run_id)
+                .values(status=status, done=done, total=total))
+
+
+def finalize_run_row(uow, run_id, agent_id, now):
+    """Draft -> final, once: the conditional UPDATE lets only one of two concurrent finalisations through."""
+    table = orm.invoicing_runs
+    result = uow.execute(update(table).where(table.c.id == run_id, table.c.status == domain.RUN_DRAFT)
+                         .values(status=domain.RUN_FINAL, finalized_by=agent_id, finalized_at=now))
+    return result.rowcount == 1
+
+
+def invoiced_families(uow, regie, period):
+    table = orm.invoices
+    return {row.family_id for row in uow.execute(select(table.c.family_id).where(table.c.regie == regie,
+                                                                                 table.c.period == period))}
+
+
+def add_invoice(uow, run_id, bill, period, now):
+    invoice_id = new_id()
+    uow.execute(insert(orm.invoices).values(
+        id=invoice_id, run_id=run_id, family_id=bill.family_id, regie=bill.regie, period=period, number=None,
+        status=domain.DRAFT, total_cents=bill.total_cents, paid_cents=0, credited_cents=0,
+        balance_cents=bill.total_cents, created_at=now))
+    uow.execute(insert(orm.invoice_lines), [
+        {"invoice_id": invoice_id, "position": position, "kind": line.kind, "child_id": line.child_id,
+         "label": line.label, "quantity": None if line.quantity is None else str(line.quantity),
+         "unit_price_cents": line.unit_price_cents, "amount_cents": line.amount_cents}
+        for position, line in enumerate(bill.lines, 1)])
+    return invoice_id
+
+
+def invoices_of_run(uow, run_id):
+    table = orm.invoices
+    return uow.execute(select(table).where(table.c.run_id == run_id)
+                       .order_by(table.c.created_at, table.c.family_id)).all()
+
+
+def count_invoices_of_run(uow, run_id):
+    return uow.execute(select(func.count()).select_from(orm.invoices)
+                       .where(orm.invoices.c.run_id == run_id)).scalar()
+
+
+def invoice(uow, invoice_id):
+    return uow.execute(select(orm.invoices).where(orm.invoices.c.id == invoice_id)).first()
+
+
+def invoices_of_family(uow, family_id):
+    table = orm.invoices
+    return uow.execute(select(table).where(table.c.family_id == family_id, table.c.status != domain.DRAFT)
+                       .order_by(table.c.period.desc(), table.c.regie)).all()
+
+
+def lines_of(uow, invoice_id):
+    table = orm.invoice_lines
+    return uow.execute(select(table).where(table.c.invoice_id == invoice_id).order_by(table.c.position)).all()
+
+
+def issue_invoice(uow, invoice_id, number, issued_on, due_date, now):
+    """Draft -> issued with its number; the WHERE keeps an issued invoice from ever being issued again."""
+    table = orm.invoices
+    result = uow.execute(update(table).where(table.c.id == invoice_id, table.c.status == domain.DRAFT)
+                         .values(number=number, status=domain.ISSUED, issued_on=issued_on, due_date=due_date,
+                                 finalized_at=now))
+    return result.rowcount == 1
+
+
+def settle(uow, invoice_row, paid_cents=0, credited_cents=0):
+    """Add a payment or a credit to an issued invoice; the balance it was read with must still be the balance
+    (two agents entering the same cheque at once: one of them is told)."""
+    table = orm.invoices
+    paid, credited = invoice_row.paid_cents + paid_cents, invoice_row.credited_cents + credited_cents
+    status = domain.status_after(invoice_row.total_cents, paid, credited)
+    result = uow.execute(update(table).where(table.c.id == invoice_row.id,
+                                             table.c.balance_cents == invoice_row.balance_cents)
+                         .values(paid_cents=paid, credited_cents=credited,
+                                 balance_cents=invoice_row.total_cents - paid - credited, status=status))
+    return result.rowcount == 1
+
+
+# --- Numbers without gaps ---------------------------------------------------------------------------------------
+
+def take_numbers(uow, series, year, count):
+    """Reserve `count` consecutive numbers of a series and year in this transaction; returns the first one.
+
+    The counter moves by a conditional UPDATE on the value just read: a concurrent finaliser (another run, another
+    process) that moved it first makes this UPDATE touch no row, and we read again. Numbers are taken in the
+    transaction that issues the invoices, so a rollback gives them back: no gap."""
+    table = orm.number_counters
+    insert_ignoring_duplicates(uow.connection, table, [{"series": series, "year": year, "last_number": 0}])
+    while True:
+        seen = uow.execute(select(table.c.last_number).where(table.c.series == series, table.c.year == year)).scalar()
+        moved = uow.execute(update(table).where(table.c.series == series, table.c.year == year,
+                                                table.c.last_number == seen)
+                            .values(last_number=seen + count))
+        if moved.rowcount == 1:
+            return seen + 1
+
+
+# --- Payments and credit notes ----------------------------------------------------------------------------------
+
+def payment_by_external_id(uow, external_id):
+    return uow.execute(select(orm.payments).where(orm.payments.c.external_id == external_id)).first()
+
+
+def add_payment(uow, invoice_id, method, amount_cents, external_id, agent_id, now):
+    payment_id = new_id()
+    uow.execute(insert(orm.payments).values(id=payment_id, invoice_id=invoice_id, method=method,
+                                            amount_cents=amount_cents, external_id=external_id, agent_id=agent_id,
+                                            received_at=now))
+    return payment_id
+
+
+def payments_of(uow, invoice_id):
+    table = orm.payments
+    return uow.execute(select(table).where(table.c.invoice_id == invoice_id).order_by(table.c.received_at)).all()
+
+
+def add_credit_note(uow, invoice_id, number, amount_cents, reason, agent_id, now):
+    credit_id = new_id()
+    uow.execute(insert(orm.credit_notes).values(id=credit_id, invoice_id=invoice_id, number=number,
+                                                amount_cents=amount_cents, reason=reason, agent_id=agent_id,
+                                                created_at=now))
+    return credit_id
+
+
+def credit_notes_of(uow, invoice_id):
+    table = orm.credit_notes
+    return uow.execute(select(table).where(table.c.invoice_id == invoice_id).order_by(table.c.created_at)).all()
+
+
+def payment_by_id(uow, payment_id):
+    return uow.execute(select(orm.payments).where(orm.payments.c.id == payment_id)).first()
