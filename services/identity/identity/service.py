@@ -2,7 +2,6 @@
 import base64
 import secrets
 from dataclasses import asdict
-from datetime import timedelta
 
 from nameko.dependency_providers import Config
 from nameko.timer import timer
@@ -16,6 +15,7 @@ from .letters import LetterVault, render_letter
 from .orm import metadata
 from .passwords import Passwords
 from .policy import Policy
+from .use_cases import sessions
 
 BAD_CREDENTIALS = ("bad_credentials", "Identifiant ou mot de passe incorrect.")
 
@@ -285,41 +285,16 @@ class IdentityService(HealthMixin):
 
     @rpc
     def resolve_token(self, token):
-        """Who holds this session or bearer token; Unauthenticated once it expired or was revoked."""
-        policy = self.policy
-        now = self.db.clock.now()
-        digest = domain.token_digest(token or "")
-        with self.db.unit_of_work(read_only=True) as uow:
-            row = store.auth_token(uow, digest)
-            subject = None
-            if row is not None and row.revoked_at is None and not domain.token_expired(
-                    row.created_at, row.last_seen_at, now, policy.token_policy(row.kind)):
-                subject = {"parent": store.account_by_id, "agent": store.agent_by_id,
-                           "client": store.api_client}[row.subject_kind](uow, row.subject_id)
-        if subject is None or (row.subject_kind != "parent" and not subject.active):
-            raise Unauthenticated("session_expired", "Votre session a expiré. Reconnectez-vous.")
-        if now - row.last_seen_at > timedelta(seconds=60):
-            # Idle expiry needs last use; written at most once a minute to keep reads cheap.
-            with self.db.unit_of_work() as uow:
-                store.touch_auth_token(uow, digest, now)
-                uow.commit()
-        return self._principal(row.subject_kind, subject, row.kind)
+        """Who holds this session or bearer token, and until when at most; Unauthenticated once it
+        expired or was revoked."""
+        return sessions.resolve_token(self.db.unit_of_work, self.db.clock, self.policy, token)
 
     @rpc
     def logout(self, token):
-        with self.db.unit_of_work() as uow:
-            store.revoke_auth_token(uow, domain.token_digest(token or ""), self.db.clock.now())
-            uow.commit()
+        sessions.logout(self.db.unit_of_work, self.db.clock, token)
 
     def _principal(self, subject_kind, subject, token_kind):
-        if subject_kind == "parent":
-            return {"kind": "parent", "id": subject.id, "username": subject.username, "family_id": subject.family_id,
-                    "email_confirmed": subject.email_confirmed, "roles": [], "scopes": [], "token_kind": token_kind}
-        if subject_kind == "agent":
-            return {"kind": "agent", "id": subject.id, "username": subject.username, "family_id": None,
-                    "roles": list(subject.roles), "scopes": [], "token_kind": token_kind}
-        return {"kind": "client", "id": subject.client_id, "username": subject.name, "family_id": None,
-                "roles": [], "scopes": list(subject.scopes), "token_kind": token_kind}
+        return sessions.principal_of(subject_kind, subject, token_kind)
 
     def _check_throttle(self, subjects, now):
         with self.db.unit_of_work(read_only=True) as uow:
