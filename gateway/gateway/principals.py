@@ -214,7 +214,9 @@ class RevocationListener:
     def _run(self):
         while not self._stop.is_set():
             try:
-                with Connection(self.amqp_uri, heartbeat=HEARTBEAT_SECONDS, connect_timeout=5) as connection:
+                with Connection(self.amqp_uri, heartbeat=HEARTBEAT_SECONDS, connect_timeout=5, transport_options={
+                        "client_properties": {"connection_name": f"gateway revocations (pid {os.getpid()})"}},
+                        ) as connection:
                     connection.ensure_connection(max_retries=1)
                     with Consumer(connection.channel(), queues=[self._queue()], callbacks=[self._on_message],
                                   accept=["json"], no_ack=True):
