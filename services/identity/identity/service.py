@@ -467,3 +467,9 @@ class IdentityService(HealthMixin):
             store.add_api_client(uow, client_id, name, secret_hash, scopes, self.db.clock.now())
             uow.commit()
         return {"client_id": client_id, "client_secret": secret, "scopes": list(scopes), "name": name}
+
+    @rpc
+    def rotate_api_client_secret(self, client_id):
+        """A new secret for a system, shown this once; the old one and every token it got stop at once."""
+        return sessions.rotate_api_client_secret(self.db.unit_of_work, self.db.clock, self.passwords, client_id,
+                                                 secrets.token_urlsafe(32))

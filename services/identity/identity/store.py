@@ -306,6 +306,17 @@ def add_api_client(uow, client_id, name, secret_hash, scopes, now):
         client_id=client_id, name=name, secret_hash=secret_hash, scopes=list(scopes), active=True, created_at=now))
 
 
+def set_api_client_secret(uow, client_id, secret_hash, now):
+    """A new secret for a system; the tokens it got with the old one end (here and in every gateway).
+    False when there is no such client."""
+    result = uow.execute(update(orm.api_clients).where(orm.api_clients.c.client_id == client_id)
+                         .values(secret_hash=secret_hash))
+    if not result.rowcount:
+        return False
+    revoke_tokens_of(uow, "client", client_id, now)
+    return True
+
+
 def api_client(uow, client_id):
     return uow.execute(select(orm.api_clients).where(orm.api_clients.c.client_id == client_id)).first()
 

@@ -1,11 +1,11 @@
-"""Use cases of sessions and tokens: who holds a token, and ending one.
+"""Use cases of sessions and tokens: who holds a token, ending one, a system's new secret.
 
 Plain functions: they take a unit-of-work factory, the clock, the policy and
 plain arguments; the entrypoints in service.py only delegate to them.
 """
 from datetime import timedelta
 
-from espace_common.errors import Unauthenticated
+from espace_common.errors import NotFound, Unauthenticated
 
 from .. import domain, store
 
@@ -50,6 +50,16 @@ def logout(unit_of_work, clock, token):
     with unit_of_work() as uow:
         store.revoke_auth_token(uow, domain.token_digest(token or ""), clock.now())
         uow.commit()
+
+
+def rotate_api_client_secret(unit_of_work, clock, passwords, client_id, new_secret):
+    """Give a system a new secret (shown once by the caller); its old secret and tokens stop at once."""
+    secret_hash = passwords.hash(new_secret)
+    with unit_of_work() as uow:
+        if not store.set_api_client_secret(uow, client_id or "", secret_hash, clock.now()):
+            raise NotFound("client_not_found", "Ce client API n'existe pas.")
+        uow.commit()
+    return {"client_id": client_id, "client_secret": new_secret}
 
 
 def principal_of(subject_kind, subject, token_kind):
