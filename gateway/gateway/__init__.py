@@ -6,7 +6,7 @@ from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
 from .errors import register_error_handlers
-from .principals import principals_from_settings
+from .principals import RevocationEcho, principals_from_settings
 from .rpc import ClientPool, ServiceMonitor, Services
 from .settings import load_settings
 
@@ -35,9 +35,9 @@ def create_app(overrides=None, services=None):
                                  settings["MONITOR_INTERVAL"], settings["PROBE_TIMEOUT"])
         monitor.start()
         services = Services(ClientPool(settings["AMQP_URI"], settings["RPC_TIMEOUT"]), monitor)
-    app.extensions["services"] = services
     # (cache, listener): the listener, hence any trust in the cache, only against a real broker.
     app.extensions["principals"] = principals_from_settings(settings, listen=real_broker)
+    app.extensions["services"] = RevocationEcho(services, app.extensions["principals"][0])
     csrf.init_app(app)
     register_error_handlers(app)
 

@@ -23,7 +23,7 @@ import os
 import socket
 import threading
 import uuid
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -39,6 +39,9 @@ log = logging.getLogger(__name__)
 DEFAULT_TTL_SECONDS = 30
 DEFAULT_MAX_ENTRIES = 10_000
 HEARTBEAT_SECONDS = 10
+# A revoking call answers once this process heard the revocation, or after this long at most.
+ECHO_TIMEOUT_SECONDS = 1.0
+RECENT_REVOCATIONS = 1000
 
 
 def token_digest(token):
@@ -66,7 +69,9 @@ class PrincipalCache:
         self._entries = OrderedDict()
         self._by_subject = {}
         self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
         self._generation = 0
+        self._heard = deque(maxlen=RECENT_REVOCATIONS)  # (generation, digest, subject) of recent revocations
         # Nothing is trusted until a listener says it hears the revocations.
         self._listening = False
 
@@ -123,12 +128,31 @@ class PrincipalCache:
         with self._lock:
             self._generation += 1
             self._remove(digest)
+            self._heard.append((self._generation, digest, None))
+            self._changed.notify_all()
 
     def evict_subject(self, kind, subject_id):
         with self._lock:
             self._generation += 1
             for digest in list(self._by_subject.get((kind, subject_id), ())):
                 self._remove(digest)
+            self._heard.append((self._generation, None, (kind, subject_id)))
+            self._changed.notify_all()
+
+    def holds_subject(self, kind, subject_id, except_digest=None):
+        """True when a token of this subject, other than except_digest, is cached here."""
+        with self._lock:
+            return bool(self._by_subject.get((kind, subject_id), set()) - {except_digest})
+
+    def wait_heard(self, since, digest=None, subject=None, timeout=ECHO_TIMEOUT_SECONDS):
+        """Wait until a revocation of this token or subject was heard after ticket `since`; False if it was
+        not within `timeout` (or the cache went deaf, which empties it anyway)."""
+        def heard():
+            return not self._listening or any(
+                generation > since and ((digest and heard_digest == digest) or (subject and heard_subject == subject))
+                for generation, heard_digest, heard_subject in self._heard)
+        with self._lock:
+            return self._changed.wait_for(heard, timeout) and self._listening
 
     def revoked(self, data):
         """Apply one credentials_revoked event: a token by digest, or every token of a subject."""
@@ -144,6 +168,7 @@ class PrincipalCache:
             self._generation += 1
             self._entries.clear()
             self._by_subject.clear()
+            self._changed.notify_all()
 
     def listening(self):
         """The revocations are heard again: start from empty (some may have been missed meanwhile)."""
@@ -237,6 +262,43 @@ class RevocationListener:
                             self.last_error)
                 self._stop.wait(self.retry_seconds)
         self.cache.deafened()
+
+
+class RevocationEcho:
+    """The services, seen through a process that caches principals: a call that revokes answers once this
+    process has heard the revocation (a second at most).
+
+    The other processes hear the same broadcast at the same moment, so a client that logs out and
+    tries its token again, on any gateway process, is refused. Every other call passes straight through.
+    """
+
+    def __init__(self, services, cache, timeout=ECHO_TIMEOUT_SECONDS):
+        self._services = services
+        self._cache = cache
+        self._timeout = timeout
+
+    def __getattr__(self, name):  # monitor, pool... as the wrapped services have them
+        return getattr(self._services, name)
+
+    def call(self, service, method, *args, **kwargs):
+        if service != "identity" or method not in ("logout", "change_password") or not self._cache.trusted:
+            return self._services.call(service, method, *args, **kwargs)
+        ticket = self._cache.ticket()
+        if method == "change_password":
+            # The other tokens of the account end; only those cached somewhere matter, and if one is cached
+            # here identity revokes it and tells us (the kept token is the one making this call).
+            account_id = args[0] if args else kwargs.get("account_id")
+            keep = kwargs.get("keep_token", args[4] if len(args) > 4 else None)
+            expect_echo = self._cache.holds_subject("parent", account_id, token_digest(keep) if keep else None)
+            result = self._services.call(service, method, *args, **kwargs)
+            if expect_echo:
+                self._cache.wait_heard(ticket, subject=("parent", account_id), timeout=self._timeout)
+            return result
+        token = args[0] if args else kwargs.get("token")
+        result = self._services.call(service, method, *args, **kwargs)
+        if result is True and token:  # identity answers True when it revoked a live token
+            self._cache.wait_heard(ticket, digest=token_digest(token), timeout=self._timeout)
+        return result
 
 
 def _number(settings, name, default):

@@ -3,6 +3,8 @@
 A fixed clock and no broker: the listener's part is played by calling listening()
 and deafened() as the real one does when its connection comes and goes.
 """
+import threading
+import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -10,7 +12,7 @@ import pytest
 from espace_common.clock import FixedClock
 from espace_common.config import ConfigError
 from gateway import create_app
-from gateway.principals import PrincipalCache, principals_from_settings, token_digest
+from gateway.principals import PrincipalCache, RevocationEcho, principals_from_settings, token_digest
 
 from .conftest import remote
 
@@ -182,3 +184,61 @@ def test_a_revoked_token_is_asked_again(listening_app, services):
     listening_app.extensions["principals"][0].revoked({"token_digest": token_digest(TOKEN)})
     services.answers[("identity", "resolve_token")] = remote("Unauthenticated", "session_expired", "Expirée.")
     assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 401
+
+
+# --- A revoking call answers once this process heard its revocation -----------------------------------
+
+class EchoingIdentity:
+    """Identity and its broadcast in one: revokes in the cache, as the listener would, when told to."""
+
+    def __init__(self, cache, echo=True):
+        self.cache = cache
+        self.echo = echo
+        self.monitor = "the monitor"
+
+    def call(self, service, method, *args, **kwargs):
+        if method == "logout":
+            if self.echo:
+                threading.Timer(0.05, self.cache.revoked, [{"token_digest": token_digest(args[0])}]).start()
+            return True
+        if method == "change_password":
+            if self.echo:
+                threading.Timer(0.05, self.cache.revoked, [{"subject_kind": "parent", "subject_id": args[0]}]).start()
+            return None
+        return "pong"
+
+
+def test_a_logout_answers_once_this_process_heard_it(cache, clock):
+    cache.put(token_digest(TOKEN), principal(), cache.ticket())
+    echo = RevocationEcho(EchoingIdentity(cache), cache)
+    assert echo.call("identity", "logout", TOKEN) is True
+    assert cache.get(token_digest(TOKEN)) is None  # already evicted when the call returns
+    assert echo.monitor == "the monitor"
+
+
+def test_a_lost_echo_delays_a_logout_by_the_timeout_only(cache):
+    echo = RevocationEcho(EchoingIdentity(cache, echo=False), cache, timeout=0.2)
+    started = time.monotonic()
+    assert echo.call("identity", "logout", TOKEN) is True
+    assert 0.2 <= time.monotonic() - started < 1
+
+
+def test_a_password_change_waits_only_when_another_token_of_the_account_is_cached_here(cache):
+    identity = EchoingIdentity(cache, echo=False)
+    echo = RevocationEcho(identity, cache, timeout=0.5)
+    cache.put(token_digest("kept"), principal(subject_id="p-1"), cache.ticket())
+    started = time.monotonic()
+    echo.call("identity", "change_password", "p-1", "old", "new", "", "kept")
+    assert time.monotonic() - started < 0.2  # only the kept token is cached: no revocation to wait for
+    cache.put(token_digest("other"), principal(subject_id="p-1"), cache.ticket())
+    identity.echo = True
+    echo.call("identity", "change_password", "p-1", "old", "new", "", keep_token="kept")
+    assert cache.get(token_digest("other")) is None
+
+
+def test_a_deaf_process_does_not_wait_for_an_echo(cache):
+    cache.deafened()
+    echo = RevocationEcho(EchoingIdentity(cache, echo=False), cache, timeout=5)
+    started = time.monotonic()
+    echo.call("identity", "logout", TOKEN)
+    assert time.monotonic() - started < 0.5

@@ -291,7 +291,8 @@ class IdentityService(HealthMixin):
 
     @rpc
     def logout(self, token):
-        sessions.logout(self.db.unit_of_work, self.db.clock, token)
+        """True when the token was live: the gateways are told (credentials_revoked)."""
+        return sessions.logout(self.db.unit_of_work, self.db.clock, token)
 
     def _principal(self, subject_kind, subject, token_kind):
         return sessions.principal_of(subject_kind, subject, token_kind)

@@ -219,11 +219,13 @@ def touch_auth_token(uow, digest, now):
 
 
 def revoke_auth_token(uow, digest, now):
-    """Revoke one token; the gateways hear it (credentials_revoked) once the transaction commits."""
+    """Revoke one token; the gateways hear it (credentials_revoked) once the transaction commits.
+    True when a token was live (not yet revoked)."""
     result = uow.execute(update(orm.auth_tokens).where(
         orm.auth_tokens.c.digest == digest, orm.auth_tokens.c.revoked_at.is_(None)).values(revoked_at=now))
     if result.rowcount:
         uow.record(credentials_revoked(token_digest=digest))
+    return bool(result.rowcount)
 
 
 def revoke_tokens_of(uow, subject_kind, subject_id, now, except_digest=None):

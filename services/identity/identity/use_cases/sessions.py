@@ -46,10 +46,12 @@ def resolve_token(unit_of_work, clock, policy, token):
 
 
 def logout(unit_of_work, clock, token):
-    """The token stops working at once, here and, through the event its revocation records, in every gateway."""
+    """The token stops working at once, here and, through the event its revocation records, in every gateway.
+    True when it was live (then an event follows), False when there was nothing to revoke."""
     with unit_of_work() as uow:
-        store.revoke_auth_token(uow, domain.token_digest(token or ""), clock.now())
+        revoked = store.revoke_auth_token(uow, domain.token_digest(token or ""), clock.now())
         uow.commit()
+    return revoked
 
 
 def rotate_api_client_secret(unit_of_work, clock, passwords, client_id, new_secret):
