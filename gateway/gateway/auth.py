@@ -57,9 +57,12 @@ def _resolve(token):
     if listener is not None:
         listener.ensure_started()
     digest = token_digest(token)
-    principal = cache.get(digest)
-    if principal is not None:
-        return principal
+    # identity seen down or degraded (its relay may be failing to publish revocations): trust nothing cached.
+    monitor = services().monitor
+    if monitor is None or not monitor.is_down("identity"):
+        principal = cache.get(digest)
+        if principal is not None:
+            return principal
     ticket = cache.ticket()
     try:
         principal = services().call("identity", "resolve_token", token)

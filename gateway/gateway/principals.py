@@ -103,7 +103,7 @@ class PrincipalCache:
                 self._remove(digest)
                 return None
             self._entries.move_to_end(digest)
-            return entry.principal
+            return dict(entry.principal)  # a request may not change what the next one sees
 
     def put(self, digest, principal, ticket):
         """Remember what identity answered, unless a revocation (or deafness) came since `ticket`."""

@@ -242,3 +242,19 @@ def test_a_deaf_process_does_not_wait_for_an_echo(cache):
     started = time.monotonic()
     echo.call("identity", "logout", TOKEN)
     assert time.monotonic() - started < 0.5
+
+
+class DownMonitor:
+    def is_down(self, service):
+        return service == "identity"
+
+
+def test_nothing_cached_is_trusted_while_identity_is_seen_down(listening_app, services):
+    """identity degraded may mean its revocations are not published: ask it (and get 503) as before."""
+    services.answers[("identity", "me")] = {"account": {}}
+    services.answers[("identity", "resolve_token")] = live_principal()
+    client = listening_app.test_client()
+    assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 200
+    services.monitor = DownMonitor()
+    client.get("/api/v1/me", headers={"Authorization": f"Bearer {TOKEN}"})
+    assert resolutions(services) == 2
