@@ -8,6 +8,7 @@ from flask_wtf.csrf import CSRFProtect
 from espace_common.clock import SystemClock
 
 from .errors import register_error_handlers
+from .principals import RevocationEcho, principals_from_settings
 from .rpc import ClientPool, ServiceMonitor, Services
 from .settings import load_settings
 
@@ -30,12 +31,15 @@ def create_app(overrides=None, services=None):
         ESPACE=settings,
     )
     app.json.ensure_ascii = False
-    if services is None:
+    real_broker = services is None
+    if real_broker:
         monitor = ServiceMonitor(settings["AMQP_URI"], settings["SERVICES"],
                                  settings["MONITOR_INTERVAL"], settings["PROBE_TIMEOUT"])
         monitor.start()
         services = Services(ClientPool(settings["AMQP_URI"], settings["RPC_TIMEOUT"]), monitor)
-    app.extensions["services"] = services
+    # (cache, listener): the listener, hence any trust in the cache, only against a real broker.
+    app.extensions["principals"] = principals_from_settings(settings, listen=real_broker)
+    app.extensions["services"] = RevocationEcho(services, app.extensions["principals"][0])
     app.extensions["clock"] = SystemClock()  # "today" of the pages; tests put a FixedClock here
     csrf.init_app(app)
     register_error_handlers(app)

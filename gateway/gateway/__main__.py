@@ -6,12 +6,14 @@ from pathlib import Path
 from espace_common.amqp import check_broker
 from espace_common.config import ConfigError
 
+from .principals import principals_from_settings
 from .settings import load_settings
 
 
 def main():
     try:
         settings = load_settings()
+        principals_from_settings(settings, listen=False)  # a wrong cache setting stops here, in one sentence
         check_broker(settings["AMQP_URI"])
     except ConfigError as exc:
         print(f"gateway cannot start: {exc}", file=sys.stderr)

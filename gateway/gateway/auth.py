@@ -2,17 +2,20 @@
 
 Identity owns sessions and tokens; the gateway keeps only the session token in
 its signed cookie and asks identity who holds it (identity enforces idle and
-absolute expiry and revocation).
+absolute expiry and revocation), remembering the answer for a few seconds while
+it hears identity's revocations (principals.py).
 """
 import functools
 
-from flask import g, redirect, render_template, request, session, url_for
+from flask import current_app, g, redirect, render_template, request, session, url_for
 
 from espace_common.rpc_client import RemoteError
 
+from .principals import token_digest
 from .responses import json_error
 from .services import services
 from .tokens import well_formed
+
 
 def client_ip():
     """The caller's address (ProxyFix has applied X-Forwarded-For when a proxy is trusted)."""
@@ -27,24 +30,48 @@ def bearer_token():
 
 
 def current_principal():
-    """The principal of this request, or None; asked of identity once per request."""
+    """The principal of this request, or None.
+
+    Taken from this process's cache of principals when it holds the token and hears
+    identity's revocations (see principals.py); otherwise asked of identity, which
+    enforces idle and absolute expiry and revocation.
+    """
     if "principal" in g:
         return g.principal
     api = request.path.startswith("/api/")
     token = bearer_token() if api else session.get("token")
     principal = None
     if token:
-        try:
-            principal = services().call("identity", "resolve_token", token)
-            # A web session token is not a bearer token, nor the reverse.
-            if principal["token_kind"] != ("api" if api else "web"):
-                principal = None
-        except RemoteError as exc:
-            if exc.exc_type != "Unauthenticated":
-                raise
-            if not request.path.startswith("/api/"):
-                session.clear()
+        principal = _resolve(token)
+        if principal is None and not api:
+            session.clear()
+        # A web session token is not a bearer token, nor the reverse.
+        if principal is not None and principal["token_kind"] != ("api" if api else "web"):
+            principal = None
     g.principal = principal
+    return principal
+
+
+def _resolve(token):
+    """Who holds the token: the cached answer if it may be trusted, else identity's (then cached)."""
+    cache, listener = current_app.extensions["principals"]
+    if listener is not None:
+        listener.ensure_started()
+    digest = token_digest(token)
+    # identity seen down or degraded (its relay may be failing to publish revocations): trust nothing cached.
+    monitor = services().monitor
+    if monitor is None or not monitor.is_down("identity"):
+        principal = cache.get(digest)
+        if principal is not None:
+            return principal
+    ticket = cache.ticket()
+    try:
+        principal = services().call("identity", "resolve_token", token)
+    except RemoteError as exc:
+        if exc.exc_type != "Unauthenticated":
+            raise
+        return None
+    cache.put(digest, principal, ticket)
     return principal
 
 
@@ -60,6 +87,8 @@ def end_web_session():
     token = session.get("token")
     if token:
         services().call("identity", "logout", token)
+        # This process forgets it now; the others when identity's revocation reaches them.
+        current_app.extensions["principals"][0].evict_token(token_digest(token))
     session.clear()
     g.principal = None
 

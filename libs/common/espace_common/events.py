@@ -58,3 +58,39 @@ SUBSCRIPTIONS = (
 
 def subscriptions_to(source):
     return [s for s in SUBSCRIPTIONS if s.source == source]
+
+
+# --- Broadcasts: facts every process of a listener must hear, or else trust nothing ---------------
+#
+# A broadcast has no durable queue: each listening process binds an exclusive,
+# auto-deleted queue of its own for as long as its connection lives. A message sent
+# while a process is not listening is lost for that process, so a listener treats the
+# loss of its connection as "I may have missed something" and stops relying on what
+# it learnt before (see gateway/principals.py).
+
+CREDENTIALS_REVOKED = "credentials_revoked"
+
+
+@dataclass(frozen=True)
+class Broadcast:
+    source: str
+    event: str
+    listener: str
+
+
+BROADCASTS = (
+    # The gateway's cache of resolved tokens forgets a token, or every token of a subject.
+    Broadcast("identity", CREDENTIALS_REVOKED, "gateway"),
+)
+
+
+def credentials_revoked(subject_kind=None, subject_id=None, token_digest=None):
+    """Identity revoked one token (token_digest), or every token of a subject (token_digest None).
+
+    subject_kind is "parent", "agent" or "client"; token_digest is the SHA-256 hex
+    digest of the token, never the token itself.
+    """
+    if token_digest is None and not (subject_kind and subject_id):
+        raise ValueError("a revocation names a token or a subject")
+    return Event("identity", CREDENTIALS_REVOKED,
+                 {"subject_kind": subject_kind, "subject_id": subject_id, "token_digest": token_digest})

@@ -1,17 +1,15 @@
 """The identity service's entrypoints: each hands its arguments to one use case (identity.use_cases)."""
-from datetime import timedelta
 
 from nameko.dependency_providers import Config
 from nameko.timer import timer
 
-from espace_common.errors import Unauthenticated
 from espace_common.nameko_support import Database, HealthMixin, rpc
 
-from . import domain, store
+from . import domain
 from .orm import metadata
 from .passwords import Passwords
 from .policy import Policy
-from .use_cases import accounts, agents, api_clients, contact, credentials, families, keys, logins
+from .use_cases import accounts, agents, api_clients, contact, credentials, families, keys, logins, sessions
 
 
 class IdentityService(HealthMixin):
@@ -105,42 +103,17 @@ class IdentityService(HealthMixin):
 
     @rpc
     def resolve_token(self, token):
-        """Who holds this session or bearer token; Unauthenticated once it expired or was revoked."""
-        policy = self.policy
-        now = self.db.clock.now()
-        digest = domain.token_digest(token or "")
-        with self.db.unit_of_work(read_only=True) as uow:
-            row = store.auth_token(uow, digest)
-            subject = None
-            if row is not None and row.revoked_at is None and not domain.token_expired(
-                    row.created_at, row.last_seen_at, now, policy.token_policy(row.kind)):
-                subject = {"parent": store.account_by_id, "agent": store.agent_by_id,
-                           "client": store.api_client}[row.subject_kind](uow, row.subject_id)
-        if subject is None or (row.subject_kind != "parent" and not subject.active):
-            raise Unauthenticated("session_expired", "Votre session a expiré. Reconnectez-vous.")
-        if now - row.last_seen_at > timedelta(seconds=60):
-            # Idle expiry needs last use; written at most once a minute to keep reads cheap.
-            with self.db.unit_of_work() as uow:
-                store.touch_auth_token(uow, digest, now)
-                uow.commit()
-        return self._principal(row.subject_kind, subject, row.kind)
+        """Who holds this session or bearer token, and until when at most; Unauthenticated once it
+        expired or was revoked."""
+        return sessions.resolve_token(self.db.unit_of_work, self.db.clock, self.policy, token)
 
     @rpc
     def logout(self, token):
-        with self.db.unit_of_work() as uow:
-            store.revoke_auth_token(uow, domain.token_digest(token or ""), self.db.clock.now())
-            uow.commit()
+        """True when the token was live: the gateways are told (credentials_revoked)."""
+        return sessions.logout(self.db.unit_of_work, self.db.clock, token)
 
     def _principal(self, subject_kind, subject, token_kind):
-        if subject_kind == "parent":
-            return {"kind": "parent", "id": subject.id, "username": subject.username, "family_id": subject.family_id,
-                    "email": subject.email,  # where childcare tells a parent promoted from its waiting list
-                    "email_confirmed": subject.email_confirmed, "roles": [], "scopes": [], "token_kind": token_kind}
-        if subject_kind == "agent":
-            return {"kind": "agent", "id": subject.id, "username": subject.username, "family_id": None,
-                    "roles": list(subject.roles), "scopes": [], "token_kind": token_kind}
-        return {"kind": "client", "id": subject.client_id, "username": subject.name, "family_id": None,
-                "roles": [], "scopes": list(subject.scopes), "token_kind": token_kind}
+        return sessions.principal_of(subject_kind, subject, token_kind)
 
     # --- Passwords ----------------------------------------------------------------------
 
@@ -187,3 +160,9 @@ class IdentityService(HealthMixin):
     def create_api_client(self, name, scopes):
         """A client id and secret for another municipal system; the secret is shown this once."""
         return api_clients.create_api_client(self.db, self.db.clock, self.passwords, name, scopes)
+
+    @rpc
+    def rotate_api_client_secret(self, client_id):
+        """A new secret for a system, shown this once; the old one and every token it got stop at once."""
+        return sessions.rotate_api_client_secret(self.db.unit_of_work, self.db.clock, self.passwords, client_id,
+                                                 domain.new_secret_token())

@@ -2,6 +2,7 @@
 from sqlalchemy import delete, func, insert, select, update
 
 from espace_common.db import new_id
+from espace_common.events import credentials_revoked
 
 from . import orm
 from .domain import Family, ThrottleState, fold
@@ -82,10 +83,14 @@ def agent_by_username(uow, username):
 
 
 def save_agent(uow, username, password_hash, roles, now):
+    """Create the agent, or reset the password and roles of an existing one and end its sessions."""
     existing = agent_by_username(uow, username)
     if existing:
         uow.execute(update(orm.agents).where(orm.agents.c.id == existing.id).values(
             username=username, password_hash=password_hash, roles=list(roles), active=True))
+        # New credentials or roles: a session opened with the old ones must not keep the old rights,
+        # here nor in any gateway's cache (the event).
+        revoke_tokens_of(uow, "agent", existing.id, now)
         return existing.id
     agent_id = new_id()
     uow.execute(insert(orm.agents).values(
@@ -214,16 +219,24 @@ def touch_auth_token(uow, digest, now):
 
 
 def revoke_auth_token(uow, digest, now):
-    uow.execute(update(orm.auth_tokens).where(orm.auth_tokens.c.digest == digest, orm.auth_tokens.c.revoked_at.is_(None))
-                .values(revoked_at=now))
+    """Revoke one token; the gateways hear it (credentials_revoked) once the transaction commits.
+    True when a token was live (not yet revoked)."""
+    result = uow.execute(update(orm.auth_tokens).where(
+        orm.auth_tokens.c.digest == digest, orm.auth_tokens.c.revoked_at.is_(None)).values(revoked_at=now))
+    if result.rowcount:
+        uow.record(credentials_revoked(token_digest=digest))
+    return bool(result.rowcount)
 
 
 def revoke_tokens_of(uow, subject_kind, subject_id, now, except_digest=None):
+    """Revoke every token of a subject but one; the gateways forget them all (the kept one is asked again)."""
     condition = [orm.auth_tokens.c.subject_kind == subject_kind, orm.auth_tokens.c.subject_id == subject_id,
                  orm.auth_tokens.c.revoked_at.is_(None)]
     if except_digest:
         condition.append(orm.auth_tokens.c.digest != except_digest)
-    uow.execute(update(orm.auth_tokens).where(*condition).values(revoked_at=now))
+    result = uow.execute(update(orm.auth_tokens).where(*condition).values(revoked_at=now))
+    if result.rowcount:
+        uow.record(credentials_revoked(subject_kind, subject_id))
 
 
 def add_link_token(uow, digest, purpose, account_id, now, expires_at, email=None):
@@ -293,6 +306,17 @@ def recent_audit(uow, account_id, limit):
 def add_api_client(uow, client_id, name, secret_hash, scopes, now):
     uow.execute(insert(orm.api_clients).values(
         client_id=client_id, name=name, secret_hash=secret_hash, scopes=list(scopes), active=True, created_at=now))
+
+
+def set_api_client_secret(uow, client_id, secret_hash, now):
+    """A new secret for a system; the tokens it got with the old one end (here and in every gateway).
+    False when there is no such client."""
+    result = uow.execute(update(orm.api_clients).where(orm.api_clients.c.client_id == client_id)
+                         .values(secret_hash=secret_hash))
+    if not result.rowcount:
+        return False
+    revoke_tokens_of(uow, "client", client_id, now)
+    return True
 
 
 def api_client(uow, client_id):
