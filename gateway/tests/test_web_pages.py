@@ -207,7 +207,11 @@ def test_dashboard_tiles_and_the_unconfirmed_email_banner(client, services):
     page = text(client.get("/tableau-de-bord"))
     for tile in ("Mon compte", "Cantine", "Multi-accueil", "Absences", "Mes coordonnées"):
         assert f">{tile}</h2>" in page
-    assert page.count("Bientôt disponible") == 2  # the account and absences tiles; the crèche tile is live
+    assert "Bientôt disponible" not in page  # every tile says what it does today
+    absences = page[page.index('id="tuile-absences"'):page.index('id="tuile-coordonnees"')]
+    assert 'href="/cantine/absences"' in absences and 'href="/petite-enfance/absences"' in absences
+    account = page[page.index('id="tuile-compte"'):page.index('id="tuile-cantine"')]
+    assert "ne se consultent pas encore" in account and 'href="tel:+33240457979"' in account
     assert "Confirmez votre adresse e-mail" in page and "000042" in page and "06 12 34 56 78" in page
     confirmed = {**ME, "account": {**ME["account"], "email_confirmed": True}}
     services.answers[("identity", "me")] = confirmed
