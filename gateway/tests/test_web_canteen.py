@@ -207,7 +207,7 @@ def test_the_month_shows_each_day_state_deadline_and_a_one_tap_form(client, serv
     assert "Réservé" in cell and "modifiable jusqu'au lun. 30/11 à 10h00" in cell
     assert f'action="/cantine/repas/{HUGO["child_id"]}/2026-12-04"' in cell
     assert 'name="csrf_token"' in cell and 'name="action" value="cancel"' in cell
-    assert "Annuler<span class=\"vh\"> le repas de Hugo du vendredi 4 décembre</span>" in cell
+    assert "Annuler<span class=\"vh\"> le repas d'Hugo du vendredi 4 décembre</span>" in cell
     assert 'href="/cantine/?mois=2026-11"' in page and 'href="/cantine/?mois=2027-01"' in page
 
 
@@ -253,7 +253,7 @@ def test_one_tap_cancels_then_redirects_back_to_the_day(client, services):
     posted = [c for c in services.calls if c[0] == "canteen" and c[1] != "family_meals"][-1:]
     assert [(c[1], c[2]) for c in posted] == [("change_day", (FAMILY_ID, HUGO["child_id"], "2026-12-04", "cancel"))]
     assert calls(services, "family_children") == []
-    assert "Repas de Hugo du vendredi 4 décembre annulé." in text(client.get("/cantine/?mois=2026-12"))
+    assert "Repas d'Hugo du vendredi 4 décembre annulé." in text(client.get("/cantine/?mois=2026-12"))
 
 
 def test_one_tap_on_a_frozen_day_says_why(client, services):
@@ -367,7 +367,7 @@ def test_an_absence_with_a_pdf_goes_to_the_service(client, services):
     assert args[:5] == (FAMILY_ID, HUGO["child_id"], "2026-12-03", "2026-12-04", "illness")
     assert args[5]["name"] == "certificat.pdf" and base64.b64decode(args[5]["content_base64"]) == PDF
     page = text(client.get("/cantine/?mois=2026-12"))
-    assert "Absence de Hugo enregistrée du jeudi 3 décembre au vendredi 4 décembre, avec le justificatif" in page
+    assert "Absence d'Hugo enregistrée du jeudi 3 décembre au vendredi 4 décembre, avec le justificatif" in page
 
 
 def test_an_absence_without_a_file(client, services):
@@ -657,7 +657,7 @@ def test_diets_are_listed_and_set(client, services):
                     csrf_from="/agents/cantine/regimes?ecole=s-1")
     assert response.status_code == 303 and response.headers["Location"] == "/agents/cantine/regimes?ecole=s-1&q=mart"
     assert calls(services, "set_diet") == [("k3", "vegetarien", True)]
-    assert "Régime de Hugo Martin enregistré : végétarien, avec un PAI" in text(client.get(response.headers["Location"]))
+    assert "Régime d'Hugo Martin enregistré : végétarien, avec un PAI" in text(client.get(response.headers["Location"]))
 
 
 def test_the_calendar_imports_an_ics_file_and_lists_closures(client, services):

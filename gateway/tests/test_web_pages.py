@@ -508,3 +508,15 @@ def test_dev_outbox_is_404_outside_local_runs(tmp_path):
     response = app.test_client().get("/dev/courriels")
     assert response.status_code == 404 and "Secret" not in text(response)
     assert "courriels envoyés" not in text(app.test_client().get("/connexion"))
+
+
+# --- French elision ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name, expected", [
+    ("Inès", "d'Inès"), ("Hugo", "d'Hugo"), ("Éloïse", "d'Éloïse"), ("avril 2027", "d'avril 2027"),
+    ("Yves", "d'Yves"), ("Léa", "de Léa"), ("Yann", "de Yann"), ("décembre 2026", "de décembre 2026"),
+])
+def test_de_elides_before_a_vowel_or_a_mute_h(name, expected):
+    from gateway.web.helpers import de
+    assert de(name) == expected
+

@@ -14,7 +14,7 @@ from .canteen_common import (
     CanteenFormError, Week, canteen, day_fr, justification_response, megabytes, refusal, sorted_courses, today,
     vocabulary,
 )
-from .helpers import render_form
+from .helpers import de, render_form
 
 bp = Blueprint("canteen_agent", __name__, url_prefix="/agents/cantine")
 
@@ -304,7 +304,7 @@ def enrol_family(family_id):
         school_id, _, rest = values["placement"].partition("|")
         year, _, class_id = rest.partition("|")
         if not school_id or not year:
-            error = CanteenFormError(f"Choisissez l'école et l'année de {child['first_name']}.", "invalid_class")
+            error = CanteenFormError(f"Choisissez l'école et l'année {de(child['first_name'])}.", "invalid_class")
         else:
             try:
                 canteen("enrol", child_id, school_id, year, class_id or None)
@@ -423,7 +423,7 @@ def diets():
         except RemoteError as exc:
             flash(refusal(exc).message, "error")
         else:
-            flash(f"Régime de {name} enregistré : {vocabulary().diets.get(diet, diet).lower()}"
+            flash(f"Régime {de(name)} enregistré : {vocabulary().diets.get(diet, diet).lower()}"
                   + (", avec un PAI (panier repas)." if pai else ", sans PAI."))
         return back("canteen_agent.diets", ecole=request.values.get("ecole") or None, q=query or None)
     answer, day = school_day()
