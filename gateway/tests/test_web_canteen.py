@@ -143,6 +143,23 @@ def test_menus_refuse_a_malformed_week_in_french(client, services):
     assert response.status_code == 400 and "La semaine s'écrit comme « 2026-W49 »." in text(response)
 
 
+def test_a_right_to_left_title_is_isolated_from_the_text_after_it(client, services):
+    # An Arabic title (or a stray U+202E) must not reverse the date that follows it: the title sits in <bdi>.
+    services.answers[("canteen", "list_news")] = [{
+        "id": "n-1", "title": "مرحبا \u202eRentrée", "published_at": "2026-12-01T09:00:00+00:00", "body": "Texte."}]
+    page = text(client.get("/cantine/actualites"))
+    assert '<h2 id="actu-n-1"><bdi>مرحبا \u202eRentrée</bdi></h2>' in page
+
+
+def test_the_meals_page_has_one_name_in_both_menus(client, services):
+    as_parent(client, services)
+    services.answers[("canteen", "list_news")] = []
+    month, menus = text(client.get("/cantine/?mois=2026-12")), text(client.get("/cantine/actualites"))
+    for page in (month, menus):
+        assert re.search(r'<a href="/cantine/"[^>]*>Mes repas</a>', page)
+    assert ">Calendrier</a>" not in month and ">Mes réservations</a>" not in menus
+
+
 def test_news_bodies_are_markdown_rendered_and_sanitised(client, services):
     services.answers[("canteen", "list_news")] = [{
         "id": "n-1", "title": "Repas de Noël", "published_at": "2026-12-01T09:00:00+00:00",
@@ -193,7 +210,7 @@ def test_the_month_shows_each_day_state_deadline_and_a_one_tap_form(client, serv
     page = text(response)
     assert response.status_code == 200 and "<h1>Repas de décembre 2026</h1>" in page
     assert calls(services, "family_meals") == [(FAMILY_ID, "2026-12-01", "2026-12-31")]
-    assert page.index(">Léa <") < page.index(">Hugo <")
+    assert page.index(">Léa</bdi> <") < page.index(">Hugo</bdi> <")
     # Wednesdays and week-ends are not listed; a public holiday is, with its reason.
     assert 'id="e1-2026-12-02"' not in page and 'id="e1-2026-12-05"' not in page
     assert re.search(r'id="e1-2026-12-25" class="day k-closed[^"]*".*?Fermé.*?Jour férié\.', page, re.S)
@@ -299,10 +316,12 @@ def test_the_period_answer_lists_each_day_done_and_refused_with_why(client, serv
     services.answers[("canteen", "change_meals")] = {
         "results": [
             {"child_id": HUGO["child_id"], "date": "2026-12-01", "result": "reserved", "reason": None},
-            {"child_id": LEA["child_id"], "date": "2026-12-25", "result": "refused", "reason": "Jour férié."},
+            {"child_id": LEA["child_id"], "date": "2026-12-25", "result": "refused", "reason": "Jour férié.",
+             "closure": "public_holiday"},
             {"child_id": LEA["child_id"], "date": "2026-12-01", "result": "reserved", "reason": None},
-            {"child_id": LEA["child_id"], "date": "2026-12-03", "result": "unchanged", "reason": None}],
-        "summary": {"reserved": 2, "cancelled": 0, "unchanged": 1, "refused": 1}}
+            {"child_id": LEA["child_id"], "date": "2026-12-03", "result": "unchanged", "reason": None},
+            {"child_id": HUGO["child_id"], "date": "2026-12-04", "result": "refused", "reason": FROZEN, "closure": None}],
+        "summary": {"reserved": 2, "cancelled": 0, "unchanged": 1, "refused": 2}}
     response = post(client, "/cantine/reservations", {
         "children": [LEA["child_id"], HUGO["child_id"]], "from": "2026-12-01", "to": "2026-12-31",
         "weekdays": ["1", "2", "4", "5"], "action": "reserve"})
@@ -311,13 +330,15 @@ def test_the_period_answer_lists_each_day_done_and_refused_with_why(client, serv
     assert calls(services, "change_meals") == [(FAMILY_ID, {
         "children": [LEA["child_id"], HUGO["child_id"]], "from": "2026-12-01", "to": "2026-12-31",
         "weekdays": [1, 2, 4, 5], "action": "reserve"})]
-    assert "2 repas réservés, 0 annulé, 1 inchangé, 1 refusé." in page
-    rows = re.findall(r'<tr class="o-(\w+)"><td><time datetime="([\d-]+)">[^<]+</time></td><td>([^<]+)</td>'
+    # A public holiday is no refusal: it reads «fermé (jour férié)», in the neutral style of a closed day.
+    assert "2 repas réservés, 0 annulé, 1 inchangé, 1 refusé, 1 jour fermé." in page
+    rows = re.findall(r'<tr class="o-(\w+)"><td><time datetime="([\d-]+)">[^<]+</time></td><td><bdi>([^<]+)</bdi></td>'
                       r'<td>([^<]+)</td><td>([^<]*)</td></tr>', page)
     assert rows == [("reserved", "2026-12-01", "Léa", "réservé", ""),
                     ("reserved", "2026-12-01", "Hugo", "réservé", ""),
                     ("unchanged", "2026-12-03", "Léa", "déjà réservé", ""),
-                    ("refused", "2026-12-25", "Léa", "refusé", "Jour férié.")]
+                    ("refused", "2026-12-04", "Hugo", "refusé", FROZEN),
+                    ("closed", "2026-12-25", "Léa", "fermé (jour férié)", "Jour férié.")]
     assert "mar. 1 déc." in page
 
 
@@ -405,7 +426,7 @@ def test_a_parent_sees_the_familys_absences_and_reads_a_justification_which_is_r
         {"id": "abs-1", "child_id": HUGO["child_id"], "from": "2026-12-03", "to": "2026-12-04", "reason": "illness",
          "reported_at": "2026-12-03T07:00:00+00:00", "has_document": True}]
     page = text(client.get("/cantine/absences"))
-    assert "Hugo : du jeudi 3 décembre au vendredi 4 décembre 2026,\n      maladie" in page
+    assert "<bdi>Hugo</bdi> : du jeudi 3 décembre au vendredi 4 décembre 2026,\n      maladie" in page
     assert 'href="/cantine/absences/abs-1/justificatif"' in page
     services.answers[("canteen", "absence_document")] = {"name": "x.pdf", "media_type": "application/pdf",
                                                          "content_base64": "JVBERi0xLjQ="}
@@ -842,4 +863,4 @@ def test_the_diets_page_shows_the_school_year_the_service_gives(client, services
     answer_everything(services)
     page = text(client.get("/agents/cantine/regimes?ecole=s-1&date=2027-09-02"))
     assert calls(services, "school_day") == [("s-1", "2027-09-02")]
-    assert "École publique Jules Verne, année scolaire 2026-2027" in page  # the fake's answer, not a computation
+    assert "<bdi>École publique Jules Verne</bdi>, année scolaire 2026-2027" in page  # the fake's answer, not a computation

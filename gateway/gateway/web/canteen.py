@@ -201,7 +201,19 @@ def outcome_view(answer, children, action):
         row["label"] = results.get(row["result"], row["result"])
         if row["result"] == "unchanged":
             row["label"] = "déjà réservé" if action == "reserve" else "pas de repas à annuler"
-    return {"rows": rows, "summary": answer["summary"]}
+        if row["result"] == "refused" and row.get("closure"):
+            # A day the canteen is closed is no refusal of the parent's request: it reads as closed, not in red.
+            row["result"] = "closed"
+            row["label"] = f"fermé ({CLOSURE_WORDS[row['closure']]})" if row["closure"] in CLOSURE_WORDS else "fermé"
+    summary = dict(answer["summary"])
+    summary["closed"] = sum(row["result"] == "closed" for row in rows)
+    summary["refused"] = max(summary.get("refused", 0) - summary["closed"], 0)
+    return {"rows": rows, "summary": summary}
+
+
+# The closed days' kinds the canteen names (calendar_rules.SchoolCalendar.closure), as the period result says them.
+CLOSURE_WORDS = {"public_holiday": "jour férié", "holiday": "vacances", "closed": "restaurant fermé",
+                 "weekday": "pas de cantine ce jour-là"}
 
 
 @bp.route("/absences", methods=("GET", "POST"))
