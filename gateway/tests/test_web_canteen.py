@@ -836,6 +836,7 @@ def test_an_agent_sees_a_familys_absences_and_reads_a_justification_which_is_rec
          "reason": "illness", "reported_at": "2026-12-01T08:00:00+00:00", "has_document": True}]
     page = text(client.get("/agents/cantine/inscriptions/fam-1"))
     assert "voir le justificatif" in page and "/agents/cantine/absences/abs-1/justificatif" in page
+    assert "du mardi 1er décembre au mercredi 2 décembre 2026" in page and "2026-12-01" not in page  # French dates
     services.answers[("canteen", "absence_document")] = {"name": "x.pdf", "media_type": "application/pdf",
                                                          "content_base64": "JVBERi0xLjQ="}
     response = client.get("/agents/cantine/absences/abs-1/justificatif")
