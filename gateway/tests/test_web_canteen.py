@@ -664,6 +664,16 @@ def test_attendance_before_any_entry_ticks_the_reservations(client, services):
     assert re.search(r'value="k2" checked', page) and re.search(r'value="k1">', page)
 
 
+def test_attendance_saved_with_nobody_eating_reads_as_taken(client, services):
+    as_agent(client, services)
+    answer_everything(services)
+    services.answers[("canteen", "school_day")] = lambda school, day: {
+        "date": day, "school_year": "2026-2027", "schools": SCHOOLS, "school": SCHOOLS[0],
+        "sheet": [{**row, "eaten": False} for row in SHEET], "attendance_recorded_at": "2026-12-03T13:00:00+00:00"}
+    page = text(client.get("/agents/cantine/presences?ecole=s-1&date=2026-12-03"))
+    assert "Les présences de ce jour sont déjà saisies" in page and "pas encore saisies" not in page
+
+
 def test_diets_are_listed_and_set(client, services):
     as_agent(client, services)
     answer_everything(services)

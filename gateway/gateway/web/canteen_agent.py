@@ -358,7 +358,8 @@ def attendance():
         return back("canteen_agent.attendance", ecole=school_id, date=day.isoformat())
     answer, day = school_day()
     school, sheet = answer["school"], answer["sheet"]
-    recorded = any(row["eaten"] for row in sheet)
+    # Taken, even when nobody ate: the canteen keeps when the sheet was recorded.
+    recorded = bool(answer.get("attendance_recorded_at")) or any(row["eaten"] for row in sheet)
     return render_template("agent/canteen/attendance.html", schools=answer["schools"], school=school, day=day,
                            sheet=sheet, recorded=recorded, without=[r for r in sheet if r["eaten"] and not r["reserved"]])
 

@@ -195,10 +195,19 @@ def reservations_on(uow, child_ids, day):
 
 def replace_attendance(uow, school_id, day, eaten, reserved, now):
     uow.execute(delete(orm.attendance).where(orm.attendance.c.school_id == school_id, orm.attendance.c.day == day))
+    sheet = orm.attendance_sheets
+    uow.execute(delete(sheet).where(sheet.c.school_id == school_id, sheet.c.day == day))
+    uow.execute(insert(sheet).values(school_id=school_id, day=day, recorded_at=now))
     if eaten:
         uow.execute(insert(orm.attendance), [
             {"child_id": c, "day": day, "school_id": school_id, "reserved": c in reserved, "recorded_at": now}
             for c in eaten])
+
+
+def attendance_recorded_at(uow, school_id, day):
+    """When the attendance of that school and day was last taken, or None."""
+    return uow.execute(select(orm.attendance_sheets.c.recorded_at).where(
+        orm.attendance_sheets.c.school_id == school_id, orm.attendance_sheets.c.day == day)).scalar()
 
 
 def attendance_on(uow, school_id, day):

@@ -315,9 +315,10 @@ class Canteen:
             chosen = next((s for s in schools if s.id == school_id), None) if school_id else \
                 (schools[0] if schools else None)
             sheet = _sheet(uow, chosen.id, day) if chosen else []
+            recorded_at = store.attendance_recorded_at(uow, chosen.id, day) if chosen else None
         return {"date": day.isoformat(), "school_year": domain.school_year_of(day),
                 "schools": [_school(s) for s in schools], "school": _school(chosen) if chosen else None,
-                "sheet": sheet}
+                "sheet": sheet, "attendance_recorded_at": recorded_at.isoformat() if recorded_at else None}
 
     def set_diet(self, child_id, diet, pai=False):
         if diet not in domain.DIETS:

@@ -279,6 +279,14 @@ def test_the_school_day_gives_the_schools_the_chosen_one_its_year_and_sheet(cant
     assert canteen.school_day("nope", "2026-12-03")["school"] is None
 
 
+def test_attendance_taken_with_nobody_eating_is_still_taken(canteen, town):
+    assert canteen.school_day(town, "2026-12-03")["attendance_recorded_at"] is None
+    canteen.record_attendance(town, "2026-12-03", [])
+    day = canteen.school_day(town, "2026-12-03")
+    assert day["attendance_recorded_at"] is not None and not any(r["eaten"] for r in day["sheet"])
+    assert canteen.school_day(town, "2026-12-04")["attendance_recorded_at"] is None
+
+
 @pytest.mark.parametrize("call", [
     lambda c, school: c.add_school("É" * 101, "public", ""),
     lambda c, school: c.add_school("École", "public", "x" * 201),
