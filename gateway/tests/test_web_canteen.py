@@ -626,8 +626,12 @@ def test_the_headcount_page_totals_by_diet(client, services):
     answer_everything(services)
     page = text(client.get("/agents/cantine/effectifs?date=2026-12-03"))
     assert "Repas réservés le jeudi 3 décembre 2026" in page
-    assert re.search(r'<th scope="row">Toutes les écoles</th><td class="num">6</td><td class="num">2</td>'
-                     r'<td class="num">2</td><td class="num">0</td><td class="num">2</td>', page)
+    # Each figure carries its column's name, which a phone shows beside it (the table stacks its rows there).
+    assert re.search(r'<th scope="row">Toutes les écoles</th><td class="num" data-label="Total">6</td>'
+                     r'<td class="num" data-label="Standard">2</td><td class="num" data-label="Sans porc">2</td>'
+                     r'<td class="num" data-label="Végétarien">0</td><td class="num" data-label="Panier repas \(PAI\)">2</td>',
+                     page)
+    assert 'class="table table-stack headcount"' in page
     assert 'href="/agents/cantine/effectifs.csv?date=2026-12-03"' in page
 
 
