@@ -541,6 +541,7 @@ def answer_everything(services):
         ("canteen", "headcount"): lambda school, day: {"date": day, "school_id": school, "total": 3, "by_diet": {
             "standard": 1, "sans_porc": 1, "vegetarien": 0, "panier_pai": 1}},
         ("canteen", "list_news"): [],
+        ("canteen", "enrolments_of_family"): [],
     })
 
 
@@ -845,6 +846,7 @@ def test_an_agent_sees_a_familys_absences_and_reads_a_justification_which_is_rec
     as_agent(client, services)
     services.answers[("identity", "family_for_agent")] = FAMILY
     services.answers[("canteen", "school_directory")] = {"school_years": ["2026-2027", "2027-2028"], "schools": []}
+    services.answers[("canteen", "enrolments_of_family")] = []
     services.answers[("canteen", "family_absences")] = [
         {"id": "abs-1", "child_id": FAMILY["children"][0]["id"], "from": "2026-12-01", "to": "2026-12-02",
          "reason": "illness", "reported_at": "2026-12-01T08:00:00+00:00", "has_document": True}]
@@ -870,7 +872,7 @@ def test_an_agents_page_asks_the_canteen_once_whatever_the_number_of_schools(cli
     answer_everything(services)
     assert client.get(path).status_code == 200
     asked = [name for service, name, _, _ in services.calls if service == "canteen" and name != "vocabulary"]
-    assert [name for name in asked if name != "family_absences"] == [method]
+    assert [name for name in asked if name not in ("family_absences", "enrolments_of_family")] == [method]
 
 
 def test_the_diets_page_shows_the_school_year_the_service_gives(client, services):
@@ -879,3 +881,48 @@ def test_the_diets_page_shows_the_school_year_the_service_gives(client, services
     page = text(client.get("/agents/cantine/regimes?ecole=s-1&date=2027-09-02"))
     assert calls(services, "school_day") == [("s-1", "2027-09-02")]
     assert "<bdi>École publique Jules Verne</bdi>, année scolaire 2026-2027" in page  # the fake's answer, not a computation
+
+
+LEA_ENROLMENTS = [
+    {"child_id": "kid-1", "school_year": "2026-2027", "school_id": "s-1", "school_name": "École publique Jules Verne",
+     "class_id": "k-1", "class_name": "CE2"},
+    {"child_id": "kid-1", "school_year": "2027-2028", "school_id": "s-2", "school_name": "École privée St Joseph",
+     "class_id": None, "class_name": None}]
+
+
+def test_the_enrolment_page_shows_where_each_child_is_enrolled_per_year(client, services):
+    as_agent(client, services)
+    answer_everything(services)
+    services.answers[("canteen", "family_absences")] = []
+    services.answers[("canteen", "enrolments_of_family")] = LEA_ENROLMENTS
+    page = text(client.get("/agents/cantine/inscriptions/fam-1"))
+    assert calls(services, "enrolments_of_family") == [("fam-1",)]
+    assert "Année 2026-2027 : <bdi>École publique Jules Verne</bdi>, classe <bdi>CE2</bdi>" in page
+    assert "Année 2027-2028 : <bdi>École privée St Joseph</bdi>, classe non précisée" in page
+    services.answers[("canteen", "enrolments_of_family")] = []
+    assert "Pas encore inscrit(e) à la restauration scolaire." in text(client.get("/agents/cantine/inscriptions/fam-1"))
+
+
+def test_the_family_file_shows_the_enrolments_and_links_to_the_enrolment_page(client, services):
+    as_agent(client, services)
+    answer_everything(services)
+    services.answers[("canteen", "enrolments_of_family")] = LEA_ENROLMENTS
+    page = text(client.get("/agents/familles/fam-1"))
+    assert "Année 2026-2027 : <bdi>École publique Jules Verne</bdi>, classe <bdi>CE2</bdi>" in page
+    assert 'href="/agents/cantine/inscriptions/fam-1"' in page
+
+
+def test_the_family_file_of_a_creche_agent_asks_nothing_of_the_canteen(client, services):
+    as_agent(client, services, CRECHE)
+    answer_everything(services)
+    page = text(client.get("/agents/familles/fam-1"))
+    assert calls(services, "enrolments_of_family") == [] and "/agents/cantine/inscriptions/fam-1" not in page
+
+
+def test_the_family_file_stays_readable_while_the_canteen_is_down(client, services):
+    as_agent(client, services)
+    answer_everything(services)
+    del services.answers[("canteen", "enrolments_of_family")]  # the fake then answers ServiceUnavailable
+    response = client.get("/agents/familles/fam-1")
+    assert response.status_code == 200
+    assert "ne peuvent pas être lues pour le moment" in text(response)

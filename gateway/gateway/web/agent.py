@@ -5,14 +5,15 @@ from datetime import datetime, timezone
 
 from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
 
-from espace_common.rpc_client import RemoteError
+from espace_common.rpc_client import RemoteError, ServiceUnavailable
 
-from ..auth import current_principal, role_required
+from ..auth import current_principal, has_role, role_required
 from ..errors import FormError, refusal
 from ..responses import no_store
 from ..services import services
 from ..schemas import form_problem
 from ..vocabularies import agent_role_names
+from .canteen_agent import CANTEEN_ROLES, enrolments_by_child
 from .helpers import render_form
 
 bp = Blueprint("agent", __name__, url_prefix="/agents")
@@ -158,7 +159,13 @@ def _live_key(rep):
 def family(family_id):
     """A family: its representatives with their account and key, its children."""
     family, _ = _family_and_representative(family_id)
-    return render_template("agent/family.html", family=_with_key_state(family))
+    enrolled = None  # not an Affaires Scolaires agent: no canteen call, no canteen section
+    if has_role(current_principal(), CANTEEN_ROLES):
+        try:
+            enrolled = enrolments_by_child(services().call("canteen", "enrolments_of_family", family_id))
+        except ServiceUnavailable:
+            enrolled = "unavailable"  # the family file stays readable while the canteen is down
+    return render_template("agent/family.html", family=_with_key_state(family), enrolled=enrolled)
 
 
 KEY_CONFIRMATION = ("Cochez la case pour confirmer : la clé en cours et son courrier ne fonctionneront plus.",

@@ -315,11 +315,20 @@ def enrol_family(family_id):
                       f"pour l'année {year}.")
                 return back("canteen_agent.enrol_family", family_id=family_id)
     absences = canteen("family_absences", family_id)
+    enrolled = enrolments_by_child(canteen("enrolments_of_family", family_id))
     names = {c["id"]: f"{c['first_name']} {c['last_name']}" for c in family["children"]}
     for absence in absences:
         absence["child_name"] = names.get(absence["child_id"], "")
     return render_form("agent/canteen/enrol_family.html", error, family=family, groups=placements(), values=values,
-                       absences=absences, reasons=vocabulary().absence_reasons)
+                       absences=absences, reasons=vocabulary().absence_reasons, enrolled=enrolled)
+
+
+def enrolments_by_child(enrolments):
+    """{child_id: [enrolment, ...]} by school year, from canteen's enrolments_of_family."""
+    by_child = {}
+    for enrolment in enrolments:
+        by_child.setdefault(enrolment["child_id"], []).append(enrolment)
+    return by_child
 
 
 @bp.get("/absences/<absence_id>/justificatif")

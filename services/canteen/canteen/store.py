@@ -296,3 +296,15 @@ def active_feed(uow, family_id):
 def absences_of_family(uow, family_id):
     return uow.execute(select(orm.absences).where(orm.absences.c.family_id == family_id)
                        .order_by(orm.absences.c.start.desc())).all()
+
+
+def enrolments_of_family(uow, family_id):
+    """Each enrolment of the family's children with its school's and class's names, by school year."""
+    e, s, c, fc = orm.enrolments, orm.schools, orm.classes, orm.family_children
+    return uow.execute(
+        select(e.c.child_id, e.c.school_year, e.c.school_id, s.c.name.label("school_name"), e.c.class_id,
+               c.c.name.label("class_name"))
+        .join(fc, and_(fc.c.child_id == e.c.child_id, fc.c.family_id == family_id))
+        .join(s, s.c.id == e.c.school_id)
+        .outerjoin(c, c.c.id == e.c.class_id)
+        .order_by(e.c.school_year, fc.c.birth_date)).all()

@@ -257,6 +257,13 @@ class Canteen:
         return {"id": absence_id, "child_id": child_id, "from": start.isoformat(), "to": end.isoformat(),
                 "reason": reason, "has_document": has_document}
 
+    def enrolments_of_family(self, family_id):
+        """Where each child of the family eats, per school year: the school and the class (None if not given)."""
+        with self.unit_of_work(read_only=True) as uow:
+            rows = store.enrolments_of_family(uow, family_id)
+        return [{"child_id": r.child_id, "school_year": r.school_year, "school_id": r.school_id,
+                 "school_name": r.school_name, "class_id": r.class_id, "class_name": r.class_name} for r in rows]
+
     def family_absences(self, family_id):
         with self.unit_of_work(read_only=True) as uow:
             rows = store.absences_of_family(uow, family_id)
