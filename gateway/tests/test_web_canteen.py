@@ -143,6 +143,23 @@ def test_menus_refuse_a_malformed_week_in_french(client, services):
     assert response.status_code == 400 and "La semaine s'écrit comme « 2026-W49 »." in text(response)
 
 
+def test_a_right_to_left_title_is_isolated_from_the_text_after_it(client, services):
+    # An Arabic title (or a stray U+202E) must not reverse the date that follows it: the title sits in <bdi>.
+    services.answers[("canteen", "list_news")] = [{
+        "id": "n-1", "title": "مرحبا \u202eRentrée", "published_at": "2026-12-01T09:00:00+00:00", "body": "Texte."}]
+    page = text(client.get("/cantine/actualites"))
+    assert '<h2 id="actu-n-1"><bdi>مرحبا \u202eRentrée</bdi></h2>' in page
+
+
+def test_the_meals_page_has_one_name_in_both_menus(client, services):
+    as_parent(client, services)
+    services.answers[("canteen", "list_news")] = []
+    month, menus = text(client.get("/cantine/?mois=2026-12")), text(client.get("/cantine/actualites"))
+    for page in (month, menus):
+        assert re.search(r'<a href="/cantine/"[^>]*>Mes repas</a>', page)
+    assert ">Calendrier</a>" not in month and ">Mes réservations</a>" not in menus
+
+
 def test_news_bodies_are_markdown_rendered_and_sanitised(client, services):
     services.answers[("canteen", "list_news")] = [{
         "id": "n-1", "title": "Repas de Noël", "published_at": "2026-12-01T09:00:00+00:00",
@@ -193,7 +210,7 @@ def test_the_month_shows_each_day_state_deadline_and_a_one_tap_form(client, serv
     page = text(response)
     assert response.status_code == 200 and "<h1>Repas de décembre 2026</h1>" in page
     assert calls(services, "family_meals") == [(FAMILY_ID, "2026-12-01", "2026-12-31")]
-    assert page.index(">Léa <") < page.index(">Hugo <")
+    assert page.index(">Léa</bdi> <") < page.index(">Hugo</bdi> <")
     # Wednesdays and week-ends are not listed; a public holiday is, with its reason.
     assert 'id="e1-2026-12-02"' not in page and 'id="e1-2026-12-05"' not in page
     assert re.search(r'id="e1-2026-12-25" class="day k-closed[^"]*".*?Fermé.*?Jour férié\.', page, re.S)
@@ -207,7 +224,7 @@ def test_the_month_shows_each_day_state_deadline_and_a_one_tap_form(client, serv
     assert "Réservé" in cell and "modifiable jusqu'au lun. 30/11 à 10h00" in cell
     assert f'action="/cantine/repas/{HUGO["child_id"]}/2026-12-04"' in cell
     assert 'name="csrf_token"' in cell and 'name="action" value="cancel"' in cell
-    assert "Annuler<span class=\"vh\"> le repas de Hugo du vendredi 4 décembre</span>" in cell
+    assert "Annuler<span class=\"vh\"> le repas d'Hugo du vendredi 4 décembre</span>" in cell
     assert 'href="/cantine/?mois=2026-11"' in page and 'href="/cantine/?mois=2027-01"' in page
 
 
@@ -253,7 +270,7 @@ def test_one_tap_cancels_then_redirects_back_to_the_day(client, services):
     posted = [c for c in services.calls if c[0] == "canteen" and c[1] != "family_meals"][-1:]
     assert [(c[1], c[2]) for c in posted] == [("change_day", (FAMILY_ID, HUGO["child_id"], "2026-12-04", "cancel"))]
     assert calls(services, "family_children") == []
-    assert "Repas de Hugo du vendredi 4 décembre annulé." in text(client.get("/cantine/?mois=2026-12"))
+    assert "Repas d'Hugo du vendredi 4 décembre annulé." in text(client.get("/cantine/?mois=2026-12"))
 
 
 def test_one_tap_on_a_frozen_day_says_why(client, services):
@@ -299,10 +316,12 @@ def test_the_period_answer_lists_each_day_done_and_refused_with_why(client, serv
     services.answers[("canteen", "change_meals")] = {
         "results": [
             {"child_id": HUGO["child_id"], "date": "2026-12-01", "result": "reserved", "reason": None},
-            {"child_id": LEA["child_id"], "date": "2026-12-25", "result": "refused", "reason": "Jour férié."},
+            {"child_id": LEA["child_id"], "date": "2026-12-25", "result": "refused", "reason": "Jour férié.",
+             "closure": "public_holiday"},
             {"child_id": LEA["child_id"], "date": "2026-12-01", "result": "reserved", "reason": None},
-            {"child_id": LEA["child_id"], "date": "2026-12-03", "result": "unchanged", "reason": None}],
-        "summary": {"reserved": 2, "cancelled": 0, "unchanged": 1, "refused": 1}}
+            {"child_id": LEA["child_id"], "date": "2026-12-03", "result": "unchanged", "reason": None},
+            {"child_id": HUGO["child_id"], "date": "2026-12-04", "result": "refused", "reason": FROZEN, "closure": None}],
+        "summary": {"reserved": 2, "cancelled": 0, "unchanged": 1, "refused": 2}}
     response = post(client, "/cantine/reservations", {
         "children": [LEA["child_id"], HUGO["child_id"]], "from": "2026-12-01", "to": "2026-12-31",
         "weekdays": ["1", "2", "4", "5"], "action": "reserve"})
@@ -311,13 +330,15 @@ def test_the_period_answer_lists_each_day_done_and_refused_with_why(client, serv
     assert calls(services, "change_meals") == [(FAMILY_ID, {
         "children": [LEA["child_id"], HUGO["child_id"]], "from": "2026-12-01", "to": "2026-12-31",
         "weekdays": [1, 2, 4, 5], "action": "reserve"})]
-    assert "2 repas réservés, 0 annulé, 1 inchangé, 1 refusé." in page
-    rows = re.findall(r'<tr class="o-(\w+)"><td><time datetime="([\d-]+)">[^<]+</time></td><td>([^<]+)</td>'
+    # A public holiday is no refusal: it reads «fermé (jour férié)», in the neutral style of a closed day.
+    assert "2 repas réservés, 0 annulé, 1 inchangé, 1 refusé, 1 jour fermé." in page
+    rows = re.findall(r'<tr class="o-(\w+)"><td><time datetime="([\d-]+)">[^<]+</time></td><td><bdi>([^<]+)</bdi></td>'
                       r'<td>([^<]+)</td><td>([^<]*)</td></tr>', page)
     assert rows == [("reserved", "2026-12-01", "Léa", "réservé", ""),
                     ("reserved", "2026-12-01", "Hugo", "réservé", ""),
                     ("unchanged", "2026-12-03", "Léa", "déjà réservé", ""),
-                    ("refused", "2026-12-25", "Léa", "refusé", "Jour férié.")]
+                    ("refused", "2026-12-04", "Hugo", "refusé", FROZEN),
+                    ("closed", "2026-12-25", "Léa", "fermé (jour férié)", "Jour férié.")]
     assert "mar. 1 déc." in page
 
 
@@ -367,7 +388,7 @@ def test_an_absence_with_a_pdf_goes_to_the_service(client, services):
     assert args[:5] == (FAMILY_ID, HUGO["child_id"], "2026-12-03", "2026-12-04", "illness")
     assert args[5]["name"] == "certificat.pdf" and base64.b64decode(args[5]["content_base64"]) == PDF
     page = text(client.get("/cantine/?mois=2026-12"))
-    assert "Absence de Hugo enregistrée du jeudi 3 décembre au vendredi 4 décembre, avec le justificatif" in page
+    assert "Absence d'Hugo enregistrée du jeudi 3 décembre au vendredi 4 décembre, avec le justificatif" in page
 
 
 def test_an_absence_without_a_file(client, services):
@@ -405,7 +426,7 @@ def test_a_parent_sees_the_familys_absences_and_reads_a_justification_which_is_r
         {"id": "abs-1", "child_id": HUGO["child_id"], "from": "2026-12-03", "to": "2026-12-04", "reason": "illness",
          "reported_at": "2026-12-03T07:00:00+00:00", "has_document": True}]
     page = text(client.get("/cantine/absences"))
-    assert "Hugo : du jeudi 3 décembre au vendredi 4 décembre 2026,\n      maladie" in page
+    assert "<bdi>Hugo</bdi> : du jeudi 3 décembre au vendredi 4 décembre 2026,\n      maladie" in page
     assert 'href="/cantine/absences/abs-1/justificatif"' in page
     services.answers[("canteen", "absence_document")] = {"name": "x.pdf", "media_type": "application/pdf",
                                                          "content_base64": "JVBERi0xLjQ="}
@@ -520,6 +541,7 @@ def answer_everything(services):
         ("canteen", "headcount"): lambda school, day: {"date": day, "school_id": school, "total": 3, "by_diet": {
             "standard": 1, "sans_porc": 1, "vegetarien": 0, "panier_pai": 1}},
         ("canteen", "list_news"): [],
+        ("canteen", "enrolments_of_family"): [],
     })
 
 
@@ -605,8 +627,12 @@ def test_the_headcount_page_totals_by_diet(client, services):
     answer_everything(services)
     page = text(client.get("/agents/cantine/effectifs?date=2026-12-03"))
     assert "Repas réservés le jeudi 3 décembre 2026" in page
-    assert re.search(r'<th scope="row">Toutes les écoles</th><td class="num">6</td><td class="num">2</td>'
-                     r'<td class="num">2</td><td class="num">0</td><td class="num">2</td>', page)
+    # Each figure carries its column's name, which a phone shows beside it (the table stacks its rows there).
+    assert re.search(r'<th scope="row">Toutes les écoles</th><td class="num" data-label="Total">6</td>'
+                     r'<td class="num" data-label="Standard">2</td><td class="num" data-label="Sans porc">2</td>'
+                     r'<td class="num" data-label="Végétarien">0</td><td class="num" data-label="Panier repas \(PAI\)">2</td>',
+                     page)
+    assert 'class="table table-stack headcount"' in page
     assert 'href="/agents/cantine/effectifs.csv?date=2026-12-03"' in page
 
 
@@ -643,6 +669,16 @@ def test_attendance_before_any_entry_ticks_the_reservations(client, services):
     assert re.search(r'value="k2" checked', page) and re.search(r'value="k1">', page)
 
 
+def test_attendance_saved_with_nobody_eating_reads_as_taken(client, services):
+    as_agent(client, services)
+    answer_everything(services)
+    services.answers[("canteen", "school_day")] = lambda school, day: {
+        "date": day, "school_year": "2026-2027", "schools": SCHOOLS, "school": SCHOOLS[0],
+        "sheet": [{**row, "eaten": False} for row in SHEET], "attendance_recorded_at": "2026-12-03T13:00:00+00:00"}
+    page = text(client.get("/agents/cantine/presences?ecole=s-1&date=2026-12-03"))
+    assert "Les présences de ce jour sont déjà saisies" in page and "pas encore saisies" not in page
+
+
 def test_diets_are_listed_and_set(client, services):
     as_agent(client, services)
     answer_everything(services)
@@ -657,7 +693,7 @@ def test_diets_are_listed_and_set(client, services):
                     csrf_from="/agents/cantine/regimes?ecole=s-1")
     assert response.status_code == 303 and response.headers["Location"] == "/agents/cantine/regimes?ecole=s-1&q=mart"
     assert calls(services, "set_diet") == [("k3", "vegetarien", True)]
-    assert "Régime de Hugo Martin enregistré : végétarien, avec un PAI" in text(client.get(response.headers["Location"]))
+    assert "Régime d'Hugo Martin enregistré : végétarien, avec un PAI" in text(client.get(response.headers["Location"]))
 
 
 def test_the_calendar_imports_an_ics_file_and_lists_closures(client, services):
@@ -810,11 +846,13 @@ def test_an_agent_sees_a_familys_absences_and_reads_a_justification_which_is_rec
     as_agent(client, services)
     services.answers[("identity", "family_for_agent")] = FAMILY
     services.answers[("canteen", "school_directory")] = {"school_years": ["2026-2027", "2027-2028"], "schools": []}
+    services.answers[("canteen", "enrolments_of_family")] = []
     services.answers[("canteen", "family_absences")] = [
         {"id": "abs-1", "child_id": FAMILY["children"][0]["id"], "from": "2026-12-01", "to": "2026-12-02",
          "reason": "illness", "reported_at": "2026-12-01T08:00:00+00:00", "has_document": True}]
     page = text(client.get("/agents/cantine/inscriptions/fam-1"))
     assert "voir le justificatif" in page and "/agents/cantine/absences/abs-1/justificatif" in page
+    assert "du mardi 1er décembre au mercredi 2 décembre 2026" in page and "2026-12-01" not in page  # French dates
     services.answers[("canteen", "absence_document")] = {"name": "x.pdf", "media_type": "application/pdf",
                                                          "content_base64": "JVBERi0xLjQ="}
     response = client.get("/agents/cantine/absences/abs-1/justificatif")
@@ -834,7 +872,7 @@ def test_an_agents_page_asks_the_canteen_once_whatever_the_number_of_schools(cli
     answer_everything(services)
     assert client.get(path).status_code == 200
     asked = [name for service, name, _, _ in services.calls if service == "canteen" and name != "vocabulary"]
-    assert [name for name in asked if name != "family_absences"] == [method]
+    assert [name for name in asked if name not in ("family_absences", "enrolments_of_family")] == [method]
 
 
 def test_the_diets_page_shows_the_school_year_the_service_gives(client, services):
@@ -842,4 +880,49 @@ def test_the_diets_page_shows_the_school_year_the_service_gives(client, services
     answer_everything(services)
     page = text(client.get("/agents/cantine/regimes?ecole=s-1&date=2027-09-02"))
     assert calls(services, "school_day") == [("s-1", "2027-09-02")]
-    assert "École publique Jules Verne, année scolaire 2026-2027" in page  # the fake's answer, not a computation
+    assert "<bdi>École publique Jules Verne</bdi>, année scolaire 2026-2027" in page  # the fake's answer, not a computation
+
+
+LEA_ENROLMENTS = [
+    {"child_id": "kid-1", "school_year": "2026-2027", "school_id": "s-1", "school_name": "École publique Jules Verne",
+     "class_id": "k-1", "class_name": "CE2"},
+    {"child_id": "kid-1", "school_year": "2027-2028", "school_id": "s-2", "school_name": "École privée St Joseph",
+     "class_id": None, "class_name": None}]
+
+
+def test_the_enrolment_page_shows_where_each_child_is_enrolled_per_year(client, services):
+    as_agent(client, services)
+    answer_everything(services)
+    services.answers[("canteen", "family_absences")] = []
+    services.answers[("canteen", "enrolments_of_family")] = LEA_ENROLMENTS
+    page = text(client.get("/agents/cantine/inscriptions/fam-1"))
+    assert calls(services, "enrolments_of_family") == [("fam-1",)]
+    assert "Année 2026-2027 : <bdi>École publique Jules Verne</bdi>, classe <bdi>CE2</bdi>" in page
+    assert "Année 2027-2028 : <bdi>École privée St Joseph</bdi>, classe non précisée" in page
+    services.answers[("canteen", "enrolments_of_family")] = []
+    assert "Pas encore inscrit(e) à la restauration scolaire." in text(client.get("/agents/cantine/inscriptions/fam-1"))
+
+
+def test_the_family_file_shows_the_enrolments_and_links_to_the_enrolment_page(client, services):
+    as_agent(client, services)
+    answer_everything(services)
+    services.answers[("canteen", "enrolments_of_family")] = LEA_ENROLMENTS
+    page = text(client.get("/agents/familles/fam-1"))
+    assert "Année 2026-2027 : <bdi>École publique Jules Verne</bdi>, classe <bdi>CE2</bdi>" in page
+    assert 'href="/agents/cantine/inscriptions/fam-1"' in page
+
+
+def test_the_family_file_of_a_creche_agent_asks_nothing_of_the_canteen(client, services):
+    as_agent(client, services, CRECHE)
+    answer_everything(services)
+    page = text(client.get("/agents/familles/fam-1"))
+    assert calls(services, "enrolments_of_family") == [] and "/agents/cantine/inscriptions/fam-1" not in page
+
+
+def test_the_family_file_stays_readable_while_the_canteen_is_down(client, services):
+    as_agent(client, services)
+    answer_everything(services)
+    del services.answers[("canteen", "enrolments_of_family")]  # the fake then answers ServiceUnavailable
+    response = client.get("/agents/familles/fam-1")
+    assert response.status_code == 200
+    assert "ne peuvent pas être lues pour le moment" in text(response)

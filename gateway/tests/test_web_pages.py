@@ -207,7 +207,11 @@ def test_dashboard_tiles_and_the_unconfirmed_email_banner(client, services):
     page = text(client.get("/tableau-de-bord"))
     for tile in ("Mon compte", "Cantine", "Multi-accueil", "Absences", "Mes coordonnées"):
         assert f">{tile}</h2>" in page
-    assert page.count("Bientôt disponible") == 2  # the account and absences tiles; the crèche tile is live
+    assert "Bientôt disponible" not in page  # every tile says what it does today
+    absences = page[page.index('id="tuile-absences"'):page.index('id="tuile-coordonnees"')]
+    assert 'href="/cantine/absences"' in absences and 'href="/petite-enfance/absences"' in absences
+    account = page[page.index('id="tuile-compte"'):page.index('id="tuile-cantine"')]
+    assert "ne se consultent pas encore" in account and 'href="tel:+33240457979"' in account
     assert "Confirmez votre adresse e-mail" in page and "000042" in page and "06 12 34 56 78" in page
     confirmed = {**ME, "account": {**ME["account"], "email_confirmed": True}}
     services.answers[("identity", "me")] = confirmed
@@ -393,16 +397,50 @@ def test_agent_family_page_after_the_account_is_created(client, services):
     assert "espace créé" in page and "utilisée" in page and "Émettre" not in page and "courrier.pdf" not in page
 
 
-def test_agent_issues_a_key_and_sees_it_once(client, services):
+LIVE_KEY = dict(issued_at="2026-01-10T09:00:00+00:00", expires_at="2099-04-10T09:00:00+00:00", used=False,
+                letter_available=True)
+
+
+def test_agent_issues_a_key_then_is_redirected_and_reloading_issues_nothing(client, services):
     log_in_as(client, services, AGENT)
-    services.answers[("identity", "family_for_agent")] = agent_family()
-    services.answers[("identity", "issue_key")] = {"key": "ABCD-EFGH-JKMN-PQRS", "expires_at": "2026-04-10T09:00:00+00:00",
+    families = iter([agent_family(), agent_family()] + [agent_family(**LIVE_KEY)] * 2)
+    services.answers[("identity", "family_for_agent")] = lambda *args: next(families)
+    services.answers[("identity", "issue_key")] = {"key": "ABCD-EFGH-JKMN-PQRS", "expires_at": "2099-04-10T09:00:00+00:00",
                                                    "representative_id": "rep-1"}
-    response = post(client, "/agents/familles/fam-1/representants/rep-1/cle", {}, csrf_from="/agents/familles/fam-1")
-    assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store"
-    shown = re.search(r'<p class="key" id="cle">(.*?)</p>', text(response)).group(1)
-    assert re.sub(r"<[^>]+>", "", shown) == "ABCD-EFGH-JKMN-PQRS"
+    token = csrf_token(client, "/agents/familles/fam-1")
+    response = client.post("/agents/familles/fam-1/representants/rep-1/cle", data={"csrf_token": token})
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/agents/familles/fam-1/representants/rep-1/cle"
     assert ("identity", "issue_key", ("rep-1", "agent-1"), {}) in services.calls
+    shown = client.get(response.headers["Location"])
+    page = text(shown)
+    assert shown.status_code == 200 and shown.headers["Cache-Control"] == "no-store"
+    assert "Clé émise pour Claire Martin" in page and "émise le 10 janvier 2026" in page
+    assert "/agents/familles/fam-1/representants/rep-1/courrier.pdf" in page
+    assert "ABCD-EFGH-JKMN-PQRS" not in page  # the plain key travels only in the letter
+    with client.session_transaction() as session:
+        assert "ABCD" not in repr(dict(session))  # nor in the (signed, readable) session cookie
+    text(client.get(response.headers["Location"]))  # a reload
+    assert len([c for c in services.calls if c[1] == "issue_key"]) == 1
+
+
+def test_replacing_a_key_that_still_works_needs_the_confirmation(client, services):
+    log_in_as(client, services, AGENT)
+    services.answers[("identity", "family_for_agent")] = agent_family(**LIVE_KEY)
+    services.answers[("identity", "issue_key")] = {"key": "ABCD-EFGH-JKMN-PQRS", "expires_at": "2099-04-10T09:00:00+00:00",
+                                                   "representative_id": "rep-1"}
+    family_page = text(client.get("/agents/familles/fam-1"))
+    assert 'href="/agents/familles/fam-1/representants/rep-1/cle"' in family_page
+    key_page = "/agents/familles/fam-1/representants/rep-1/cle"
+    page = text(client.get(key_page))
+    assert 'name="confirm"' in page and "son courrier déjà imprimé ne fonctionneront plus" in page
+    refused = post(client, key_page, {})
+    assert refused.status_code == 400 and "Cochez la case pour confirmer" in text(refused)
+    assert 'aria-invalid="true"' in text(refused)
+    assert not [c for c in services.calls if c[1] == "issue_key"]
+    confirmed = post(client, key_page, {"confirm": "yes"})
+    assert confirmed.status_code == 303
+    assert len([c for c in services.calls if c[1] == "issue_key"]) == 1
 
 
 def test_agent_issue_key_refused_when_the_account_exists(client, services):
@@ -470,3 +508,15 @@ def test_dev_outbox_is_404_outside_local_runs(tmp_path):
     response = app.test_client().get("/dev/courriels")
     assert response.status_code == 404 and "Secret" not in text(response)
     assert "courriels envoyés" not in text(app.test_client().get("/connexion"))
+
+
+# --- French elision ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name, expected", [
+    ("Inès", "d'Inès"), ("Hugo", "d'Hugo"), ("Éloïse", "d'Éloïse"), ("avril 2027", "d'avril 2027"),
+    ("Yves", "d'Yves"), ("Léa", "de Léa"), ("Yann", "de Yann"), ("décembre 2026", "de décembre 2026"),
+])
+def test_de_elides_before_a_vowel_or_a_mute_h(name, expected):
+    from gateway.web.helpers import de
+    assert de(name) == expected
+

@@ -15,6 +15,7 @@ from playwright.sync_api import expect
 
 from espace_common.rpc_client import RpcClient
 from gateway.web.canteen_common import Month, day_fr
+from gateway.web.helpers import de
 
 from .pages import heading, log_in
 
@@ -126,7 +127,7 @@ def test_a_parent_reserves_cancels_and_reports_an_absence_and_the_agent_sees_the
     log_in(parent, town["username"], PARENT_PASSWORD)
     expect(heading(parent)).to_have_text("Mon tableau de bord")
     parent.get_by_role("region", name="Cantine").get_by_role("link", name="Réserver les repas").click()
-    expect(heading(parent)).to_have_text(re.compile(r"^Repas de "))
+    expect(heading(parent)).to_have_text(re.compile(r"^Repas (de |d')"))
     check(parent)
     parent.get_by_role("navigation", name="Cantine").get_by_role("link", name="Par période").click()
     expect(heading(parent)).to_have_text("Réserver ou annuler une période")
@@ -159,7 +160,7 @@ def test_a_parent_reserves_cancels_and_reports_an_absence_and_the_agent_sees_the
 
     # --- The parent cancels that day from the month calendar, before its deadline ---------------------
     parent.goto(f"/cantine/?mois={next_month.key}")
-    expect(heading(parent)).to_have_text(f"Repas de {next_month.label}")
+    expect(heading(parent)).to_have_text(f"Repas {de(next_month.label)}")
     cell = parent.locator(f"#e1-{cancelled_day}")
     expect(cell).to_contain_text("Réservé")
     expect(cell).to_contain_text("modifiable jusqu'au")
@@ -221,13 +222,13 @@ def test_a_parent_reserves_cancels_and_reports_an_absence_and_the_agent_sees_the
         {"name": "certificat.pdf", "mimeType": "application/pdf", "buffer": PDF})
     parent.get_by_role("button", name="Signaler l'absence").click()
     expect(parent.get_by_role("status")).to_contain_text(
-        f"Absence de Hugo enregistrée pour le {day_fr(absent_day)}, avec le justificatif « certificat.pdf ».")
+        f"Absence d'Hugo enregistrée pour le {day_fr(absent_day)}, avec le justificatif « certificat.pdf ».")
     absent_cell = parent.locator(f"#e2-{absent_day}")
     expect(absent_cell).to_contain_text("Absent")
     expect(absent_cell.get_by_role("button")).to_have_count(0)
     # The parent reads the justification back, as the canteen service stored it.
     parent.get_by_role("navigation", name="Cantine").get_by_role("link", name="Absence").click()
-    link = parent.get_by_role("link", name="voir le justificatif de Hugo")
+    link = parent.get_by_role("link", name="voir le justificatif d'Hugo")
     expect(link).to_have_count(1)
     document = parent.request.get(link.get_attribute("href"))
     assert document.status == 200 and document.headers["content-type"] == "application/pdf"

@@ -5,14 +5,15 @@ from datetime import datetime, timezone
 
 from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
 
-from espace_common.rpc_client import RemoteError
+from espace_common.rpc_client import RemoteError, ServiceUnavailable
 
-from ..auth import current_principal, role_required
+from ..auth import current_principal, has_role, role_required
 from ..errors import FormError, refusal
 from ..responses import no_store
 from ..services import services
 from ..schemas import form_problem
 from ..vocabularies import agent_role_names
+from .canteen_agent import CANTEEN_ROLES, enrolments_by_child
 from .helpers import render_form
 
 bp = Blueprint("agent", __name__, url_prefix="/agents")
@@ -135,11 +136,8 @@ def _family_and_representative(family_id, representative_id=None):
     return family, rep
 
 
-@bp.get("/familles/<family_id>")
-@role_required(*FAMILY_ROLES)
-def family(family_id):
-    """A family: its representatives with their account and key, its children."""
-    family, _ = _family_and_representative(family_id)
+def _with_key_state(family):
+    """Mark each representative's key expired or not, in UTC."""
     now = datetime.now(timezone.utc)
     for rep in family["representatives"]:
         if rep.get("key"):
@@ -147,21 +145,63 @@ def family(family_id):
             if expires_at.tzinfo is None:  # instants travel in UTC
                 expires_at = expires_at.replace(tzinfo=timezone.utc)
             rep["key"]["expired"] = expires_at <= now
-    return render_template("agent/family.html", family=family)
+    return family
+
+
+def _live_key(rep):
+    """The representative's key when it can still create the space (a new one would void it and its letter)."""
+    key = rep.get("key")
+    return key if key and not key.get("used") and not key.get("expired") else None
+
+
+@bp.get("/familles/<family_id>")
+@role_required(*FAMILY_ROLES)
+def family(family_id):
+    """A family: its representatives with their account and key, its children."""
+    family, _ = _family_and_representative(family_id)
+    enrolled = None  # not an Affaires Scolaires agent: no canteen call, no canteen section
+    if has_role(current_principal(), CANTEEN_ROLES):
+        try:
+            enrolled = enrolments_by_child(services().call("canteen", "enrolments_of_family", family_id))
+        except ServiceUnavailable:
+            enrolled = "unavailable"  # the family file stays readable while the canteen is down
+    return render_template("agent/family.html", family=_with_key_state(family), enrolled=enrolled)
+
+
+KEY_CONFIRMATION = ("Cochez la case pour confirmer : la clé en cours et son courrier ne fonctionneront plus.",
+                    "confirmation_needed")
+
+
+@bp.get("/familles/<family_id>/representants/<representative_id>/cle")
+@role_required(*FAMILY_ROLES)
+def key(family_id, representative_id):
+    """A representative's key: when it was issued, its letter to print (the letter carries the key: the key
+    itself is shown nowhere else, and reloading this page issues nothing)."""
+    family, rep = _family_and_representative(family_id, representative_id)
+    _with_key_state(family)
+    return no_store(render_form("agent/key_issued.html", family=family, rep=rep, live_key=_live_key(rep)))
 
 
 @bp.post("/familles/<family_id>/representants/<representative_id>/cle")
 @role_required(*FAMILY_ROLES)
 def issue_key(family_id, representative_id):
-    """Issue a new key (the previous one stops working) and show it this once."""
+    """Issue a key, then redirect to the key's page (post/redirect/get). Replacing a key that still works is
+    an explicit action: the agent ticks that the key in use and its letter will stop working."""
     family, rep = _family_and_representative(family_id, representative_id)
+    _with_key_state(family)
+    live_key = _live_key(rep)
+    if live_key and request.form.get("confirm") != "yes":
+        error = FormError(*KEY_CONFIRMATION, about="confirm")
+        return no_store(render_form("agent/key_issued.html", error, family=family, rep=rep, live_key=live_key))
     try:
-        issued = identity("issue_key", representative_id, current_principal()["id"])
+        identity("issue_key", representative_id, current_principal()["id"])
     except RemoteError as exc:
         error = refusal(exc)
         flash(error.message, "error")
         return redirect(url_for("agent.family", family_id=family_id))
-    return no_store(make_response(render_template("agent/key_issued.html", family=family, rep=rep, issued=issued)))
+    flash(f"Clé émise pour {rep['first_name']} {rep['last_name']}. Téléchargez et imprimez le courrier : il porte "
+          "la clé, qui n'est affichée nulle part ailleurs.")
+    return redirect(url_for("agent.key", family_id=family_id, representative_id=representative_id), code=303)
 
 
 @bp.get("/familles/<family_id>/representants/<representative_id>/courrier.pdf")

@@ -13,7 +13,7 @@ from .canteen_common import (
     CanteenFormError, Month, Week, WEEKDAYS_SHORT, canteen, day_fr, justification_response, megabytes, now, refusal,
     sorted_courses, today, vocabulary,
 )
-from .helpers import PARIS, no_store, render_form
+from .helpers import PARIS, de, no_store, render_form
 
 bp = Blueprint("canteen", __name__, url_prefix="/cantine")
 
@@ -141,9 +141,9 @@ def change_day(child_id, day):
     name = answer["first_name"]
     if answer["changed"]:
         done = "réservé" if action == "reserve" else "annulé"
-        flash(f"Repas de {name} du {day_fr(wanted)} {done}.")
+        flash(f"Repas {de(name)} du {day_fr(wanted)} {done}.")
     else:
-        flash(f"Le repas de {name} du {day_fr(wanted)} n'a pas été modifié. {answer['refusal']['message']}", "error")
+        flash(f"Le repas {de(name)} du {day_fr(wanted)} n'a pas été modifié. {answer['refusal']['message']}", "error")
     target = url_for("canteen.month", mois=day[:7], _anchor=day_anchor(answer["rank"], day))
     return redirect(target, 303)
 
@@ -201,7 +201,19 @@ def outcome_view(answer, children, action):
         row["label"] = results.get(row["result"], row["result"])
         if row["result"] == "unchanged":
             row["label"] = "déjà réservé" if action == "reserve" else "pas de repas à annuler"
-    return {"rows": rows, "summary": answer["summary"]}
+        if row["result"] == "refused" and row.get("closure"):
+            # A day the canteen is closed is no refusal of the parent's request: it reads as closed, not in red.
+            row["result"] = "closed"
+            row["label"] = f"fermé ({CLOSURE_WORDS[row['closure']]})" if row["closure"] in CLOSURE_WORDS else "fermé"
+    summary = dict(answer["summary"])
+    summary["closed"] = sum(row["result"] == "closed" for row in rows)
+    summary["refused"] = max(summary.get("refused", 0) - summary["closed"], 0)
+    return {"rows": rows, "summary": summary}
+
+
+# The closed days' kinds the canteen names (calendar_rules.SchoolCalendar.closure), as the period result says them.
+CLOSURE_WORDS = {"public_holiday": "jour férié", "holiday": "vacances", "closed": "restaurant fermé",
+                 "weekday": "pas de cantine ce jour-là"}
 
 
 @bp.route("/absences", methods=("GET", "POST"))
@@ -240,7 +252,7 @@ def absence():
                 start, end = date.fromisoformat(values["from"]), date.fromisoformat(values["to"])
                 period = f"pour le {day_fr(start)}" if start == end else f"du {day_fr(start)} au {day_fr(end)}"
                 with_file = f", avec le justificatif « {document['name']} »" if document else ""
-                flash(f"Absence de {names[values['child']]} enregistrée {period}{with_file}.")
+                flash(f"Absence {de(names[values['child']])} enregistrée {period}{with_file}.")
                 return redirect(url_for("canteen.month", mois=values["from"][:7]), 303)
     absences = canteen("family_absences", family_id())
     names = {c["child_id"]: c["first_name"] for c in children}

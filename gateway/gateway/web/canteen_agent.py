@@ -14,7 +14,7 @@ from .canteen_common import (
     CanteenFormError, Week, canteen, day_fr, justification_response, megabytes, refusal, sorted_courses, today,
     vocabulary,
 )
-from .helpers import render_form
+from .helpers import de, render_form
 
 bp = Blueprint("canteen_agent", __name__, url_prefix="/agents/cantine")
 
@@ -304,7 +304,7 @@ def enrol_family(family_id):
         school_id, _, rest = values["placement"].partition("|")
         year, _, class_id = rest.partition("|")
         if not school_id or not year:
-            error = CanteenFormError(f"Choisissez l'école et l'année de {child['first_name']}.", "invalid_class")
+            error = CanteenFormError(f"Choisissez l'école et l'année {de(child['first_name'])}.", "invalid_class")
         else:
             try:
                 canteen("enrol", child_id, school_id, year, class_id or None)
@@ -315,11 +315,20 @@ def enrol_family(family_id):
                       f"pour l'année {year}.")
                 return back("canteen_agent.enrol_family", family_id=family_id)
     absences = canteen("family_absences", family_id)
+    enrolled = enrolments_by_child(canteen("enrolments_of_family", family_id))
     names = {c["id"]: f"{c['first_name']} {c['last_name']}" for c in family["children"]}
     for absence in absences:
         absence["child_name"] = names.get(absence["child_id"], "")
     return render_form("agent/canteen/enrol_family.html", error, family=family, groups=placements(), values=values,
-                       absences=absences, reasons=vocabulary().absence_reasons)
+                       absences=absences, reasons=vocabulary().absence_reasons, enrolled=enrolled)
+
+
+def enrolments_by_child(enrolments):
+    """{child_id: [enrolment, ...]} by school year, from canteen's enrolments_of_family."""
+    by_child = {}
+    for enrolment in enrolments:
+        by_child.setdefault(enrolment["child_id"], []).append(enrolment)
+    return by_child
 
 
 @bp.get("/absences/<absence_id>/justificatif")
@@ -358,7 +367,8 @@ def attendance():
         return back("canteen_agent.attendance", ecole=school_id, date=day.isoformat())
     answer, day = school_day()
     school, sheet = answer["school"], answer["sheet"]
-    recorded = any(row["eaten"] for row in sheet)
+    # Taken, even when nobody ate: the canteen keeps when the sheet was recorded.
+    recorded = bool(answer.get("attendance_recorded_at")) or any(row["eaten"] for row in sheet)
     return render_template("agent/canteen/attendance.html", schools=answer["schools"], school=school, day=day,
                            sheet=sheet, recorded=recorded, without=[r for r in sheet if r["eaten"] and not r["reserved"]])
 
@@ -423,7 +433,7 @@ def diets():
         except RemoteError as exc:
             flash(refusal(exc).message, "error")
         else:
-            flash(f"Régime de {name} enregistré : {vocabulary().diets.get(diet, diet).lower()}"
+            flash(f"Régime {de(name)} enregistré : {vocabulary().diets.get(diet, diet).lower()}"
                   + (", avec un PAI (panier repas)." if pai else ", sans PAI."))
         return back("canteen_agent.diets", ecole=request.values.get("ecole") or None, q=query or None)
     answer, day = school_day()

@@ -66,6 +66,30 @@ def phone_fr(value):
     return digits
 
 
+VOWELS = "aeiouyàâäéèêëîïôöùûüœæ"
+
+
+def de_word(name):
+    """«d'» before a vowel or a mute h (Inès, Hugo, avril, Yves), else «de » (Léa, Yann): the French elision.
+    A y before a consonant sounds as a vowel (Yves); before a vowel it does not (Yann, Yasmine)."""
+    word = (name or "").strip().lower()
+    if not word:
+        return "de "
+    first, second = word[0], word[1:2]
+    if first == "y":
+        return "d'" if second and second not in VOWELS else "de "
+    return "d'" if first in VOWELS or first == "h" else "de "
+
+
+@bp.app_template_filter("de")
+def de(name):
+    """«d'Inès», «de Léa»: the name after «de», elided as French writes it."""
+    return f"{de_word(name)}{(name or '').strip()}"
+
+
+bp.add_app_template_filter(de_word, "de_word")
+
+
 @bp.app_context_processor
 def shared_values():
     # password_rules is a function: only the pages that show the rules ask identity for them.

@@ -52,9 +52,11 @@ class Outcome:
     date: date
     result: str  # "reserved", "cancelled", "unchanged" or "refused"
     reason: str | None = None
+    closure: str | None = None  # a refused closed day's kind ("public_holiday", "holiday", ...): pages show it as closed
 
     def as_dict(self):
-        return {"child_id": self.child_id, "date": self.date.isoformat(), "result": self.result, "reason": self.reason}
+        return {"child_id": self.child_id, "date": self.date.isoformat(), "result": self.result, "reason": self.reason,
+                "closure": self.closure}
 
 
 def parse_date(value, field):
@@ -141,9 +143,9 @@ def plan_bulk(child_ids, start, end, weekdays, action, calendar, rules, now, res
         for day in days_between(start, end):
             if day.isoweekday() not in weekdays:
                 continue
-            closure = calendar.closure_reason(day, rules)
+            closure = calendar.closure(day, rules)
             if closure:
-                outcomes.append(Outcome(child_id, day, "refused", closure))
+                outcomes.append(Outcome(child_id, day, "refused", closure[1], closure[0]))
             elif not is_changeable(day, now, rules):
                 outcomes.append(Outcome(child_id, day, "refused", frozen_reason(day, rules)))
             elif (action == "reserve") == (day in reserved):

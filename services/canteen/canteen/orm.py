@@ -93,6 +93,14 @@ attendance = Table(
     Column("recorded_at", UTCDateTime, nullable=False),
 )
 
+# That the attendance of a school and day was taken, even when nobody ate (no attendance row says so).
+attendance_sheets = Table(
+    "attendance_sheets", metadata,
+    Column("school_id", String(36), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("recorded_at", UTCDateTime, nullable=False),
+)
+
 # Sensitive (health, beliefs): read only through agents' routes.
 diets = Table(
     "diets", metadata,

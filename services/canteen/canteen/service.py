@@ -129,6 +129,11 @@ class CanteenService(HealthMixin):
         return self.canteen.report_absence(family_id, child_id, start, end, reason, document)
 
     @rpc
+    def enrolments_of_family(self, family_id):
+        """Where each child of a family is enrolled, per school year (school and class), for the agents' pages."""
+        return self.canteen.enrolments_of_family(family_id)
+
+    @rpc
     def family_absences(self, family_id):
         """The absences reported for a family's children, newest first, with whether a justification came."""
         return self.canteen.family_absences(family_id)

@@ -207,10 +207,19 @@ def reservations_on(uow, child_ids, day):
 
 def replace_attendance(uow, school_id, day, eaten, reserved, now):
     uow.execute(delete(orm.attendance).where(orm.attendance.c.school_id == school_id, orm.attendance.c.day == day))
+    sheet = orm.attendance_sheets
+    uow.execute(delete(sheet).where(sheet.c.school_id == school_id, sheet.c.day == day))
+    uow.execute(insert(sheet).values(school_id=school_id, day=day, recorded_at=now))
     if eaten:
         uow.execute(insert(orm.attendance), [
             {"child_id": c, "day": day, "school_id": school_id, "reserved": c in reserved, "recorded_at": now}
             for c in eaten])
+
+
+def attendance_recorded_at(uow, school_id, day):
+    """When the attendance of that school and day was last taken, or None."""
+    return uow.execute(select(orm.attendance_sheets.c.recorded_at).where(
+        orm.attendance_sheets.c.school_id == school_id, orm.attendance_sheets.c.day == day)).scalar()
 
 
 def attendance_on(uow, school_id, day):
@@ -299,3 +308,15 @@ def active_feed(uow, family_id):
 def absences_of_family(uow, family_id):
     return uow.execute(select(orm.absences).where(orm.absences.c.family_id == family_id)
                        .order_by(orm.absences.c.start.desc())).all()
+
+
+def enrolments_of_family(uow, family_id):
+    """Each enrolment of the family's children with its school's and class's names, by school year."""
+    e, s, c, fc = orm.enrolments, orm.schools, orm.classes, orm.family_children
+    return uow.execute(
+        select(e.c.child_id, e.c.school_year, e.c.school_id, s.c.name.label("school_name"), e.c.class_id,
+               c.c.name.label("class_name"))
+        .join(fc, and_(fc.c.child_id == e.c.child_id, fc.c.family_id == family_id))
+        .join(s, s.c.id == e.c.school_id)
+        .outerjoin(c, c.c.id == e.c.class_id)
+        .order_by(e.c.school_year, fc.c.birth_date)).all()

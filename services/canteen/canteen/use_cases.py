@@ -257,6 +257,13 @@ class Canteen:
         return {"id": absence_id, "child_id": child_id, "from": start.isoformat(), "to": end.isoformat(),
                 "reason": reason, "has_document": has_document}
 
+    def enrolments_of_family(self, family_id):
+        """Where each child of the family eats, per school year: the school and the class (None if not given)."""
+        with self.unit_of_work(read_only=True) as uow:
+            rows = store.enrolments_of_family(uow, family_id)
+        return [{"child_id": r.child_id, "school_year": r.school_year, "school_id": r.school_id,
+                 "school_name": r.school_name, "class_id": r.class_id, "class_name": r.class_name} for r in rows]
+
     def family_absences(self, family_id):
         with self.unit_of_work(read_only=True) as uow:
             rows = store.absences_of_family(uow, family_id)
@@ -315,9 +322,10 @@ class Canteen:
             chosen = next((s for s in schools if s.id == school_id), None) if school_id else \
                 (schools[0] if schools else None)
             sheet = _sheet(uow, chosen.id, day) if chosen else []
+            recorded_at = store.attendance_recorded_at(uow, chosen.id, day) if chosen else None
         return {"date": day.isoformat(), "school_year": domain.school_year_of(day),
                 "schools": [_school(s) for s in schools], "school": _school(chosen) if chosen else None,
-                "sheet": sheet}
+                "sheet": sheet, "attendance_recorded_at": recorded_at.isoformat() if recorded_at else None}
 
     def set_diet(self, child_id, diet, pai=False):
         if diet not in domain.DIETS:

@@ -108,6 +108,9 @@ def test_bulk_reserves_school_days_and_says_why_others_are_refused():
                              (21, "refused"), (22, "refused")]
     assert by_child["b"][0] == (14, "reserved")
     assert next(o for o in outcomes if o.date.day == 21).reason == "Vacances de Noël."
+    # A closed day says its kind, so that pages show it as closed rather than as a refusal.
+    assert next(o for o in outcomes if o.date.day == 21).as_dict()["closure"] == "holiday"
+    assert next(o for o in outcomes if o.date.day == 15).as_dict()["closure"] is None
 
 
 def test_single_changes_refused_on_closed_and_frozen_days():

@@ -279,6 +279,28 @@ def test_the_school_day_gives_the_schools_the_chosen_one_its_year_and_sheet(cant
     assert canteen.school_day("nope", "2026-12-03")["school"] is None
 
 
+def test_the_enrolments_of_a_family_name_school_and_class_per_year(canteen, town):
+    next_year = f"{int(YEAR[:4]) + 1}-{int(YEAR[:4]) + 2}"
+    cm1 = canteen.add_class(town, next_year, "CM1")["id"]
+    canteen.enrol(LEA, town, next_year, cm1)
+    assert canteen.enrolments_of_family(FAMILY) == [
+        {"child_id": LEA, "school_year": YEAR, "school_id": town, "school_name": "École Jules Verne",
+         "class_id": None, "class_name": None},
+        {"child_id": HUGO, "school_year": YEAR, "school_id": town, "school_name": "École Jules Verne",
+         "class_id": None, "class_name": None},
+        {"child_id": LEA, "school_year": next_year, "school_id": town, "school_name": "École Jules Verne",
+         "class_id": cm1, "class_name": "CM1"}]
+    assert [e["child_id"] for e in canteen.enrolments_of_family(OTHER)] == [TOM]
+
+
+def test_attendance_taken_with_nobody_eating_is_still_taken(canteen, town):
+    assert canteen.school_day(town, "2026-12-03")["attendance_recorded_at"] is None
+    canteen.record_attendance(town, "2026-12-03", [])
+    day = canteen.school_day(town, "2026-12-03")
+    assert day["attendance_recorded_at"] is not None and not any(r["eaten"] for r in day["sheet"])
+    assert canteen.school_day(town, "2026-12-04")["attendance_recorded_at"] is None
+
+
 @pytest.mark.parametrize("call", [
     lambda c, school: c.add_school("É" * 101, "public", ""),
     lambda c, school: c.add_school("École", "public", "x" * 201),
