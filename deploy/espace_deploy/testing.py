@@ -402,3 +402,31 @@ class TcpProxy:
             self._sockets.difference_update(done)
         for sock in done:
             sock.close()
+
+
+def migrated_sqlite(service, folder):
+    """A SQLite file of the service migrated once by its real Alembic history, to copy for each test."""
+    from espace_common.launch import alembic_ini
+    path = Path(folder) / f"{service}.sqlite"
+    upgrade(alembic_ini(service), f"sqlite:///{path}")
+    return path
+
+
+class SqliteUnits:
+    """What a service's Database gives a worker, on a fresh copy of a migrated file: units of work with the clock."""
+
+    def __init__(self, template, path, metadata, clock):
+        from espace_common.db import create_database_engine
+        shutil.copy(template, path)
+        self.engine = create_database_engine(f"sqlite:///{path}")
+        self.clock = clock
+        self._tables = metadata.tables
+
+    def __call__(self, read_only=False):
+        from espace_common.db import UnitOfWork
+        tables = self._tables
+        return UnitOfWork(self.engine, outbox=tables["outbox"], processed=tables["processed_events"],
+                          mail_outbox=tables.get("mail_outbox"), clock=self.clock, read_only=read_only)
+
+    def dispose(self):
+        self.engine.dispose()

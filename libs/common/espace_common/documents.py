@@ -19,7 +19,7 @@ from pypdf import PdfReader, PdfWriter
 from pypdf.errors import PyPdfError
 from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NameObject
 
-from espace_common.errors import InvalidInput
+from espace_common.errors import InvalidInput, NotFound
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_PIXELS = 50_000_000  # a 50-megapixel photo; a "decompression bomb" declares far more
@@ -176,3 +176,22 @@ class DocumentStore:
         if self.folder.resolve() not in path.parents:
             raise InvalidInput("invalid_document", "Chemin de justificatif invalide.")
         return path.read_bytes()
+
+
+def read_recorded(unit_of_work, store, files, clock, absence_id, family_id=None, reader=None):
+    """A justification's file, for its family (family_id given) or an agent (None); every read is recorded.
+
+    `store` is the service's own: `absence(uow, id)` gives a row with family_id and the document's path, name and
+    type; `record_document_read(uow, id, reader, now)` keeps who read it and when (GDPR).
+    """
+    with unit_of_work(read_only=True) as uow:
+        row = store.absence(uow, absence_id)
+    if row is None or row.document_path is None or (family_id is not None and row.family_id != family_id):
+        raise NotFound("document_not_found", "Ce justificatif n'existe pas.")
+    content = files.read(row.document_path)
+    with unit_of_work() as uow:
+        store.record_document_read(uow, absence_id, reader or (f"family:{family_id}" if family_id else "agent"),
+                                   clock.now())
+        uow.commit()
+    return {"name": row.document_name, "media_type": row.document_type,
+            "content_base64": base64.b64encode(content).decode("ascii")}

@@ -4,7 +4,6 @@ Each one opens a unit of work, reads through `store`, lets the domain's rules de
 neither nameko nor the broker: `service.py` hands them a unit-of-work factory, the clock, the settings
 (ChildcareRules) and the private folder of justifications; tests hand them the same on a SQLite file.
 """
-import base64
 from datetime import timedelta
 
 from espace_common import documents
@@ -370,17 +369,7 @@ class Childcare:
 
     def absence_document(self, absence_id, family_id=None, reader=None):
         """The justification file, for its family (family_id given) or an agent (None); every read is recorded."""
-        with self.unit_of_work(read_only=True) as uow:
-            row = store.absence(uow, absence_id)
-        if row is None or row.document_path is None or (family_id is not None and row.family_id != family_id):
-            raise NotFound("document_not_found", "Ce justificatif n'existe pas.")
-        content = self.files.read(row.document_path)
-        with self.unit_of_work() as uow:
-            store.record_document_read(uow, absence_id, reader or (f"family:{family_id}" if family_id else "agent"),
-                                       self.clock.now())
-            uow.commit()
-        return {"name": row.document_name, "media_type": row.document_type,
-                "content_base64": base64.b64encode(content).decode("ascii")}
+        return documents.read_recorded(self.unit_of_work, store, self.files, self.clock, absence_id, family_id, reader)
 
     def document_reads(self, absence_id):
         with self.unit_of_work(read_only=True) as uow:

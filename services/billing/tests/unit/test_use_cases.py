@@ -1,6 +1,5 @@
 """Billing's use cases on a real SQLite unit of work in a temporary file, with a fixed clock and a fake source of
 billable facts (the month canteen and childcare would answer): no broker."""
-import shutil
 from datetime import date, datetime
 
 import pytest
@@ -8,10 +7,8 @@ from sqlalchemy import insert, select, update
 
 from billing import orm, use_cases
 from espace_common.clock import FixedClock
-from espace_common.db import UnitOfWork, create_database_engine
 from espace_common.errors import Conflict, InvalidInput, NotFound
-from espace_common.launch import alembic_ini
-from espace_common.migrations import upgrade
+from espace_deploy.testing import SqliteUnits, migrated_sqlite
 
 SETTINGS = use_cases.BillingSettings(due_days=30)
 NOW = datetime(2026, 12, 2, 9, 0, tzinfo=SETTINGS.zone)  # Wednesday 2 December 2026: November is over
@@ -29,19 +26,10 @@ PSU_GRID = {"from": "2025-09-01", "floor_cents": 80100, "ceiling_cents": 850000,
 
 @pytest.fixture(scope="module")
 def migrated(tmp_path_factory):
-    path = tmp_path_factory.mktemp("billing-template") / "billing.sqlite"
-    upgrade(alembic_ini("billing"), f"sqlite:///{path}")
-    return path
+    """One migrated database file, copied for each test (migrating costs a second)."""
+    return migrated_sqlite("billing", tmp_path_factory.mktemp("billing-template"))
 
 
-class Units:
-    def __init__(self, url, clock):
-        self.engine = create_database_engine(url)
-        self.clock = clock
-
-    def __call__(self, read_only=False):
-        return UnitOfWork(self.engine, outbox=orm.metadata.tables["outbox"],
-                          processed=orm.metadata.tables["processed_events"], clock=self.clock, read_only=read_only)
 
 
 class FakeFacts:
@@ -77,11 +65,9 @@ def clock():
 
 @pytest.fixture
 def units(migrated, tmp_path, clock):
-    path = tmp_path / "billing.sqlite"
-    shutil.copy(migrated, path)
-    units = Units(f"sqlite:///{path}", clock)
+    units = SqliteUnits(migrated, tmp_path / "billing.sqlite", orm.metadata, clock)
     yield units
-    units.engine.dispose()
+    units.dispose()
 
 
 @pytest.fixture

@@ -1,5 +1,4 @@
 """The canteen's use cases on a real SQLite unit of work in a temporary file, with a fixed clock: no broker."""
-import shutil
 from datetime import date, datetime
 
 import pytest
@@ -8,10 +7,11 @@ from sqlalchemy import insert
 from canteen import documents, orm, store, use_cases
 from canteen.calendar_rules import CanteenRules
 from espace_common.clock import FixedClock
-from espace_common.db import UnitOfWork, create_database_engine
+from espace_common.db import create_database_engine
 from espace_common.errors import Conflict, InvalidInput, NotFound
 from espace_common.launch import alembic_ini
 from espace_common.migrations import upgrade
+from espace_deploy.testing import SqliteUnits, migrated_sqlite
 
 RULES = CanteenRules()
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=RULES.zone)  # Thursday 26 November 2026, 9:00 in Donges
@@ -23,21 +23,9 @@ YEAR = "2026-2027"
 @pytest.fixture(scope="module")
 def migrated(tmp_path_factory):
     """One migrated database file, copied for each test (migrating costs a second)."""
-    path = tmp_path_factory.mktemp("canteen-template") / "canteen.sqlite"
-    upgrade(alembic_ini("canteen"), f"sqlite:///{path}")
-    return path
+    return migrated_sqlite("canteen", tmp_path_factory.mktemp("canteen-template"))
 
 
-class Units:
-    """What the service's Database gives a worker: units of work on one engine, with the clock."""
-
-    def __init__(self, url, clock):
-        self.engine = create_database_engine(url)
-        self.clock = clock
-
-    def __call__(self, read_only=False):
-        return UnitOfWork(self.engine, outbox=orm.metadata.tables["outbox"],
-                          processed=orm.metadata.tables["processed_events"], clock=self.clock, read_only=read_only)
 
 
 @pytest.fixture
@@ -47,11 +35,9 @@ def clock():
 
 @pytest.fixture
 def units(migrated, tmp_path, clock):
-    path = tmp_path / "canteen.sqlite"
-    shutil.copy(migrated, path)
-    units = Units(f"sqlite:///{path}", clock)
+    units = SqliteUnits(migrated, tmp_path / "canteen.sqlite", orm.metadata, clock)
     yield units
-    units.engine.dispose()
+    units.dispose()
 
 
 @pytest.fixture

@@ -1,7 +1,6 @@
 """The multi-accueil's use cases on a real SQLite file migrated by Alembic, with a fixed clock: no broker."""
 import base64
 import io
-import shutil
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -10,11 +9,9 @@ from sqlalchemy import insert, select
 from childcare import orm, use_cases
 from childcare.domain import ChildcareRules
 from espace_common.clock import FixedClock
-from espace_common.db import UnitOfWork, create_database_engine
 from espace_common.documents import DocumentStore
 from espace_common.errors import Conflict, InvalidInput, NotFound
-from espace_common.launch import alembic_ini
-from espace_common.migrations import upgrade
+from espace_deploy.testing import SqliteUnits, migrated_sqlite
 
 RULES = ChildcareRules()
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=RULES.zone)  # Thursday 26 November 2026, 9:00 in Donges
@@ -25,20 +22,10 @@ MONDAY = date(2026, 11, 30)  # the Monday after NOW
 
 @pytest.fixture(scope="module")
 def migrated(tmp_path_factory):
-    path = tmp_path_factory.mktemp("childcare-template") / "childcare.sqlite"
-    upgrade(alembic_ini("childcare"), f"sqlite:///{path}")
-    return path
+    """One migrated database file, copied for each test (migrating costs a second)."""
+    return migrated_sqlite("childcare", tmp_path_factory.mktemp("childcare-template"))
 
 
-class Units:
-    def __init__(self, url, clock):
-        self.engine = create_database_engine(url)
-        self.clock = clock
-
-    def __call__(self, read_only=False):
-        tables = orm.metadata.tables
-        return UnitOfWork(self.engine, outbox=tables["outbox"], processed=tables["processed_events"],
-                          mail_outbox=tables["mail_outbox"], clock=self.clock, read_only=read_only)
 
 
 @pytest.fixture
@@ -48,9 +35,7 @@ def clock():
 
 @pytest.fixture
 def units(migrated, tmp_path, clock):
-    path = tmp_path / "childcare.sqlite"
-    shutil.copy(migrated, path)
-    units = Units(f"sqlite:///{path}", clock)
+    units = SqliteUnits(migrated, tmp_path / "childcare.sqlite", orm.metadata, clock)
     with units() as uow:
         uow.execute(insert(orm.family_children), [
             {"family_id": FAMILY, "child_id": LINA, "first_name": "Lina", "last_name": "Martin",
@@ -66,7 +51,7 @@ def units(migrated, tmp_path, clock):
         ])
         uow.commit()
     yield units
-    units.engine.dispose()
+    units.dispose()
 
 
 @pytest.fixture
