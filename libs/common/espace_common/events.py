@@ -53,6 +53,8 @@ SUBSCRIPTIONS = (
     Subscription("identity", "family_registered", "canteen", "on_family_registered"),
     Subscription("identity", "family_registered", "childcare", "on_family_registered"),
     Subscription("identity", "family_registered", "billing", "on_family_registered"),
+    # The payment service's card payments (issue #10); data: {transaction_id, invoice_id, amount_cents, paid_at}.
+    Subscription("payment", "succeeded", "billing", "on_payment_succeeded"),
 )
 
 

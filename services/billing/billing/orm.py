@@ -8,6 +8,8 @@ from sqlalchemy import (
     JSON, Boolean, CheckConstraint, Column, Date, ForeignKey, Index, Integer, String, Table, Text, UniqueConstraint,
 )
 
+from sqlalchemy.sql import false
+
 from espace_common.db import UTCDateTime, messaging_tables, new_metadata
 from espace_common.projections import family_children_table
 
@@ -76,6 +78,8 @@ invoices = Table(
     Column("created_at", UTCDateTime(), nullable=False),
     Column("finalized_at", UTCDateTime(), nullable=True),
     Column("pdf_path", String(300), nullable=True),  # the PDF stored at finalisation (a later step of issue 9)
+    # Paid by SEPA direct debit (the family had an active mandate at finalisation): not payable by card.
+    Column("direct_debit", Boolean, nullable=False, default=False, server_default=false()),
     UniqueConstraint("family_id", "regie", "period", name="uq_invoices_family_regie_period"),
     CheckConstraint("status IN ('draft', 'issued', 'partially_paid', 'paid', 'cancelled')", name="status"),
     CheckConstraint("total_cents >= 0 AND paid_cents >= 0 AND credited_cents >= 0 AND balance_cents >= 0 "
@@ -127,6 +131,86 @@ number_counters = Table(
     Column("series", String(10), primary_key=True),
     Column("year", Integer, primary_key=True),
     Column("last_number", Integer, nullable=False),
+)
+
+# --- Direct debit and payments arriving as events (billing/debits.py has the rules) -------------------------------
+
+# A family's SEPA mandates, kept after revocation. `active_family_id` is the family's id while the mandate is active
+# and NULL once revoked: its unique key lets a family hold one active mandate, on SQLite and PostgreSQL alike.
+direct_debit_mandates = Table(
+    "direct_debit_mandates", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("family_id", String(36), nullable=False, index=True),
+    Column("reference", String(35), nullable=False, unique=True),  # the RUM
+    Column("iban", String(34), nullable=False),
+    Column("bic", String(11), nullable=True),
+    Column("holder", String(70), nullable=False),
+    Column("signed_on", Date, nullable=False),
+    Column("signed_at", UTCDateTime(), nullable=False),
+    Column("signed_by", String(36), nullable=True),
+    Column("status", String(10), nullable=False),
+    Column("active_family_id", String(36), nullable=True, unique=True),
+    Column("revoked_at", UTCDateTime(), nullable=True),
+    Column("revoked_by", String(36), nullable=True),
+    CheckConstraint("status IN ('active', 'revoked')", name="status"),
+)
+
+# The files given to the bank: a month's file is stored and given again as it was (same content, nothing sent twice).
+debit_files = Table(
+    "debit_files", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("regie", String(30), nullable=False),
+    Column("month", String(7), nullable=False),
+    Column("rank", Integer, nullable=False),  # a second file of a month carries only the debits planned since
+    Column("xml", Text, nullable=False),
+    Column("count", Integer, nullable=False),
+    Column("total_cents", Integer, nullable=False),
+    Column("created_by", String(36), nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("regie", "month", "rank", name="uq_debit_files_regie_month_rank"),
+)
+
+# One debit per invoice, with the mandate as it was at finalisation (its snapshot). Never deleted: a revoked
+# mandate cancels it, a bank's rejection is recorded on it.
+direct_debits = Table(
+    "direct_debits", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("invoice_id", String(36), ForeignKey("invoices.id"), nullable=False, unique=True),
+    Column("mandate_id", String(36), ForeignKey("direct_debit_mandates.id"), nullable=False, index=True),
+    Column("regie", String(30), nullable=False),
+    Column("period", String(7), nullable=False),
+    Column("mandate_reference", String(35), nullable=False),
+    Column("iban", String(34), nullable=False),
+    Column("bic", String(11), nullable=True),
+    Column("holder", String(70), nullable=False),
+    Column("signed_on", Date, nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("planned_at", UTCDateTime(), nullable=False),
+    Column("sequence_type", String(4), nullable=True),
+    Column("amount_cents", Integer, nullable=True),
+    Column("collection_date", Date, nullable=True),
+    Column("file_id", String(36), ForeignKey("debit_files.id"), nullable=True),
+    Column("payment_id", String(36), ForeignKey("payments.id"), nullable=True),
+    Column("sent_at", UTCDateTime(), nullable=True),
+    Column("rejected_at", UTCDateTime(), nullable=True),
+    Column("rejection_reason", Text, nullable=True),
+    Column("rejected_by", String(36), nullable=True),
+    Index("ix_direct_debits_regie_period", "regie", "period"),
+    CheckConstraint("status IN ('planned', 'sent', 'rejected', 'cancelled')", name="status"),
+)
+
+# A card payment billing could not apply (more than the balance, a settled or unknown invoice): kept for the agents,
+# once per transaction, never lost silently.
+payment_anomalies = Table(
+    "payment_anomalies", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("transaction_id", String(100), nullable=False, unique=True),
+    Column("invoice_id", String(36), nullable=True),
+    Column("amount_cents", Integer, nullable=False),
+    Column("code", String(40), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("data", JSON, nullable=False),
+    Column("received_at", UTCDateTime(), nullable=False),
 )
 
 outbox, processed_events = messaging_tables(metadata)

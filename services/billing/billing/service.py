@@ -5,7 +5,7 @@ from nameko.rpc import RpcProxy
 from espace_common.nameko_support import Database, HealthMixin, event_handler, rpc
 from espace_common.projections import children_of, project_family_registered
 
-from . import domain, use_cases
+from . import debit_use_cases, domain, use_cases
 from .orm import metadata
 
 
@@ -41,7 +41,7 @@ class BillingService(HealthMixin):
     @rpc
     def vocabulary(self):
         """The codes this service owns (régies, states, payment methods, line kinds) with their French labels."""
-        return self.billing.vocabulary()
+        return {**self.billing.vocabulary(), **self.debits.vocabulary()}
 
     # --- Tariffs and resources -------------------------------------------------------------------------------
 
@@ -107,3 +107,47 @@ class BillingService(HealthMixin):
     @rpc
     def credit_note(self, invoice_id, amount_cents, reason, agent_id=None):
         return self.billing.credit_note(invoice_id, amount_cents, reason, agent_id)
+
+    # --- Direct debit, and card payments arriving as events (debit_use_cases.py) -----------------------------
+
+    @property
+    def debits(self):
+        """Mandates, debit files, rejections and card payment events, with the town as SEPA creditor."""
+        return debit_use_cases.DirectDebits(self.db.unit_of_work, self.db.clock,
+                                            debit_use_cases.DebitSettings.from_config(self.config), self.billing)
+
+    @event_handler("payment", "succeeded")
+    def on_payment_succeeded(self, message):
+        """A card payment: recorded once however often it comes (its transaction id), else kept as an anomaly."""
+        self.debits.card_payment_succeeded(message)
+
+    @rpc
+    def sign_mandate(self, family_id, iban, holder, accepted, signer_id=None):
+        """A payer's SEPA mandate {iban, holder} for the family; answers it with its reference (RUM), IBAN masked."""
+        return self.debits.sign_mandate(family_id, iban, holder, accepted, signer_id)
+
+    @rpc
+    def family_mandates(self, family_id):
+        return self.debits.family_mandates(family_id)
+
+    @rpc
+    def revoke_mandate(self, family_id, by=None):
+        return self.debits.revoke_mandate(family_id, by)
+
+    @rpc
+    def debit_file(self, regie, month, agent_id=None):
+        """The month's pain.008.001.02 file {filename, xml, count, total_cents}; the same month again sends nothing."""
+        return self.debits.debit_file(regie, month, agent_id)
+
+    @rpc
+    def month_debits(self, regie, month):
+        return self.debits.month_debits(regie, month)
+
+    @rpc
+    def reject_debit(self, invoice_id, reason, agent_id=None):
+        """The bank rejected an invoice's debit: the invoice is to pay again."""
+        return self.debits.reject_debit(invoice_id, reason, agent_id)
+
+    @rpc
+    def payment_anomalies(self, limit=50):
+        return self.debits.payment_anomalies(limit)

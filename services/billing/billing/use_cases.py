@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from espace_common.errors import Conflict, InvalidInput, NotFound
 
-from . import domain, store
+from . import debit_use_cases, domain, store
 
 INVOICE_NOT_FOUND = ("invoice_not_found", "Cette facture n'existe pas.")
 RUN_NOT_FOUND = ("run_not_found", "Cette tournée de facturation n'existe pas.")
@@ -233,6 +233,7 @@ class Billing:
                     number = domain.invoice_number(run.regie, issued_on.year, first_number + rank)
                     if not store.issue_invoice(uow, row.id, number, issued_on, due_date, now):
                         raise Conflict("run_not_draft", "Cette tournée est finalisée par ailleurs.")
+                debit_use_cases.plan_debits(uow, run_id, now)  # families with a SEPA mandate are debited
             uow.commit()
         return self.invoicing_run(run_id)
 
@@ -284,6 +285,7 @@ class Billing:
             else:
                 if not store.settle(uow, row, paid_cents=amount_cents):
                     raise Conflict("invoice_changed", "La facture vient d'être modifiée : rechargez-la et recommencez.")
+                debit_use_cases.record_paid_event(uow, invoice_id, self.clock.now())  # billing.invoice_paid, once
                 uow.commit()
         if payment_id is None:
             return self.record_payment(invoice_id, method, amount_cents, agent_id, external_id)
@@ -322,7 +324,8 @@ def _summary(row):
             "paid_cents": row.paid_cents, "credited_cents": row.credited_cents, "balance_cents": row.balance_cents,
             "issued_on": row.issued_on.isoformat() if row.issued_on else None,
             "due_date": row.due_date.isoformat() if row.due_date else None,
-            "payable_by_card": row.status in (domain.ISSUED, domain.PARTIALLY_PAID)}
+            "payable_by_card": row.status in (domain.ISSUED, domain.PARTIALLY_PAID) and not row.direct_debit,
+            "direct_debit": row.direct_debit}
 
 
 def _payment(row):
