@@ -48,6 +48,9 @@ FIELD_OF_CODE = {
     "invalid_calendar": "ics", "invalid_menu": "menu", "invalid_news": "title", "invalid_school": "name",
     "invalid_school_year": "school_year", "invalid_class": "placement",
     "absence_too_old": "from", "absence_too_far": "to", "absence_overlaps": "from",
+    # billing: direct debit
+    "invalid_iban": "iban", "iban_outside_sepa": "iban", "invalid_holder": "holder", "mandate_not_accepted": "accepted",
+    "mandate_exists": "iban",
 }
 
 SERVICE_NAMES_FR = {

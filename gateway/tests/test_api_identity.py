@@ -66,6 +66,9 @@ VALID_BODIES = {
     ("/childcare-absences/{absence_id}/decision", "post"): {"accepted": True, "comment": "Reçu"},
     ("/childcare/attendance", "post"): {"child_id": "c-1", "date": "2026-12-01", "arrived_at": "08:10"},
     ("/childcare/closures", "post"): {"date": "2026-12-24", "kind": "closed"},
+    # Direct debit (gateway/tests/test_direct_debit.py).
+    ("/me/direct-debit-mandates", "post"): {"iban": "FR7630006000011234567890189", "holder": "Léa Martin"},
+    ("/invoices/{invoice_id}/debit-rejections", "post"): {"reason": "AM04"},
 }
 
 
@@ -373,7 +376,7 @@ ANONYMOUS_ROUTES = {("/accounts", "post"), ("/auth/token", "post"), ("/password-
 def test_every_other_route_needs_a_token(client, services):
     _, operations = documented_operations(client)
     protected = [(path, method) for path, method, _ in operations if (path, method) not in ANONYMOUS_ROUTES]
-    assert len(protected) == 36  # two of them canteen (a family's absences and a justification), 16 childcare
+    assert len(protected) == 44  # two of them canteen (a family's absences and a justification), 16 childcare, 8 direct debit
     for path, method in protected:
         response = send(client, method, concrete(path), json=VALID_BODIES.get((path, method)))
         assert response.status_code == 401, (path, method)

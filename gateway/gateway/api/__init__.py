@@ -31,3 +31,4 @@ def ping(name):
 
 
 from . import canteen, childcare, identity, validation  # noqa: E402,F401  (they add their routes and hooks to bp)
+from . import billing_debits  # noqa: E402,F401
