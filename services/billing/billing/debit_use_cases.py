@@ -14,7 +14,6 @@ total_cents, paid_at} through its outbox, in the transaction of the payment: onc
 """
 import logging
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError
 
@@ -36,11 +35,6 @@ class DebitSettings:
 
     creditor: debits.Creditor
     mandate_prefix: str = "DONGES"
-    timezone: str = "Europe/Paris"
-
-    @property
-    def zone(self):
-        return ZoneInfo(self.timezone)
 
     @classmethod
     def from_config(cls, config):
@@ -59,7 +53,7 @@ class DebitSettings:
             raise ValueError("SEPA_CREDITOR_BIC is needed: the bank of SEPA_CREDITOR_IBAN is unknown")
         name = " ".join(str(config.get("SEPA_CREDITOR_NAME") or "Commune de Donges").split())[:70]
         return cls(creditor=debits.Creditor(name=name, iban=account.iban, bic=bic, creditor_id=creditor_id),
-                   mandate_prefix=prefix, timezone=str(config.get("TOWN_TIMEZONE") or cls.timezone))
+                   mandate_prefix=prefix)
 
 
 def plan_debits(uow, run_id, now):
@@ -108,10 +102,10 @@ class DirectDebits:
         self.unit_of_work = unit_of_work
         self.clock = clock
         self.settings = settings
-        self.billing = billing  # use_cases.Billing: record_payment
+        self.billing = billing  # use_cases.Billing: record_payment, and today in the town
 
     def today(self):
-        return self.clock.now().astimezone(self.settings.zone).date()
+        return self.billing.today()
 
     def vocabulary(self):
         return {"direct_debit": debits.vocabulary(self.settings.creditor)}
