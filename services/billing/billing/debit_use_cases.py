@@ -118,6 +118,13 @@ class DirectDebits:
         account = debits.parse_iban(iban)
         holder = debits.parse_holder(holder)
         debits.check_accepted(accepted)
+        try:
+            return self._sign(family_id, account, holder, signer_id)
+        except IntegrityError:
+            # The same form sent twice at once: the other one signed first, and this one finds it active.
+            return self._sign(family_id, account, holder, signer_id)
+
+    def _sign(self, family_id, account, holder, signer_id):
         with self.unit_of_work() as uow:
             active = debit_store.active_mandate(uow, family_id)
             if active is not None:
@@ -127,13 +134,9 @@ class DirectDebits:
                                                  "révoquez-le avant d'en signer un autre.")
             rank = debit_store.count_mandates(uow, family_id) + 1
             reference = debits.mandate_reference(self.settings.mandate_prefix, family_id, rank)
-            try:
-                mandate_id = debit_store.add_mandate(uow, family_id, reference, account, holder, self.today(),
-                                                     signer_id, self.clock.now())
-                uow.commit()
-            except IntegrityError:
-                raise Conflict("mandate_changed", "Un mandat vient d'être signé pour votre famille : rechargez la "
-                                                  "page.") from None
+            mandate_id = debit_store.add_mandate(uow, family_id, reference, account, holder, self.today(), signer_id,
+                                                 self.clock.now())
+            uow.commit()
         with self.unit_of_work(read_only=True) as uow:
             return {**mandate_answer(debit_store.mandate(uow, mandate_id)), "created": True}
 
@@ -166,6 +169,14 @@ class DirectDebits:
         sends nothing twice (debits planned since go into the month's next file)."""
         regie = domain.parse_regie(regie)
         month = debits.parse_month(month)
+        try:
+            return self._debit_file(regie, month, agent_id)
+        except IntegrityError:
+            # Another agent's download sent the same debits first (the file's rank, the debit's payment are unique):
+            # theirs stands, and this one gives it back.
+            return self._debit_file(regie, month, agent_id)
+
+    def _debit_file(self, regie, month, agent_id):
         now, today = self.clock.now(), self.today()
         with self.unit_of_work() as uow:
             planned = [row for row in debit_store.planned_debits(uow, regie, month)

@@ -99,3 +99,20 @@ def test_the_same_run_finalised_twice_at_once_numbers_once(processes):
     assert outcomes == ["final", "final"]  # the second finaliser is told the run is final
     with first.units(read_only=True) as uow:
         assert uow.execute(select(orm.number_counters.c.last_number)).scalar() == FAMILIES
+
+
+def test_the_same_debit_file_downloaded_twice_at_once_sends_each_debit_once(processes):
+    from billing.debit_use_cases import DebitSettings, DirectDebits
+
+    first, second = processes
+    debits = [DirectDebits(p.units, p.clock, DebitSettings.from_config({}), p.billing) for p in processes]
+    for n in range(FAMILIES):
+        debits[0].sign_mandate(f"fam-{n}", "FR7630006000011234567890189", f"Famille {n}", True)
+    run = first.billing.start_invoicing_run("affaires_scolaires", "2026-11", AGENT)
+    first.billing.finalize_run(run["id"], AGENT)
+    files = at_once(lambda: debits[0].debit_file("affaires_scolaires", "2026-11", AGENT),
+                    lambda: debits[1].debit_file("affaires_scolaires", "2026-11", AGENT))
+    assert files[0]["xml"] == files[1]["xml"] and sorted(f["created"] for f in files) == [False, True]
+    with first.units(read_only=True) as uow:
+        assert uow.execute(select(func.count()).select_from(orm.debit_files)).scalar() == 1
+        assert uow.execute(select(func.count()).select_from(orm.payments)).scalar() == FAMILIES
