@@ -222,3 +222,15 @@ def test_the_agent_page_keeps_to_the_agents_regie(client, services):
     assert client.get("/agents/facturation/prelevements/?mois=x" + "9" * 1000).status_code == 400
     log_in_as(client, services, WEB_PARENT)
     assert client.get("/agents/facturation/prelevements/").status_code == 403
+
+
+def test_the_agents_see_the_card_payments_to_settle(client, services):
+    services.answers[("billing", "payment_anomalies")] = {"anomalies": [
+        {"id": "a-1", "transaction_id": "paybox-9", "invoice_id": "inv-1", "amount_cents": 90000, "code": "overpayment",
+         "message": "Le montant dépasse le reste à payer (12,45\u00a0€).", "received_at": "2026-12-01T08:00:00+00:00"}]}
+    log_in_as(client, services, AGENT)
+    shown = client.get("/agents/facturation/prelevements/anomalies")
+    assert shown.status_code == 200 and shown.headers["Cache-Control"] == "no-store"
+    assert "paybox-9" in page(shown) and "900,00\u00a0€" in page(shown) and "1er décembre 2026 à 9 h 00" in page(shown)
+    anomalies = client.get("/api/v1/payment-anomalies", headers=as_(services, PETITE_ENFANCE))
+    assert anomalies.status_code == 200 and anomalies.get_json()["anomalies"][0]["code"] == "overpayment"

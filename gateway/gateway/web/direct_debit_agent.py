@@ -91,3 +91,12 @@ def reject():
                   f"({format_euros(invoice['balance_cents'])}).")
             return redirect(url_for("direct_debit_agent.month_page", mois=month, regie=regie), 303)
     return month_page(error=error, status=error.status if isinstance(error, FormError) else 400)
+
+
+@bp.get("/anomalies")
+@role_required(*REGIES)
+def anomalies():
+    """Card payments billing could not apply (more than the balance, a settled or unknown invoice), to settle by
+    hand: a refund or an entry."""
+    return no_store(make_response(render_template("direct_debit/anomalies.html",
+                                                  anomalies=billing("payment_anomalies")["anomalies"])))
