@@ -314,6 +314,7 @@ class Billing:
                                               self.clock.now())
             answer = {"id": credit_id, "number": number, "amount_cents": amount_cents, "reason": reason,
                       "invoice": _summary(store.invoice(uow, invoice_id))}
+            debit_use_cases.record_paid_event(uow, invoice_id, self.clock.now())  # settled: billing.invoice_paid
             uow.commit()
         return answer
 

@@ -282,6 +282,15 @@ def test_a_card_payment_delivered_three_times_is_one_payment(dd, billing, facts,
                            .where(orm.outbox.c.event_type == "invoice_paid")).scalar() == 1
 
 
+def test_an_invoice_settled_by_a_partial_payment_and_a_credit_note_is_paid_once(billing, facts, units):
+    martin = invoice_month(billing, facts, "2026-11", {MARTIN: 3})[MARTIN]
+    billing.record_payment(martin["id"], "cash", 1000, AGENT)
+    billing.credit_note(martin["id"], 245, "Repas offert", AGENT)
+    with units(read_only=True) as uow:
+        paid = [row.payload["data"] for row in uow.execute(select(orm.outbox)) if row.event_type == "invoice_paid"]
+    assert [(e["invoice_id"], e["total_cents"]) for e in paid] == [(martin["id"], 1245)]
+
+
 def test_a_card_payment_that_cannot_be_applied_is_an_anomaly_not_lost(dd, billing, facts, units):
     invoices = invoice_month(billing, facts, "2026-11", {MARTIN: 3, DUPONT: 2})
     billing.credit_note(invoices[DUPONT]["id"], 830, "Repas offerts", AGENT)  # cancelled
