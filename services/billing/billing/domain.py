@@ -335,7 +335,7 @@ def canteen_bill(family_id, child_facts, grids, resources_history, names, pai_ch
         reserved = {}
         for day in _days(fact, "reserved"):
             grid, resources = _grid_on(grids, day), in_force(resources_history, day)
-            without_resources |= resources is None
+            without_resources |= resources is None and not pai  # the basket price is the same for every quotient
             if pai:
                 key = (grid.valid_from, None, grid.pai_meal_price_cents)
             else:
@@ -354,11 +354,14 @@ def canteen_bill(family_id, child_facts, grids, resources_history, names, pai_ch
         unreserved = {}
         for day in _days(fact, "eaten_without_reservation"):
             grid = _grid_on(grids, day)
-            unreserved.setdefault((grid.valid_from, grid.unreserved_meal_price_cents), []).append(day)
+            # A basket meal is brought from home: the kitchen cooked nothing unplanned, so no surcharge.
+            price = grid.pai_meal_price_cents if pai else grid.unreserved_meal_price_cents
+            unreserved.setdefault((grid.valid_from, price), []).append(day)
         for (valid_from, price), days in sorted(unreserved.items(), key=lambda item: item[1][0]):
             suffix = f" (tarif du {valid_from.strftime('%d/%m/%Y')})" if several_grids else ""
-            bill.lines.append(priced_line("meal_unreserved",
-                                          f"{who}{len(days)} repas non réservé{_s(days)} × {format_euros(price)}{suffix}",
+            what = f"repas panier (PAI) non réservé{_s(days)}" if pai else f"repas non réservé{_s(days)}"
+            bill.lines.append(priced_line("meal_pai" if pai else "meal_unreserved",
+                                          f"{who}{len(days)} {what} × {format_euros(price)}{suffix}",
                                           len(days), price, child_id))
         justified = _days(fact, "absent_justified")
         if justified:

@@ -207,6 +207,32 @@ def _iso(days):
     return sorted(d.isoformat() for d in days)
 
 
+# --- Attendance ------------------------------------------------------------------------
+
+MAX_ATTENDANCE_CHILDREN = 2000  # a school's sheet of a day, with room to spare
+
+
+def parse_eaten(child_ids):
+    """The children who ate, as a list of ids without repeats (the agents' sheet, the school's tablet)."""
+    if not isinstance(child_ids, (list, tuple)) or len(child_ids) > MAX_ATTENDANCE_CHILDREN \
+            or not all(isinstance(c, str) and 0 < len(c) <= 64 for c in child_ids):
+        raise InvalidInput("invalid_children", "Les enfants qui ont mangé sont une liste d'identifiants "
+                                               f"(au plus {MAX_ATTENDANCE_CHILDREN}).")
+    return list(dict.fromkeys(child_ids))
+
+
+def check_attendance_day(day, today):
+    """Attendance is taken on the day or after, never ahead."""
+    if day > today:
+        raise InvalidInput("attendance_future", "Les présences se saisissent le jour même ou après, "
+                                                "pas à l'avance.")
+
+
+def shortened(text, limit=40):
+    """An id echoed in a message, cut short whatever was sent."""
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
 # --- Absences --------------------------------------------------------------------------
 
 def check_absence(start, end, reason, today, rules):
