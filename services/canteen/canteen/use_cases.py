@@ -305,6 +305,23 @@ class Canteen:
         return {"date": day.isoformat(), "school_id": school_id, "eaten": len(eaten),
                 "without_reservation": len(set(eaten) - reserved)}
 
+    def regularise_reservations(self, child_id, days):
+        """An agent records, after the fact, the meals a family had reserved on paper or by phone for school days
+        already past (the régularisation before invoicing, and the demo's last month); a day to come follows the
+        parents' deadline rule instead. Recording a day again changes nothing."""
+        wanted = domain.parse_past_days(days)
+        today = self.today()
+        with self.unit_of_work() as uow:
+            if store.known_child(uow, child_id) is None:
+                raise NotFound(*CHILD_NOT_FOUND)
+            calendar = store.calendar(uow, wanted[0], wanted[-1]) if wanted else None
+            enrolled = store.enrolled_years(uow, [child_id])[child_id]
+            for day in wanted:
+                domain.check_regularisation(day, today, calendar.closure(day, self.rules), enrolled)
+            store.reserve(uow, [(child_id, day) for day in wanted], self.clock.now())
+            uow.commit()
+        return {"child_id": child_id, "days": [day.isoformat() for day in wanted]}
+
     def day_sheet(self, school_id, day):
         day = domain.parse_date(day, "date")
         with self.unit_of_work(read_only=True) as uow:

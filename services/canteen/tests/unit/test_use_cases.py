@@ -417,3 +417,19 @@ def test_billable_facts_carry_the_pai_of_each_child(canteen, town):
     canteen.set_diet(LEA, "standard", True)
     facts = {f["child_id"]: f for f in canteen.billable_facts("2026-12", FAMILY)}
     assert facts[LEA]["pai"] is True and facts[HUGO]["pai"] is False
+
+
+def test_an_agent_regularises_the_reservations_of_past_days_only(canteen, town, clock):
+    clock.instant = datetime(2026, 12, 8, 9, 0, tzinfo=RULES.zone)  # Tuesday 8 December
+    answer = canteen.regularise_reservations(LEA, ["2026-12-04", "2026-12-03", "2026-12-04"])
+    assert answer == {"child_id": LEA, "days": ["2026-12-03", "2026-12-04"]}
+    canteen.regularise_reservations(LEA, ["2026-12-03"])  # again: nothing twice
+    assert canteen.billable_facts("2026-12", FAMILY)[0]["reserved"] == ["2026-12-03", "2026-12-04"]
+    for days, code in ((["2026-12-08"], "regularisation_not_past"), (["2026-12-02"], "day_closed"),
+                       (["2025-12-04"], "not_enrolled"), ("2026-12-03", "invalid_days"),
+                       (["2026-12-03"] * 32, "invalid_days")):
+        with pytest.raises((InvalidInput, Conflict)) as refused:
+            canteen.regularise_reservations(LEA, days)
+        assert refused.value.code == code
+    with pytest.raises(NotFound):
+        canteen.regularise_reservations("no-such-child", ["2026-12-03"])
