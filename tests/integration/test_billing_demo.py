@@ -8,17 +8,9 @@ import pytest
 from espace_deploy.demo import (
     load_billing_demo, load_canteen_demo, load_childcare_demo, load_demo_data, wait_for_projection,
 )
+from espace_deploy.testing import computed_run
 
 pytestmark = pytest.mark.broker
-
-
-def computed(rpc, run):
-    deadline = time.monotonic() + 60
-    while run["status"] == "running":
-        assert time.monotonic() < deadline
-        time.sleep(0.2)
-        run = rpc.call("billing", "invoicing_run", run["id"])
-    return run
 
 
 def test_last_months_invoicing_of_the_demo_gives_real_invoices(start_service, rpc, tmp_path):
@@ -43,8 +35,8 @@ def test_last_months_invoicing_of_the_demo_gives_real_invoices(start_service, rp
     assert [g["ceiling_cents"] for g in rpc.call("billing", "tariff_grids", "petite_enfance")["grids"]] == [700000, 850000]
 
     month = (date.today().replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
-    canteen = computed(rpc, rpc.call("billing", "start_invoicing_run", "affaires_scolaires", month, "agent"))
-    crèche = computed(rpc, rpc.call("billing", "start_invoicing_run", "petite_enfance", month, "agent"))
+    canteen = computed_run(rpc, rpc.call("billing", "start_invoicing_run", "affaires_scolaires", month, "agent"))
+    crèche = computed_run(rpc, rpc.call("billing", "start_invoicing_run", "petite_enfance", month, "agent"))
     canteen_families = {i["family_id"] for i in canteen["invoices"]}
     if month[5:] != "08":  # August has no school
         assert canteen_families == {martin, bernard}

@@ -18,7 +18,7 @@ import pytest
 import requests
 
 from espace_common.rpc_client import RemoteError, RpcClient
-from espace_deploy.testing import start_suite, stop_suite
+from espace_deploy.testing import computed_run, start_suite, stop_suite
 
 pytestmark = [pytest.mark.broker, pytest.mark.slow]
 
@@ -210,14 +210,7 @@ def month(tmp_path_factory):
 
 
 def run_month(month, regie):
-    """Start the run and wait until it is computed (it may work in the background)."""
-    run = month.call("billing", "start_invoicing_run", regie, MONTH, AGENT)
-    deadline = time.monotonic() + 120
-    while run["status"] == "running":
-        assert time.monotonic() < deadline, "the run did not finish"
-        time.sleep(0.2)
-        run = month.call("billing", "invoicing_run", run["id"])
-    return run
+    return computed_run(month.rpc, month.call("billing", "start_invoicing_run", regie, MONTH, AGENT))
 
 
 def lines_by_family(month, run):

@@ -1,13 +1,14 @@
 """Two billing processes on one database (SQLite, then PostgreSQL), each taking one request at a time, so that
 requests sent at once are served by both: two months started and finalised at once share the régie's sequence
 without a gap, and the same month started twice at once bills each family once."""
-import threading
 import time
 from datetime import date, timedelta
 
 import pytest
 
-from espace_deploy.testing import ServiceProcess
+from espace_deploy.testing import ServiceProcess, computed_run
+
+from ..unit.test_concurrency import at_once
 
 pytestmark = pytest.mark.broker
 
@@ -66,34 +67,6 @@ def two_billings(module_services):
     second.stop()
 
 
-def at_once(*calls):
-    barrier, results, errors = threading.Barrier(len(calls)), [None] * len(calls), []
-
-    def run(index, call):
-        barrier.wait()
-        try:
-            results[index] = call()
-        except Exception as exc:  # reported below with the others
-            errors.append(exc)
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(120)
-    assert not errors, errors
-    return results
-
-
-def computed(client, run):
-    """The run once computed (it may work in the background)."""
-    deadline = time.monotonic() + 120
-    while run["status"] == "running":
-        assert time.monotonic() < deadline, "the run did not finish"
-        time.sleep(0.2)
-        run = client.call("billing", "invoicing_run", run["id"])
-    return run
-
-
 def test_two_processes_bill_each_family_once_and_number_without_gaps(two_billings, module_services):
     from espace_common.rpc_client import RpcClient
     clients = [RpcClient(module_services.vhost.amqp_uri, timeout=60, caller=f"test-{n}") for n in range(4)]
@@ -104,7 +77,7 @@ def test_two_processes_bill_each_family_once_and_number_without_gaps(two_billing
                             for c, m in zip(clients, (older, older, newer, newer))])
         runs = {}
         for client, run in zip(clients, started):
-            run = computed(client, run)
+            run = computed_run(client, run)
             runs.setdefault(run["month"], set()).add(run["id"])
         assert {month: len(ids) for month, ids in runs.items()} == {older: 1, newer: 1}  # one run per month
         older_id, newer_id = runs[older].pop(), runs[newer].pop()
