@@ -254,3 +254,87 @@ def load_childcare_demo(client, families, today=None):
     for kind, title, body in DEMO_CHILDCARE_NEWS:
         call("publish_news", title, body, kind)
     return children
+
+
+# --- Billing: the council's grids, the families' resources, last month's canteen --------------------------------
+
+DEMO_AGENT_ID = "demo"
+# The council's canteen grid (school year 2025-2026): five family-quotient brackets, the surcharged price of a meal
+# eaten without reservation and the basket-meal (PAI) price.
+DEMO_CANTEEN_GRID = {
+    "from": "2025-09-01", "unreserved_meal_price_cents": 520, "pai_meal_price_cents": 120,
+    "brackets": [{"quotient_max": 400, "meal_price_cents": 100}, {"quotient_max": 700, "meal_price_cents": 190},
+                 {"quotient_max": 1000, "meal_price_cents": 285}, {"quotient_max": 1400, "meal_price_cents": 360},
+                 {"quotient_max": None, "meal_price_cents": 415}]}
+# The PSU figures of the CNAF (design): floor 801,00 €, ceiling 7 000,00 € then 8 500,00 € from 1 September 2025,
+# effort rates by number of dependent children.
+DEMO_EFFORT_RATES = [{"children_from": 1, "percent": "0.0619"}, {"children_from": 2, "percent": "0.0516"},
+                     {"children_from": 3, "percent": "0.0413"}, {"children_from": 4, "percent": "0.0310"},
+                     {"children_from": 8, "percent": "0.0206"}]
+DEMO_PSU_GRIDS = (
+    {"from": "2025-01-01", "floor_cents": 80100, "ceiling_cents": 700000, "effort_rates": DEMO_EFFORT_RATES},
+    {"from": "2025-09-01", "floor_cents": 80100, "ceiling_cents": 850000, "effort_rates": DEMO_EFFORT_RATES},
+)
+# Each family's quotient, monthly resources (cents) and dependent children, by the request id that registered it;
+# the Bernard family gave none: it is billed at the highest bracket and at the PSU ceiling.
+DEMO_RESOURCES = {"demo-family-martin": (850, 238400, 2), "demo-family-le-goff": (520, 165000, 1),
+                  "demo-family-roux": (1250, 390000, 1)}
+DEMO_PAI = ("Jade",)  # brings a basket meal (PAI)
+# Last month at the canteen, by first name: the weekdays reserved (None: every school day), and the weekdays the
+# child also ate without a reservation, the first week only.
+DEMO_CANTEEN_MONTH = {"Léa": (None, ()), "Hugo": ((1, 2, 4), (5,)), "Tom": ((1, 4), (2, 5)), "Jade": (None, ())}
+
+
+def load_billing_demo(client, families, today=None):
+    """Both régies' dated grids, the demo families' resources (one family without), and last month's canteen
+    (meals reserved, eaten without reservation, a basket meal); the crèche's last month comes from
+    load_childcare_demo. An agent can then run last month's invoicing. Running it again creates nothing twice."""
+    today = today or date.today()
+    call = lambda service, method, *args: client.call(service, method, *args, timeout=30)  # noqa: E731
+    call("billing", "add_tariff_grid", "affaires_scolaires", DEMO_CANTEEN_GRID, DEMO_AGENT_ID)
+    for grid in DEMO_PSU_GRIDS:
+        call("billing", "add_tariff_grid", "petite_enfance", grid, DEMO_AGENT_ID)
+    last = today.replace(day=1) - timedelta(days=1)
+    first = last.replace(day=1)
+    valid_from = date(first.year, 1, 1).isoformat()  # the CAF quotient of January
+    for spec, family in zip(DEMO_FAMILIES, families):
+        if spec["request_id"] not in DEMO_RESOURCES:
+            continue
+        quotient, monthly, children = DEMO_RESOURCES[spec["request_id"]]
+        known = call("billing", "family_resources", family["id"])["history"]
+        if not any(entry["from"] == valid_from for entry in known):
+            call("billing", "set_family_resources", family["id"], {
+                "from": valid_from, "quotient": quotient, "monthly_resources_cents": monthly,
+                "dependent_children": children, "disability": False}, DEMO_AGENT_ID)
+    _last_month_at_the_canteen(call, families, first, last, today)
+
+
+def _last_month_at_the_canteen(call, families, first, last, today):
+    children = {c["first_name"]: c["id"] for family in families for c in family["children"]}
+    for name in DEMO_PAI:
+        call("canteen", "set_diet", children[name], "standard", True)
+    start_year = first.year if first.month >= 9 else first.year - 1
+    year = f"{start_year}-{start_year + 1}"  # last month's school year, as canteen counts them
+    schools = {s["name"]: s["id"] for s in call("canteen", "list_schools")}
+    school_of = {}
+    for name, (index, class_name) in DEMO_ENROLMENTS.items():
+        school_id = schools[DEMO_SCHOOLS[index][0]]
+        school_of[name] = school_id
+        klass = call("canteen", "add_class", school_id, year, class_name)
+        call("canteen", "enrol", children[name], school_id, year, klass["id"])
+    days = [date.fromisoformat(d["date"]) for d in call("canteen", "school_days", first.isoformat(), last.isoformat())
+            if d["open"] and date.fromisoformat(d["date"]) < today]
+    if not days:
+        return  # a month without school (August): nothing eaten
+    first_week = {d for d in days if d < days[0] + timedelta(days=7)}
+    eaten_on = {}
+    for name, (weekdays, extra) in DEMO_CANTEEN_MONTH.items():
+        reserved = [d for d in days if weekdays is None or d.isoweekday() in weekdays]
+        if reserved:
+            call("canteen", "regularise_reservations", children[name], [d.isoformat() for d in reserved])
+        # Léa was away on the last Monday without telling: her reserved meal is billed, not eaten.
+        skipped = {max((d for d in reserved if d.isoweekday() == 1), default=None)} if name == "Léa" else set()
+        for day in set(reserved) - skipped | {d for d in first_week if d.isoweekday() in extra}:
+            eaten_on.setdefault((school_of[name], day), []).append(children[name])
+    for (school_id, day), eaten in sorted(eaten_on.items(), key=lambda item: (item[0][1], item[0][0])):
+        call("canteen", "record_attendance", school_id, day.isoformat(), sorted(eaten))

@@ -13,8 +13,8 @@ from espace_common.rpc_client import RpcClient
 
 from .broker import ensure_broker
 from .demo import (
-    agent_credentials, demo_keys, ensure_admin_agent, load_canteen_demo, load_childcare_demo, load_demo_data,
-    wait_for_projection,
+    agent_credentials, demo_keys, ensure_admin_agent, load_billing_demo, load_canteen_demo, load_childcare_demo,
+    load_demo_data, wait_for_projection,
 )
 from .suite import ROOT, SERVICES, RestartPolicy, Suite, sqlite_urls
 
@@ -68,6 +68,7 @@ def main():
         wait_for_projection(client, families)
         load_canteen_demo(client, families)
         load_childcare_demo(client, families)
+        load_billing_demo(client, families)
         keys = demo_keys(client, families, var_dir / "demo_keys.json")
         client.close()
         username, password = agent_credentials()

@@ -430,3 +430,14 @@ class SqliteUnits:
 
     def dispose(self):
         self.engine.dispose()
+
+
+def computed_run(rpc, run, timeout=120):
+    """An invoicing run once billing has computed it: a run may work in the background (status "running")."""
+    deadline = time.monotonic() + timeout
+    while run["status"] == "running":
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the invoicing run {run['id']} was still running after {timeout} s")
+        time.sleep(0.2)
+        run = rpc.call("billing", "invoicing_run", run["id"])
+    return run

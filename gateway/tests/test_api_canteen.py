@@ -105,3 +105,38 @@ def test_another_familys_justification_is_404_and_agents_use_their_own_pages(cli
     response = client.get("/api/v1/absences/a-9/document", headers=as_(services, PARENT))
     assert response.status_code == 404 and response.get_json()["code"] == "document_not_found"
     assert client.get("/api/v1/absences/a-1/document", headers=as_(services, SCOLAIRE)).status_code == 403
+
+
+# --- Attendance from the school's tablet ------------------------------------------------------------------------
+
+def test_attendance_from_the_kitchen_scope_a_school_agent_or_an_admin(client, services):
+    from .test_api_identity import ADMIN
+    services.answers[("canteen", "record_attendance")] = {"date": "2026-12-03", "school_id": "s-1", "eaten": 2,
+                                                          "without_reservation": 1}
+    body = {"date": "2026-12-03", "eaten": ["c-1", "c-2"]}
+    for who, status in ((KITCHEN, 200), (SCOLAIRE, 200), (ADMIN, 200), (PETITE_ENFANCE, 403), (PARENT, 403)):
+        response = client.post("/api/v1/schools/s-1/attendance", json=body, headers=as_(services, who))
+        assert response.status_code == status, who
+    assert response.status_code == 403 and client.post("/api/v1/schools/s-1/attendance", json=body).status_code == 401
+    calls = [args for method, args in canteen_calls(services) if method == "record_attendance"]
+    assert calls == [("s-1", "2026-12-03", ["c-1", "c-2"])] * 3
+
+
+def test_attendance_refusals_are_4xx_with_their_code(client, services):
+    for kind, code, status in (("InvalidInput", "attendance_future", 400), ("Conflict", "day_closed", 409),
+                               ("InvalidInput", "unknown_child", 400), ("InvalidInput", "not_enrolled", 400),
+                               ("NotFound", "school_not_found", 404)):
+        services.answers[("canteen", "record_attendance")] = remote(kind, code, "Refusé : voici pourquoi.")
+        response = client.post("/api/v1/schools/s-1/attendance", json={"date": "2026-12-03", "eaten": ["c-1"]},
+                               headers=as_(services, KITCHEN))
+        assert response.status_code == status and response.get_json()["code"] == code
+
+
+def test_a_malformed_attendance_is_400_before_any_call(client, services):
+    for body in ({"date": "2026-12-03"}, {"date": "2026-12-03", "eaten": "c-1"}, {"eaten": []},
+                 {"date": "2026-12-03", "eaten": ["é" * 65]}, {"date": "2026-12-03", "eaten": [""]},
+                 {"date": "2026-12-03", "eaten": ["c"] * 2001}, {"date": "2026-12-03", "eaten": [], "extra": 1},
+                 {"date": "x" * 100000, "eaten": []}):
+        response = client.post("/api/v1/schools/s-1/attendance", json=body, headers=as_(services, KITCHEN))
+        assert response.status_code == 400 and response.get_json()["code"] == "invalid_body", body
+    assert canteen_calls(services) == []

@@ -40,6 +40,7 @@ ME = {"account": {"id": "acc-1", "username": "lea.martin", "email": "lea@example
 
 # A body each route accepts, so that auth tests fail on auth alone.
 VALID_BODIES = {
+    ("/schools/{school_id}/attendance", "post"): {"date": "2026-12-03", "eaten": ["c-1"]},
     ("/accounts", "post"): {"key": "ABCD-EFGH-JKMN-PQRS", "username": "lea.martin", "email": "lea@example.fr",
                             "password": "Un-Mot-de-passe-2026"},
     ("/auth/token", "post"): {"username": "lea.martin", "password": "Un-Mot-de-passe-2026"},
@@ -376,7 +377,8 @@ ANONYMOUS_ROUTES = {("/accounts", "post"), ("/auth/token", "post"), ("/password-
 def test_every_other_route_needs_a_token(client, services):
     _, operations = documented_operations(client)
     protected = [(path, method) for path, method, _ in operations if (path, method) not in ANONYMOUS_ROUTES]
-    assert len(protected) == 44  # two of them canteen (a family's absences and a justification), 16 childcare, 8 direct debit
+    assert len(protected) == 45  # three of them canteen (a family's absences, a justification, the tablet's
+    # attendance), 16 childcare, 8 direct debit
     for path, method in protected:
         response = send(client, method, concrete(path), json=VALID_BODIES.get((path, method)))
         assert response.status_code == 401, (path, method)

@@ -123,3 +123,14 @@ def enrol():
 def headcount(school_id):
     """Meals reserved for a school and day, by diet: for agents and the kitchen's system."""
     return jsonify(canteen("headcount", school_id, query("date")))
+
+
+# --- Attendance from other systems (the school's tablet) -------------------------------------------------------
+
+@bp.post("/schools/<school_id>/attendance")
+@api_auth(kinds=("agent", "client"), roles=CANTEEN_AGENTS, scopes=("kitchen",))
+def record_canteen_attendance(school_id):
+    """Who ate at a school on a school day up to today; sending the day again replaces it. A child who ate
+    without a reservation is counted as such (billed at the surcharged price)."""
+    payload = body()
+    return jsonify(canteen("record_attendance", school_id, payload["date"], payload["eaten"]))

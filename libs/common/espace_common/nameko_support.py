@@ -18,7 +18,7 @@ from nameko.rpc import Responder, Rpc, RpcConsumer, get_rpc_exchange
 from sqlalchemy import func, select, update
 
 from .amqp import BROKER_ERRORS, declare_topology, event_exchange
-from .clock import SystemClock
+from .clock import process_clock
 from .db import UnitOfWork, create_database_engine, database_health
 from .events import subscriptions_to
 from .mail import DEFAULT_SENDER, build_message, transport_for
@@ -261,7 +261,7 @@ class Database(DependencyProvider):
 
     def __init__(self, metadata, clock=None):
         self.metadata = metadata
-        self.clock = clock or SystemClock()
+        self.clock = clock or process_clock()
 
     def setup(self):
         config = self.container.config

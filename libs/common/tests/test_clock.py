@@ -15,3 +15,17 @@ def test_fixed_clock_moves_only_when_told():
 def test_fixed_clock_needs_an_aware_instant():
     with pytest.raises(ValueError):
         FixedClock(datetime(2026, 1, 1))
+
+
+def test_a_test_process_clock_starts_at_ef_clock_and_runs_on():
+    from datetime import datetime, timezone
+
+    from espace_common.clock import ShiftedClock, SystemClock, process_clock
+    assert type(process_clock({})) is SystemClock  # production: the wall clock
+    clock = process_clock({"EF_CLOCK": "2026-10-20T08:00:00+02:00"})
+    assert isinstance(clock, ShiftedClock)
+    first = clock.now()
+    assert abs((first - datetime(2026, 10, 20, 6, 0, tzinfo=timezone.utc)).total_seconds()) < 5
+    assert clock.now() >= first
+    with pytest.raises(ValueError):
+        process_clock({"EF_CLOCK": "2026-10-20T08:00:00"})

@@ -325,21 +325,22 @@ def canteen_bill(family_id, child_facts, grids, resources_history, names, pai_ch
     """A family's canteen month, from canteen's billable facts (one dict per child, as canteen's
     `billable_facts` RPC returns them), each day priced by the grid and the quotient in force that day."""
     bill = Bill(AFFAIRES_SCOLAIRES, family_id)
-    several_grids = len({_grid_on(grids, day).valid_from
-                         for fact in child_facts for day in _days(fact, "reserved", "eaten_without_reservation")}) > 1
+    in_force_on = _days_memo(grids, resources_history)
+    eaten_days = {iso for fact in child_facts for key in ("reserved", "eaten_without_reservation")
+                  for iso in fact.get(key) or []}
+    several_grids = len({in_force_on(iso)[1].valid_from for iso in eaten_days}) > 1
     without_resources = False
     for fact in sorted(child_facts, key=lambda f: (names.get(f["child_id"], ""), f["child_id"])):
         child_id = fact["child_id"]
         who = f"{names[child_id]} — " if names.get(child_id) else ""
         pai = fact.get("pai", child_id in pai_children)
         reserved = {}
-        for day in _days(fact, "reserved"):
-            grid, resources = _grid_on(grids, day), in_force(resources_history, day)
-            without_resources |= resources is None
+        for iso in sorted(fact.get("reserved") or []):
+            day, grid, resources, bracket = in_force_on(iso)
+            without_resources |= resources is None and not pai  # the basket price is the same for every quotient
             if pai:
                 key = (grid.valid_from, None, grid.pai_meal_price_cents)
             else:
-                bracket = grid.bracket_for(resources.quotient if resources else None)
                 key = (grid.valid_from, bracket.number, bracket.meal_price_cents)
             reserved.setdefault(key, []).append(day)
         for (valid_from, bracket, price), days in sorted(reserved.items(), key=lambda item: item[1][0]):
@@ -352,13 +353,16 @@ def canteen_bill(family_id, child_facts, grids, resources_history, names, pai_ch
                                           f"{who}{len(days)} {what} × {format_euros(price)}{suffix}",
                                           len(days), price, child_id))
         unreserved = {}
-        for day in _days(fact, "eaten_without_reservation"):
-            grid = _grid_on(grids, day)
-            unreserved.setdefault((grid.valid_from, grid.unreserved_meal_price_cents), []).append(day)
+        for iso in sorted(fact.get("eaten_without_reservation") or []):
+            day, grid = in_force_on(iso)[:2]
+            # A basket meal is brought from home: the kitchen cooked nothing unplanned, so no surcharge.
+            price = grid.pai_meal_price_cents if pai else grid.unreserved_meal_price_cents
+            unreserved.setdefault((grid.valid_from, price), []).append(day)
         for (valid_from, price), days in sorted(unreserved.items(), key=lambda item: item[1][0]):
             suffix = f" (tarif du {valid_from.strftime('%d/%m/%Y')})" if several_grids else ""
-            bill.lines.append(priced_line("meal_unreserved",
-                                          f"{who}{len(days)} repas non réservé{_s(days)} × {format_euros(price)}{suffix}",
+            what = f"repas panier (PAI) non réservé{_s(days)}" if pai else f"repas non réservé{_s(days)}"
+            bill.lines.append(priced_line("meal_pai" if pai else "meal_unreserved",
+                                          f"{who}{len(days)} {what} × {format_euros(price)}{suffix}",
                                           len(days), price, child_id))
         justified = _days(fact, "absent_justified")
         if justified:
@@ -371,6 +375,20 @@ def canteen_bill(family_id, child_facts, grids, resources_history, names, pai_ch
     if without_resources:
         bill.lines.append(Line("note", NO_RESOURCES_CANTEEN))
     return bill
+
+
+def _days_memo(grids, resources_history):
+    """'2026-11-03' -> (the date, the grid, the resources and the bracket in force that day), each day looked up
+    once: a month has some twenty school days, and a family's children share them."""
+    seen = {}
+
+    def on(iso):
+        if iso not in seen:
+            day = date.fromisoformat(iso)
+            grid, resources = _grid_on(grids, day), in_force(resources_history, day)
+            seen[iso] = (day, grid, resources, grid.bracket_for(resources.quotient if resources else None))
+        return seen[iso]
+    return on
 
 
 def _s(items):

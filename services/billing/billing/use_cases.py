@@ -159,8 +159,7 @@ class Billing:
                 if latest is not None:
                     return self._run_answer(uow, latest, created=0)
             run_id = run.id if run else store.add_run(uow, regie, month, agent_id, now)
-            for bill in bills:
-                store.add_invoice(uow, run_id, bill, month, now)
+            store.add_invoices(uow, run_id, bills, month, now)
             count = store.count_invoices_of_run(uow, run_id)
             store.set_run_progress(uow, run_id, domain.RUN_DRAFT, count, count)
             uow.commit()
@@ -229,10 +228,10 @@ class Billing:
             if drafts:
                 series = domain.NUMBER_PREFIXES[run.regie]
                 first_number = store.take_numbers(uow, series, issued_on.year, len(drafts))
-                for rank, row in enumerate(drafts):
-                    number = domain.invoice_number(run.regie, issued_on.year, first_number + rank)
-                    if not store.issue_invoice(uow, row.id, number, issued_on, due_date, now):
-                        raise Conflict("run_not_draft", "Cette tournée est finalisée par ailleurs.")
+                numbered = [(row.id, domain.invoice_number(run.regie, issued_on.year, first_number + rank))
+                            for rank, row in enumerate(drafts)]
+                if not store.issue_invoices(uow, numbered, issued_on, due_date, now):
+                    raise Conflict("run_not_draft", "Cette tournée est finalisée par ailleurs.")
                 debit_use_cases.plan_debits(uow, run_id, now)  # families with a SEPA mandate are debited
             uow.commit()
         return self.invoicing_run(run_id)

@@ -207,6 +207,52 @@ def _iso(days):
     return sorted(d.isoformat() for d in days)
 
 
+# --- Attendance ------------------------------------------------------------------------
+
+MAX_ATTENDANCE_CHILDREN = 2000  # a school's sheet of a day, with room to spare
+
+
+def parse_eaten(child_ids):
+    """The children who ate, as a list of ids without repeats (the agents' sheet, the school's tablet)."""
+    if not isinstance(child_ids, (list, tuple)) or len(child_ids) > MAX_ATTENDANCE_CHILDREN \
+            or not all(isinstance(c, str) and 0 < len(c) <= 64 for c in child_ids):
+        raise InvalidInput("invalid_children", "Les enfants qui ont mangé sont une liste d'identifiants "
+                                               f"(au plus {MAX_ATTENDANCE_CHILDREN}).")
+    return list(dict.fromkeys(child_ids))
+
+
+def check_attendance_day(day, today):
+    """Attendance is taken on the day or after, never ahead."""
+    if day > today:
+        raise InvalidInput("attendance_future", "Les présences se saisissent le jour même ou après, "
+                                                "pas à l'avance.")
+
+
+def parse_past_days(days):
+    """The days of a régularisation: a list of dates, a month's worth at most, sorted without repeats."""
+    if not isinstance(days, (list, tuple)) or len(days) > 31:
+        raise InvalidInput("invalid_days", "Les jours sont une liste de dates (31 au plus).")
+    return sorted({parse_date(day, "date") for day in days})
+
+
+def check_regularisation(day, today, closure, enrolled_years):
+    """A reservation recorded after the fact is for a school day already past, of a school year the child was
+    enrolled in."""
+    if day >= today:
+        raise InvalidInput("regularisation_not_past", "Une régularisation porte sur des jours passés : les jours à "
+                                                      "venir se réservent avant leur date limite.")
+    if closure:
+        raise Conflict("day_closed", f"Le {day.strftime('%d/%m/%Y')} n'est pas un jour de restauration scolaire. "
+                                     f"{closure[1]}")
+    if school_year_of(day) not in enrolled_years:
+        raise Conflict("not_enrolled", not_enrolled_reason(school_year_of(day)))
+
+
+def shortened(text, limit=40):
+    """An id echoed in a message, cut short whatever was sent."""
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
 # --- Absences --------------------------------------------------------------------------
 
 def check_absence(start, end, reason, today, rules):

@@ -156,6 +156,11 @@ class CanteenService(HealthMixin):
         return self.canteen.record_attendance(school_id, day, eaten_child_ids)
 
     @rpc
+    def regularise_reservations(self, child_id, days):
+        """Agents: the meals a family had reserved on paper for school days already past."""
+        return self.canteen.regularise_reservations(child_id, days)
+
+    @rpc
     def day_sheet(self, school_id, day):
         """The agents' sheet of a day: each enrolled child, reserved or not, eaten or not, diet."""
         return self.canteen.day_sheet(school_id, day)

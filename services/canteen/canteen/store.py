@@ -41,6 +41,14 @@ def known_child(uow, child_id):
     return uow.execute(select(orm.family_children).where(orm.family_children.c.child_id == child_id)).first()
 
 
+def known_child_ids(uow, child_ids):
+    """Those of the ids that are children canteen knows (from identity's events)."""
+    if not child_ids:
+        return set()
+    table = orm.family_children
+    return {r.child_id for r in uow.execute(select(table.c.child_id).where(table.c.child_id.in_(list(child_ids))))}
+
+
 def calendar(uow, start, end):
     """The holidays and closed days that touch [start, end]."""
     rows = uow.execute(_HOLIDAYS_TOUCHING, {"start": start, "end": end}).all()

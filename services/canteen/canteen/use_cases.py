@@ -281,11 +281,21 @@ class Canteen:
     # --- Attendance, diets and head-counts ---------------------------------------------------------
 
     def record_attendance(self, school_id, day, eaten_child_ids):
+        """Who ate at a school on a school day up to today (the agents' sheet, the school's tablet); taking the
+        same day again replaces it. A meal eaten without a reservation is kept as such (billed surcharged)."""
         day = domain.parse_date(day, "date")
-        eaten = list(dict.fromkeys(eaten_child_ids))
+        eaten = domain.parse_eaten(eaten_child_ids)
+        domain.check_attendance_day(day, self.today())
         with self.unit_of_work() as uow:
             if store.school(uow, school_id) is None:
                 raise NotFound(*SCHOOL_NOT_FOUND)
+            closure = store.calendar(uow, day, day).closure(day, self.rules)
+            if closure:
+                raise Conflict("day_closed", f"Le {day.strftime('%d/%m/%Y')} n'est pas un jour de restauration "
+                                             f"scolaire. {closure[1]}")
+            unknown = sorted(set(eaten) - store.known_child_ids(uow, eaten))
+            if unknown:
+                raise InvalidInput("unknown_child", f"Enfant inconnu : {domain.shortened(unknown[0])}.")
             enrolled = set(store.enrolled_children(uow, school_id, domain.school_year_of(day)))
             if set(eaten) - enrolled:
                 raise InvalidInput("not_enrolled", "Certains enfants ne sont pas inscrits dans cette école.")
@@ -294,6 +304,23 @@ class Canteen:
             uow.commit()
         return {"date": day.isoformat(), "school_id": school_id, "eaten": len(eaten),
                 "without_reservation": len(set(eaten) - reserved)}
+
+    def regularise_reservations(self, child_id, days):
+        """An agent records, after the fact, the meals a family had reserved on paper or by phone for school days
+        already past (the régularisation before invoicing, and the demo's last month); a day to come follows the
+        parents' deadline rule instead. Recording a day again changes nothing."""
+        wanted = domain.parse_past_days(days)
+        today = self.today()
+        with self.unit_of_work() as uow:
+            if store.known_child(uow, child_id) is None:
+                raise NotFound(*CHILD_NOT_FOUND)
+            calendar = store.calendar(uow, wanted[0], wanted[-1]) if wanted else None
+            enrolled = store.enrolled_years(uow, [child_id])[child_id]
+            for day in wanted:
+                domain.check_regularisation(day, today, calendar.closure(day, self.rules), enrolled)
+            store.reserve(uow, [(child_id, day) for day in wanted], self.clock.now())
+            uow.commit()
+        return {"child_id": child_id, "days": [day.isoformat() for day in wanted]}
 
     def day_sheet(self, school_id, day):
         day = domain.parse_date(day, "date")
@@ -347,11 +374,14 @@ class Canteen:
         first, last = domain.month_bounds(month)
         with self.unit_of_work(read_only=True) as uow:
             pairs, reserved, eaten, absences = store.month_facts(uow, [family_id] if family_id else None, first, last)
+            # The PAI as canteen holds it now (per child): billing prices that child's meals as basket meals.
+            diets = store.diets_of(uow, [p.child_id for p in pairs]) if pairs else {}
         facts = []
         for pair in pairs:
             child_absences = [domain.Absence(a.start, a.end, a.reason, a.reported_at, a.document_path is not None)
                               for a in absences if a.child_id == pair.child_id]
             facts.append({"family_id": pair.family_id, "child_id": pair.child_id, "month": first.strftime("%Y-%m"),
+                          "pai": diets.get(pair.child_id, ("standard", False))[1],
                           **domain.billable_month(first, last, reserved.get(pair.child_id, set()),
                                                   eaten.get(pair.child_id, set()), child_absences, self.rules)})
         return facts

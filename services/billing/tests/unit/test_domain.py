@@ -72,6 +72,28 @@ def test_a_child_with_a_pai_pays_the_basket_price():
     assert bill.lines[0].label == "Léa — 3 repas panier (PAI) × 1,20\u00a0€" and bill.total_cents == 360
 
 
+def test_every_meal_of_a_child_with_a_pai_is_a_basket_meal_whatever_the_quotient():
+    fact = {**canteen_fact(reserved=(2, 3, 5, 6), unreserved=(9,), justified=(12,)), "pai": True}
+    bill = domain.canteen_bill("fam", [fact], [canteen_grid()], [], {LEA: "Léa"})  # no resources: same price
+    assert [(line.kind, line.label, line.amount_cents) for line in bill.lines] == [
+        ("meal_pai", "Léa — 4 repas panier (PAI) × 1,20\u00a0€", 480),  # 4 × 1,20
+        ("meal_pai", "Léa — 1 repas panier (PAI) non réservé × 1,20\u00a0€", 120),  # no surcharge for a basket
+        ("note", "Léa — absence justifiée le 12 : non facturée", 0)]
+    assert bill.total_cents == 600
+
+
+def test_a_pai_child_and_a_sibling_without_one_in_the_same_bill():
+    hugo = {**canteen_fact(reserved=(2, 3), unreserved=(5,)), "child_id": "child-hugo", "pai": False}
+    lea = {**canteen_fact(reserved=(2, 3)), "pai": True}
+    bill = domain.canteen_bill("fam", [lea, hugo], [canteen_grid()], [resources(quotient=650)],
+                               {LEA: "Léa", "child-hugo": "Hugo"})
+    assert [(line.label, line.amount_cents) for line in bill.lines] == [
+        ("Hugo — 2 repas réservés × 1,90\u00a0€ (tranche 2)", 380),
+        ("Hugo — 1 repas non réservé × 4,10\u00a0€", 410),
+        ("Léa — 2 repas panier (PAI) × 1,20\u00a0€", 240)]
+    assert bill.total_cents == 380 + 410 + 240
+
+
 def test_a_tariff_change_in_the_month_prices_each_day_by_its_grid():
     new = canteen_grid(**{"from": "2026-11-16", "brackets": [
         {"quotient_max": 400, "meal_price_cents": 105}, {"quotient_max": 700, "meal_price_cents": 195},

@@ -198,13 +198,21 @@ def test_billable_facts_of_a_month(town, rpc):
         "children": town["children"][:1], "from": first.isoformat(), "to": last.isoformat(),
         "weekdays": [1, 2, 4, 5], "action": "reserve"})
     school_days = [d for d in rpc.call("canteen", "school_days", first.isoformat(), last.isoformat()) if d["open"]]
-    eaten_day = school_days[0]["date"]
-    rpc.call("canteen", "record_attendance", town["school"], eaten_day, town["children"])
+    refused(rpc, "attendance_future", "record_attendance", town["school"], school_days[0]["date"], town["children"])
     month = first.strftime("%Y-%m")
     facts = {f["child_id"]: f for f in rpc.call("canteen", "billable_facts", month, town["family"])}
     assert len(facts[town["children"][0]]["reserved"]) == len(school_days)
-    assert facts[town["children"][1]]["eaten_without_reservation"] == [eaten_day]
     assert rpc.call("canteen", "billable_facts", month, town["family"]) == list(facts.values())  # idempotent
+    # A past school day (attendance is taken on the day or after): what was eaten without reservation.
+    today = date.today()
+    past = [d["date"] for d in rpc.call("canteen", "school_days", (today - timedelta(days=40)).isoformat(),
+                                         today.isoformat()) if d["open"]
+            and school_year_of(date.fromisoformat(d["date"])) == school_year_of(today)]
+    if past:
+        rpc.call("canteen", "record_attendance", town["school"], past[-1], town["children"][1:])
+        eaten = {f["child_id"]: f for f in rpc.call("canteen", "billable_facts", past[-1][:7], town["family"])}
+        assert eaten[town["children"][1]]["eaten_without_reservation"] == [past[-1]]
+        assert eaten[town["children"][1]]["pai"] is False
 
 
 def test_holiday_calendar_import_closes_its_days(town, rpc):

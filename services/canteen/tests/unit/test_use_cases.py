@@ -279,7 +279,8 @@ def test_the_enrolments_of_a_family_name_school_and_class_per_year(canteen, town
     assert [e["child_id"] for e in canteen.enrolments_of_family(OTHER)] == [TOM]
 
 
-def test_attendance_taken_with_nobody_eating_is_still_taken(canteen, town):
+def test_attendance_taken_with_nobody_eating_is_still_taken(canteen, town, clock):
+    clock.instant = datetime(2026, 12, 3, 13, 0, tzinfo=RULES.zone)
     assert canteen.school_day(town, "2026-12-03")["attendance_recorded_at"] is None
     canteen.record_attendance(town, "2026-12-03", [])
     day = canteen.school_day(town, "2026-12-03")
@@ -369,3 +370,66 @@ def test_the_migration_folds_absences_reported_twice(tmp_path):
         kept = connection.execute(orm.absences.select()).all()
     engine.dispose()
     assert [(r.id, r.document_path) for r in kept] == [("a-2", "x.pdf")]
+
+
+# --- Attendance from the agents' sheet and the school's tablet -----------------------------------
+
+def test_attendance_of_a_school_day_up_to_today_keeps_the_meals_eaten_without_reservation(canteen, town, clock):
+    canteen.change_meal(FAMILY, LEA, "2026-12-03", "reserve")
+    clock.instant = datetime(2026, 12, 3, 13, 30, tzinfo=RULES.zone)  # the day itself, after lunch
+    answer = canteen.record_attendance(town, "2026-12-03", [LEA, HUGO, LEA])
+    assert answer == {"date": "2026-12-03", "school_id": town, "eaten": 2, "without_reservation": 1}
+    facts = {f["child_id"]: f for f in canteen.billable_facts("2026-12", FAMILY)}
+    assert facts[LEA]["reserved"] == ["2026-12-03"] and facts[LEA]["eaten_without_reservation"] == []
+    assert facts[HUGO]["eaten_without_reservation"] == ["2026-12-03"]  # billed at the surcharged price
+    again = canteen.record_attendance(town, "2026-12-03", [LEA])  # the tablet sends the day again: replaced
+    assert again["without_reservation"] == 0
+    assert canteen.billable_facts("2026-12", FAMILY)[1]["eaten_without_reservation"] == []
+
+
+@pytest.mark.parametrize("day, eaten, code", [
+    ("2026-12-04", [LEA], "attendance_future"),  # tomorrow
+    ("2026-12-02", [LEA], "day_closed"),  # a Wednesday
+    ("2026-11-11", [LEA], "day_closed"),  # a public holiday
+    ("2026-12-03", ["no-such-child"], "unknown_child"),
+    ("2026-12-03", ["x" * 65], "invalid_children"),
+    ("2026-12-03", "child-lea", "invalid_children"),
+    ("3 décembre", [LEA], "invalid_date"),
+])
+def test_attendance_refusals_say_why(canteen, town, clock, day, eaten, code):
+    clock.instant = datetime(2026, 12, 3, 13, 30, tzinfo=RULES.zone)
+    with pytest.raises((InvalidInput, Conflict)) as refused:
+        canteen.record_attendance(town, day, eaten)
+    assert refused.value.code == code and refused.value.message
+
+
+def test_attendance_of_a_child_of_another_school_or_an_unknown_school_is_refused(canteen, town, clock, units):
+    clock.instant = datetime(2026, 12, 3, 13, 30, tzinfo=RULES.zone)
+    other = canteen.add_school("École Simone Veil", "public")["id"]
+    with pytest.raises(InvalidInput) as refused:
+        canteen.record_attendance(other, "2026-12-03", [LEA])
+    assert refused.value.code == "not_enrolled"
+    with pytest.raises(NotFound):
+        canteen.record_attendance("no-such-school", "2026-12-03", [LEA])
+
+
+def test_billable_facts_carry_the_pai_of_each_child(canteen, town):
+    canteen.set_diet(LEA, "standard", True)
+    facts = {f["child_id"]: f for f in canteen.billable_facts("2026-12", FAMILY)}
+    assert facts[LEA]["pai"] is True and facts[HUGO]["pai"] is False
+
+
+def test_an_agent_regularises_the_reservations_of_past_days_only(canteen, town, clock):
+    clock.instant = datetime(2026, 12, 8, 9, 0, tzinfo=RULES.zone)  # Tuesday 8 December
+    answer = canteen.regularise_reservations(LEA, ["2026-12-04", "2026-12-03", "2026-12-04"])
+    assert answer == {"child_id": LEA, "days": ["2026-12-03", "2026-12-04"]}
+    canteen.regularise_reservations(LEA, ["2026-12-03"])  # again: nothing twice
+    assert canteen.billable_facts("2026-12", FAMILY)[0]["reserved"] == ["2026-12-03", "2026-12-04"]
+    for days, code in ((["2026-12-08"], "regularisation_not_past"), (["2026-12-02"], "day_closed"),
+                       (["2025-12-04"], "not_enrolled"), ("2026-12-03", "invalid_days"),
+                       (["2026-12-03"] * 32, "invalid_days")):
+        with pytest.raises((InvalidInput, Conflict)) as refused:
+            canteen.regularise_reservations(LEA, days)
+        assert refused.value.code == code
+    with pytest.raises(NotFound):
+        canteen.regularise_reservations("no-such-child", ["2026-12-03"])
