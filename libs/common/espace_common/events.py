@@ -53,6 +53,8 @@ SUBSCRIPTIONS = (
     Subscription("identity", "family_registered", "canteen", "on_family_registered"),
     Subscription("identity", "family_registered", "childcare", "on_family_registered"),
     Subscription("identity", "family_registered", "billing", "on_family_registered"),
+    # billing computes its invoicing runs in the background, on its own event.
+    Subscription("billing", "invoicing_run_started", "billing", "on_invoicing_run_started"),
 )
 
 

@@ -64,8 +64,8 @@ def at_once(*calls):
 
 def test_two_runs_finalised_at_once_by_two_processes_share_one_sequence_without_gaps(processes):
     first, second = processes
-    october = first.billing.start_invoicing_run("affaires_scolaires", "2026-10", AGENT)
-    november = second.billing.start_invoicing_run("affaires_scolaires", "2026-11", AGENT)
+    october = first.billing.run_now("affaires_scolaires", "2026-10", AGENT)
+    november = second.billing.run_now("affaires_scolaires", "2026-11", AGENT)
     done = at_once(lambda: first.billing.finalize_run(october["id"], AGENT),
                    lambda: second.billing.finalize_run(november["id"], AGENT))
     numbers = [int(i["number"].rsplit("-", 1)[1]) for run in done for i in run["invoices"]]
@@ -77,8 +77,8 @@ def test_two_runs_finalised_at_once_by_two_processes_share_one_sequence_without_
 
 def test_the_same_month_started_twice_at_once_bills_each_family_once(processes):
     first, second = processes
-    at_once(lambda: first.billing.start_invoicing_run("affaires_scolaires", "2026-11", AGENT),
-            lambda: second.billing.start_invoicing_run("affaires_scolaires", "2026-11", AGENT))
+    at_once(lambda: first.billing.run_now("affaires_scolaires", "2026-11", AGENT),
+            lambda: second.billing.run_now("affaires_scolaires", "2026-11", AGENT))
     with first.units(read_only=True) as uow:
         invoices = uow.execute(select(func.count()).select_from(orm.invoices)).scalar()
         families = uow.execute(select(func.count(orm.invoices.c.family_id.distinct()))).scalar()
@@ -87,7 +87,7 @@ def test_the_same_month_started_twice_at_once_bills_each_family_once(processes):
 
 def test_the_same_run_finalised_twice_at_once_numbers_once(processes):
     first, second = processes
-    run = first.billing.start_invoicing_run("affaires_scolaires", "2026-11", AGENT)
+    run = first.billing.run_now("affaires_scolaires", "2026-11", AGENT)
     outcomes = []
 
     def finalize(process):
