@@ -2,7 +2,7 @@
 from nameko.dependency_providers import Config
 from nameko.timer import timer
 
-from espace_common.nameko_support import Database, HealthMixin, event_handler, rpc
+from espace_common.nameko_support import Database, HealthMixin, event_handler, fault_point, rpc
 from espace_common.projections import children_of, project_family_registered
 from espace_common.rpc_client import RemoteError, RpcClient, ServiceUnavailable
 
@@ -47,7 +47,8 @@ class BillingService(HealthMixin):
     def billing(self):
         """The use cases, with this worker's units of work, the clock, the settings and the facts source."""
         return use_cases.Billing(self.db.unit_of_work, self.db.clock,
-                                 use_cases.BillingSettings.from_config(self.config), self.facts_of)
+                                 use_cases.BillingSettings.from_config(self.config), self.facts_of,
+                                 after_batch=lambda: fault_point("billing.after_run_batch"))
 
     @event_handler("identity", "family_registered")
     def on_family_registered(self, message):

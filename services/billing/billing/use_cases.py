@@ -29,6 +29,7 @@ class BillingSettings:
 
     due_days: int = 30
     timezone: str = "Europe/Paris"
+    run_batch: int = 100  # families computed and committed together, with the run's progress
 
     @property
     def zone(self):
@@ -39,17 +40,22 @@ class BillingSettings:
         due_days = int(config.get("BILLING_DUE_DAYS", cls.due_days))
         if not 1 <= due_days <= 120:
             raise ValueError("BILLING_DUE_DAYS is between 1 and 120 days")
-        return cls(due_days=due_days, timezone=str(config.get("TOWN_TIMEZONE") or cls.timezone))
+        run_batch = int(config.get("BILLING_RUN_BATCH") or cls.run_batch)
+        if not 1 <= run_batch <= 10000:
+            raise ValueError("BILLING_RUN_BATCH is between 1 and 10000 families")
+        return cls(due_days=due_days, timezone=str(config.get("TOWN_TIMEZONE") or cls.timezone),
+                   run_batch=run_batch)
 
 
 class Billing:
     """The billing service's use cases, one method per request."""
 
-    def __init__(self, unit_of_work, clock, settings, facts_source):
+    def __init__(self, unit_of_work, clock, settings, facts_source, after_batch=lambda: None):
         self.unit_of_work = unit_of_work  # unit_of_work(read_only=False) -> a UnitOfWork
         self.clock = clock
         self.settings = settings
         self.facts_source = facts_source  # facts_source(regie, month) -> list of per-child billable facts
+        self.after_batch = after_batch  # called after each committed batch of a run
 
     def today(self):
         return self.clock.now().astimezone(self.settings.zone).date()
@@ -208,8 +214,9 @@ class Billing:
                 return
             uow.commit()
         done = len(families) - len(pending)
-        for start in range(0, len(pending), RUN_BATCH):
-            batch = pending[start:start + RUN_BATCH]
+        size = self.settings.run_batch
+        for start in range(0, len(pending), size):
+            batch = pending[start:start + size]
             done += len(batch)
             try:
                 going_on = self._compute_batch(run, first, {f: by_family[f] for f in batch}, done, len(families))
@@ -217,6 +224,7 @@ class Billing:
                 going_on = self._compute_batch(run, first, {f: by_family[f] for f in batch}, done, len(families))
             if not going_on:
                 return
+            self.after_batch()  # the service's fault point: a crash test kills the process here
         with self.unit_of_work() as uow:
             store.finish_run(uow, run.id, len(families), self.clock.now())
             uow.commit()
@@ -470,7 +478,6 @@ def _payment(row):
 
 # --- Runs in the background (issue 9) ---------------------------------------------------------------------------
 
-RUN_BATCH = 100  # families computed and committed together, with the run's progress
 RUN_SILENCE = timedelta(minutes=5)  # a running run without progress for that long is resumed
 RUN_STARTED = "invoicing_run_started"
 

@@ -1,6 +1,8 @@
 """The invoicing run in the background: started at once, computed by billing's own event handler in batches
 with its progress, resumed after a crash, retried after a failure, done once whatever the deliveries; and the
 agents' invoice search and the accounting export. Use cases on SQLite with a fixed clock and fake facts."""
+from dataclasses import replace
+
 import pytest
 from sqlalchemy import func, select
 
@@ -60,7 +62,7 @@ def test_a_duplicate_delivery_does_nothing_twice(billing, facts, units):
 
 
 def test_families_are_computed_in_batches_each_committed_with_the_progress(billing, facts, units, monkeypatch):
-    monkeypatch.setattr(use_cases, "RUN_BATCH", 4)
+    billing.settings = replace(billing.settings, run_batch=4)
     many_families(facts, 10)
     seen = []
     real_batch = use_cases.Billing._compute_batch
@@ -81,7 +83,7 @@ class Crash(BaseException):
 
 def test_a_crash_in_the_middle_is_resumed_by_the_redelivery_with_the_families_left(billing, facts, units,
                                                                                      monkeypatch):
-    monkeypatch.setattr(use_cases, "RUN_BATCH", 3)
+    billing.settings = replace(billing.settings, run_batch=3)
     many_families(facts, 8)
     run_id = billing.start_invoicing_run("affaires_scolaires", "2026-11", AGENT)["id"]
     real_batch, batches = use_cases.Billing._compute_batch, []
