@@ -111,8 +111,8 @@ class BillingService(HealthMixin):
         self.billing.resume_invoicing_runs()
 
     @rpc
-    def invoicing_run(self, run_id):
-        return self.billing.invoicing_run(run_id)
+    def invoicing_run(self, run_id, with_lines=False):
+        return self.billing.invoicing_run(run_id, with_lines)
 
     @rpc
     def invoicing_runs(self, regie=None, limit=24):

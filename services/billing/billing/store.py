@@ -350,3 +350,10 @@ def payments_between(uow, start, end):
                        .join(bills, bills.c.id == pays.c.invoice_id)
                        .where(pays.c.received_at >= start, pays.c.received_at < end)
                        .order_by(pays.c.received_at, pays.c.id)).all()
+
+
+def lines_of_run(uow, run_id):
+    """Every line of a run's invoices, in one query (the drafts' review page)."""
+    lines, bills = orm.invoice_lines, orm.invoices
+    return uow.execute(select(lines).join(bills, bills.c.id == lines.c.invoice_id).where(bills.c.run_id == run_id)
+                       .order_by(lines.c.invoice_id, lines.c.position)).all()

@@ -288,12 +288,20 @@ class Billing:
                 bills.append(bill)
         return bills
 
-    def invoicing_run(self, run_id):
+    def invoicing_run(self, run_id, with_lines=False):
+        """A run with its progress and its invoices; with_lines, each invoice with its lines (the drafts' review)."""
         with self.unit_of_work(read_only=True) as uow:
             run = store.run(uow, run_id)
             if run is None:
                 raise NotFound(*RUN_NOT_FOUND)
-            return self._run_answer(uow, run)
+            answer = self._run_answer(uow, run)
+            if with_lines:
+                lines = {}
+                for line in store.lines_of_run(uow, run_id):
+                    lines.setdefault(line.invoice_id, []).append(_line(line))
+                for invoice in answer["invoices"]:
+                    invoice["lines"] = lines.get(invoice["id"], [])
+            return answer
 
     def _run_answer(self, uow, run):
         return {**_run_summary(run), "finalized_at": run.finalized_at.isoformat() if run.finalized_at else None,
@@ -348,9 +356,7 @@ class Billing:
             if row is None or (family_id is not None and (row.family_id != family_id or row.status == domain.DRAFT)):
                 raise NotFound(*INVOICE_NOT_FOUND)
             return {**_summary(row), "run_id": row.run_id,
-                    "lines": [{"kind": line.kind, "label": line.label, "child_id": line.child_id,
-                               "quantity": line.quantity, "unit_price_cents": line.unit_price_cents,
-                               "amount_cents": line.amount_cents} for line in store.lines_of(uow, invoice_id)],
+                    "lines": [_line(line) for line in store.lines_of(uow, invoice_id)],
                     "payments": [_payment(p) for p in store.payments_of(uow, invoice_id)],
                     "credit_notes": [{"id": c.id, "number": c.number, "amount_cents": c.amount_cents,
                                       "reason": c.reason, "created_at": c.created_at.isoformat()}
@@ -503,6 +509,11 @@ def failure_text(regie, exc):
     else:
         text = f"Erreur inattendue ({exc.__class__.__name__}) : le détail est dans le journal du service."
     return text[:500]
+
+
+def _line(line):
+    return {"kind": line.kind, "label": line.label, "child_id": line.child_id, "quantity": line.quantity,
+            "unit_price_cents": line.unit_price_cents, "amount_cents": line.amount_cents}
 
 
 def _run_summary(run):

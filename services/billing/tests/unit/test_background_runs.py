@@ -41,6 +41,9 @@ def test_starting_answers_at_once_and_the_event_computes_it(billing, facts, unit
     assert billing.compute_invoicing_run(started["id"]) == "draft"
     run = billing.invoicing_run(started["id"])
     assert (run["status"], run["done"], run["total"], len(run["invoices"])) == ("draft", 3, 3, 2)
+    reviewed = billing.invoicing_run(started["id"], with_lines=True)
+    assert {i["id"]: i["lines"] for i in reviewed["invoices"]} == {
+        i["id"]: billing.invoice(i["id"])["lines"] for i in run["invoices"]}
 
 
 def test_a_second_start_while_it_runs_gives_the_running_run_and_no_second_event(billing, facts, units):
