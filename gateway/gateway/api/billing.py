@@ -15,6 +15,7 @@ from espace_common.errors import Forbidden, InvalidInput, NotFound
 from ..auth import api_auth, current_principal
 from ..services import services
 from ..vocabularies import vocabulary
+from ..web.billing_agent import agent_regies
 from ..web.canteen_agent import spreadsheet_cell
 from . import bp
 from .identity import created, int_arg
@@ -30,13 +31,6 @@ LINE_FIELDS = ("kind", "label", "quantity", "unit_price_cents", "amount_cents")
 
 def billing(method, *args, **kwargs):
     return services().call("billing", method, *args, **kwargs)
-
-
-def agent_regies(principal):
-    """The régies an agent acts on: the one of each role held (a régie's code is its agents' role), all for admin."""
-    regies = list(vocabulary("billing")["regies"])
-    roles = set(principal.get("roles") or [])
-    return regies if "admin" in roles else [r for r in regies if r in roles]
 
 
 def require_regie(regie):

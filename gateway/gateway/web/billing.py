@@ -87,8 +87,10 @@ def estimate_payload(form):
         resources = (form.get("resources") or "").strip()
         if resources:
             try:
-                payload["monthly_resources_cents"] = parse_euros(resources[:20])
-            except ValueError:
+                if len(resources) > 20:
+                    raise ValueError(resources)
+                payload["monthly_resources_cents"] = parse_euros(resources)
+            except (ValueError, ArithmeticError):  # parse_euros raises InvalidOperation for "Infinity"
                 errors.append(FormError("« Ressources mensuelles du foyer » est un montant en euros, comme "
                                         "« 2 384,00 ».", about="resources"))
         children = _integer(form, "children", "Nombre d'enfants à charge", errors)
@@ -98,7 +100,9 @@ def estimate_payload(form):
             payload["disability"] = True
         hours = (form.get("hours") or "").strip().replace(",", ".")
         try:
-            value = Decimal(hours[:10]) if hours else None
+            if len(hours) > 10:
+                raise InvalidOperation(hours)
+            value = Decimal(hours) if hours else None
             if value is not None and not value.is_finite():
                 raise InvalidOperation
             if value is not None:

@@ -12,7 +12,6 @@ from espace_common.errors import NotFound
 from espace_common.money import parse_euros
 from espace_common.rpc_client import RemoteError
 
-from ..api.billing import agent_regies
 from ..auth import current_principal, has_role, role_required
 from ..errors import FormError, refusal
 from ..schemas import form_problem
@@ -35,6 +34,13 @@ GRID_FIELDS = {("from",): ("from", "Date d'application"), ("floor_cents",): ("fl
                ("ceiling_cents",): ("ceiling_cents", "Plafond de ressources"),
                ("brackets",): ("price0", "Tranches de quotient"), ("effort_rates",): ("percent0", "Taux d'effort")}
 RUN_FIELDS = {("regie",): ("regie", "Service"), ("month",): ("month", "Mois")}
+
+
+def agent_regies(principal):
+    """The régies an agent acts on: the one of each role held (a régie's code is its agents' role), all for admin."""
+    regies = list(vocabulary("billing")["regies"])
+    roles = set(principal.get("roles") or [])
+    return regies if "admin" in roles else [r for r in regies if r in roles]
 
 
 def billing(method, *args, **kwargs):
@@ -87,8 +93,10 @@ def euros_field(form, name, label):
     """An amount typed in euros ('12,50') as cents, or a FormError about the field."""
     text = (form.get(name) or "").strip()
     try:
-        return parse_euros(text[:20]), None
-    except ValueError:
+        if len(text) > 20:
+            raise ValueError(text)
+        return parse_euros(text), None
+    except (ValueError, ArithmeticError):  # parse_euros raises InvalidOperation for "Infinity"
         return None, FormError(f"« {label} » est un montant en euros, comme « 12,50 ».", about=name)
 
 
