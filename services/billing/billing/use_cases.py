@@ -256,6 +256,9 @@ class Billing:
         its event again, once whatever the number of billing processes. Returns their ids."""
         now = self.clock.now()
         resumed = []
+        with self.unit_of_work(read_only=True) as uow:  # every 15 s: no write lock when there is nothing to do
+            if not store.runs_to_resume(uow, now, now - RUN_SILENCE):
+                return resumed
         with self.unit_of_work() as uow:
             for run in store.runs_to_resume(uow, now, now - RUN_SILENCE):
                 if store.claim_resume(uow, run, now):
