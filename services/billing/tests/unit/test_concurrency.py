@@ -99,3 +99,17 @@ def test_the_same_run_finalised_twice_at_once_numbers_once(processes):
     assert outcomes == ["final", "final"]  # the second finaliser is told the run is final
     with first.units(read_only=True) as uow:
         assert uow.execute(select(orm.number_counters.c.last_number)).scalar() == FAMILIES
+
+
+def test_two_starts_of_the_same_month_at_once_give_one_running_run(processes):
+    first, second = processes
+    runs = at_once(lambda: first.billing.start_invoicing_run("affaires_scolaires", "2026-11", AGENT),
+                   lambda: second.billing.start_invoicing_run("affaires_scolaires", "2026-11", "agent-2"))
+    assert runs[0]["id"] == runs[1]["id"] and {r["status"] for r in runs} == {"running"}
+    with first.units(read_only=True) as uow:
+        assert uow.execute(select(func.count()).select_from(orm.invoicing_runs)).scalar() == 1
+        assert uow.execute(select(func.count()).select_from(orm.outbox)).scalar() == 1  # one event to compute it
+    at_once(lambda: first.billing.compute_invoicing_run(runs[0]["id"]),
+            lambda: second.billing.compute_invoicing_run(runs[0]["id"]))  # delivered twice, to both processes
+    run = first.billing.invoicing_run(runs[0]["id"])
+    assert run["status"] == "draft" and len(run["invoices"]) == FAMILIES and run["error"] is None
