@@ -24,7 +24,7 @@ bp = Blueprint("billing_agent", __name__, url_prefix="/agents/facturation")
 
 BILLING_ROLES = ("affaires_scolaires", "petite_enfance")
 GRID_ROWS = 6
-RUN_PAGE = 200  # drafts shown with their lines on a run's page; the search finds the others
+RUN_PAGE = 200  # drafts shown with their lines on a run's page (billing gives lines for so many); the search finds the others
 RESOURCE_FIELDS = {("from",): ("from", "Date d'effet"), ("quotient",): ("quotient", "Quotient familial"),
                    ("monthly_resources_cents",): ("resources", "Ressources mensuelles"),
                    ("dependent_children",): ("dependent_children", "Enfants à charge")}

@@ -352,8 +352,10 @@ def payments_between(uow, start, end):
                        .order_by(pays.c.received_at, pays.c.id)).all()
 
 
-def lines_of_run(uow, run_id):
-    """Every line of a run's invoices, in one query (the drafts' review page)."""
-    lines, bills = orm.invoice_lines, orm.invoices
-    return uow.execute(select(lines).join(bills, bills.c.id == lines.c.invoice_id).where(bills.c.run_id == run_id)
-                       .order_by(lines.c.invoice_id, lines.c.position)).all()
+def lines_of_invoices(uow, invoice_ids):
+    """The lines of these invoices, in one query (the drafts' review page)."""
+    table = orm.invoice_lines
+    if not invoice_ids:
+        return []
+    return uow.execute(select(table).where(table.c.invoice_id.in_(list(invoice_ids)))
+                       .order_by(table.c.invoice_id, table.c.position)).all()

@@ -292,17 +292,19 @@ class Billing:
         return bills
 
     def invoicing_run(self, run_id, with_lines=False):
-        """A run with its progress and its invoices; with_lines, each invoice with its lines (the drafts' review)."""
+        """A run with its progress and its invoices; with_lines, the first RUN_LINES_SHOWN with their lines (the
+        drafts' review page)."""
         with self.unit_of_work(read_only=True) as uow:
             run = store.run(uow, run_id)
             if run is None:
                 raise NotFound(*RUN_NOT_FOUND)
             answer = self._run_answer(uow, run)
-            if with_lines:
+            if with_lines:  # the first RUN_LINES_SHOWN invoices: a page shows no more, the search finds the rest
+                shown = answer["invoices"][:RUN_LINES_SHOWN]
                 lines = {}
-                for line in store.lines_of_run(uow, run_id):
+                for line in store.lines_of_invoices(uow, [i["id"] for i in shown]):
                     lines.setdefault(line.invoice_id, []).append(_line(line))
-                for invoice in answer["invoices"]:
+                for invoice in shown:
                     invoice["lines"] = lines.get(invoice["id"], [])
             return answer
 
@@ -487,7 +489,8 @@ def _payment(row):
 
 # --- Runs in the background (issue 9) ---------------------------------------------------------------------------
 
-RUN_SILENCE = timedelta(minutes=5)  # a running run without progress for that long is resumed
+RUN_SILENCE = timedelta(minutes=5)
+RUN_LINES_SHOWN = 200  # invoices given with their lines by invoicing_run(with_lines=True)  # a running run without progress for that long is resumed
 RUN_STARTED = "invoicing_run_started"
 
 
