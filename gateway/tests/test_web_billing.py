@@ -308,6 +308,9 @@ def test_only_an_administrator_enters_a_grid(client, services):
     assert client.post("/agents/facturation/tarifs", data={"csrf_token": token, "regie": "petite_enfance"}
                        ).status_code == 403
     log_in_as(client, services, ADMIN)
+    form = page(client.get("/agents/facturation/tarifs"))
+    assert 'name="price2" type="text" value="4,15"' in form and 'name="percent1" type="text" value="0,0516"' in form
+    assert 'name="ceiling_cents" type="text" value="8500,00"' in form  # the latest grid, to change what changes
     services.answers[("billing", "add_tariff_grid")] = {"created": True}
     response = post(client, "/agents/facturation/tarifs", {
         "regie": "petite_enfance", "from": "2027-01-01", "floor_cents": "801", "ceiling_cents": "8 500",

@@ -16,7 +16,7 @@ from ..errors import FormError, refusal
 from ..schemas import form_problem
 from ..services import services
 from ..vocabularies import vocabulary
-from .helpers import render_form
+from .helpers import MONTHS, render_form
 
 bp = Blueprint("billing", __name__)
 
@@ -48,7 +48,6 @@ def percent_fr(text):
 @bp.app_template_filter("month_fr")
 def month_fr(period):
     """'2026-11' -> 'novembre 2026'."""
-    from .helpers import MONTHS
     try:
         year, month = (int(part) for part in str(period).split("-"))
         return f"{MONTHS[month - 1]} {year}"

@@ -179,8 +179,29 @@ def tariffs():
                       else "Cette grille était déjà enregistrée : rien n'a changé.")
                 return redirect(url_for("billing_agent.tariffs"), 303)
     grids = {regie: billing("tariff_grids", regie)["grids"] for regie in words()["regies"]}
+    prefill = {regie: grid_form(found[-1]) if found else {} for regie, found in grids.items()}
     return render_form("billing/agent/tariffs.html", error, grids=grids, words=words(), admin=is_admin(),
-                       rows=range(GRID_ROWS), form=request.form if error else {}, posted=regie_posted)
+                       rows=range(GRID_ROWS), form=request.form if error else {}, posted=regie_posted,
+                       prefill=prefill)
+
+
+def euros_text(cents):
+    """285 -> '2,85': an amount as an agent types it."""
+    return f"{cents // 100},{cents % 100:02d}"
+
+
+def grid_form(grid):
+    """The new-grid form filled with the latest grid, so that an administrator changes only what changes."""
+    values = {}
+    for i, bracket in enumerate(grid.get("brackets") or []):
+        values[f"price{i}"] = euros_text(bracket["meal_price_cents"])
+        values[f"quotient_max{i}"] = "" if bracket["quotient_max"] is None else str(bracket["quotient_max"])
+    for i, rate in enumerate(grid.get("effort_rates") or []):
+        values[f"children_from{i}"], values[f"percent{i}"] = str(rate["children_from"]), rate["percent"].replace(".", ",")
+    for name in ("unreserved_meal_price_cents", "pai_meal_price_cents", "floor_cents", "ceiling_cents"):
+        if grid.get(name) is not None:
+            values[name] = euros_text(grid[name])
+    return values
 
 
 # --- Family resources ---------------------------------------------------------------------------------------------
