@@ -62,6 +62,8 @@ def create_app(overrides=None, services=None):
     app.register_blueprint(web.childcare_agent.bp)
     app.register_blueprint(web.direct_debit.bp)
     app.register_blueprint(web.direct_debit_agent.bp)
+    app.register_blueprint(web.billing.bp)
+    app.register_blueprint(web.billing_agent.bp)
     app.after_request(add_security_headers)
     logging.basicConfig(level=logging.INFO)
     return app

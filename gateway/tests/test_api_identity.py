@@ -70,6 +70,15 @@ VALID_BODIES = {
     # Direct debit (gateway/tests/test_direct_debit.py).
     ("/me/direct-debit-mandates", "post"): {"iban": "FR7630006000011234567890189", "holder": "Léa Martin"},
     ("/invoices/{invoice_id}/debit-rejections", "post"): {"reason": "AM04"},
+    # Billing (gateway/tests/test_api_billing.py tests what they do).
+    ("/tariffs", "post"): {"regie": "petite_enfance", "from": "2027-01-01", "floor_cents": 80100,
+                           "ceiling_cents": 850000, "effort_rates": [{"children_from": 1, "percent": "0.0619"}]},
+    ("/price-estimates", "post"): {"regie": "affaires_scolaires", "quotient": 850, "meals": 12},
+    ("/families/{family_id}/resources", "put"): {"from": "2026-01-01", "quotient": 850,
+                                                 "monthly_resources_cents": 238400, "dependent_children": 2},
+    ("/invoicing-runs", "post"): {"regie": "affaires_scolaires", "month": "2026-11"},
+    ("/invoices/{invoice_id}/payments", "post"): {"method": "cash", "amount_cents": 500},
+    ("/invoices/{invoice_id}/credit-notes", "post"): {"amount_cents": 285, "reason": "Repas compté à tort"},
 }
 
 
@@ -371,14 +380,15 @@ def test_an_administrator_creates_an_api_client_whose_secret_is_shown_once(clien
 ANONYMOUS_ROUTES = {("/accounts", "post"), ("/auth/token", "post"), ("/password-resets", "post"),
                     ("/password-resets/confirm", "post"), ("/email-confirmations", "post"),
                     ("/openapi.json", "get"), ("/services/{name}/ping", "get"), ("/menus", "get"), ("/schools", "get"),
-                    ("/childcare/slots", "get"), ("/childcare/news", "get")}
+                    ("/childcare/slots", "get"), ("/childcare/news", "get"),
+                    ("/tariffs", "get"), ("/price-estimates", "post")}
 
 
 def test_every_other_route_needs_a_token(client, services):
     _, operations = documented_operations(client)
     protected = [(path, method) for path, method, _ in operations if (path, method) not in ANONYMOUS_ROUTES]
-    assert len(protected) == 45  # three of them canteen (a family's absences, a justification, the tablet's
-    # attendance), 16 childcare, 8 direct debit
+    assert len(protected) == 58  # three of them canteen (a family's absences, a justification, the tablet's
+    # attendance), 16 childcare, 8 direct debit, 13 billing
     for path, method in protected:
         response = send(client, method, concrete(path), json=VALID_BODIES.get((path, method)))
         assert response.status_code == 401, (path, method)

@@ -94,7 +94,7 @@ class Billing:
 
     def run_month(self):
         """Start the run and wait until it is computed (it may work in the background)."""
-        run = self.billing.start_invoicing_run("affaires_scolaires", MONTH, "bench")
+        run = self.billing.run_now("affaires_scolaires", MONTH, "bench")
         while run["status"] == domain.RUNNING:
             time.sleep(0.05)
             run = self.billing.invoicing_run(run["id"])

@@ -3,7 +3,7 @@ import re
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 
-from espace_common.rpc_client import RemoteError
+from espace_common.rpc_client import RemoteError, ServiceUnavailable
 
 from ..auth import client_ip, current_principal, parent_required
 from ..errors import FormError, refusal
@@ -41,7 +41,18 @@ def my_account():
 @parent_required
 def dashboard():
     """Mon tableau de bord: a tile per thing a parent does."""
-    return render_template("myspace/dashboard.html", me=my_account())
+    return render_template("myspace/dashboard.html", me=my_account(), account=account_tile())
+
+
+def account_tile():
+    """The «Mon compte» tile: the invoices left to pay and their balance, in one call to billing; None when billing
+    does not answer (the tile says so, the rest of the dashboard still shows)."""
+    from .billing import unpaid_summary
+    try:
+        invoices = services().call("billing", "family_invoices", current_principal()["family_id"])["invoices"]
+    except ServiceUnavailable:
+        return None
+    return unpaid_summary(invoices) | {"any": bool(invoices)}
 
 
 @bp.get("/mon-espace/")

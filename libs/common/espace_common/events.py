@@ -55,6 +55,8 @@ SUBSCRIPTIONS = (
     Subscription("identity", "family_registered", "billing", "on_family_registered"),
     # The payment service's card payments (issue #10); data: {transaction_id, invoice_id, amount_cents, paid_at}.
     Subscription("payment", "succeeded", "billing", "on_payment_succeeded"),
+    # billing computes its invoicing runs in the background, on its own event.
+    Subscription("billing", "invoicing_run_started", "billing", "on_invoicing_run_started"),
 )
 
 

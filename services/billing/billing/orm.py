@@ -6,6 +6,7 @@ invoice never changes: only payments and credit notes move its balance.
 """
 from sqlalchemy import (
     JSON, Boolean, CheckConstraint, Column, Date, ForeignKey, Index, Integer, String, Table, Text, UniqueConstraint,
+    text,
 )
 
 from sqlalchemy.sql import false
@@ -56,6 +57,14 @@ invoicing_runs = Table(
     Column("finalized_at", UTCDateTime(), nullable=True),
     Index("ix_invoicing_runs_regie_month", "regie", "month"),
     CheckConstraint("status IN ('running', 'draft', 'final')", name="status"),
+    # --- The run in the background (issue 9): its last failure, when it is tried again, its heartbeat ---
+    Column("error", Text, nullable=True),  # the last failure (canteen down...), in French, while it is retried
+    Column("attempts", Integer, nullable=False, default=0, server_default="0"),
+    Column("retry_at", UTCDateTime(), nullable=True),
+    Column("updated_at", UTCDateTime(), nullable=True),  # the last progress: a run silent for long is resumed
+    # At most one run of a régie and month is not final: a second start while one runs gets that one.
+    Index("uq_invoicing_runs_open_month", "regie", "month", unique=True,
+          sqlite_where=text("status != 'final'"), postgresql_where=text("status != 'final'")),
 )
 
 # One invoice a month per family and régie: the unique key makes a repeated or concurrent run create nothing
@@ -214,3 +223,9 @@ payment_anomalies = Table(
 )
 
 outbox, processed_events = messaging_tables(metadata)
+
+# --- The agents' invoice search and the accounting export (issue 9): by régie and month, by day of issue ----------
+Index("ix_invoices_regie_period", invoices.c.regie, invoices.c.period)
+Index("ix_invoices_issued_on", invoices.c.issued_on)
+Index("ix_payments_received_at", payments.c.received_at)
+Index("ix_credit_notes_created_at", credit_notes.c.created_at)

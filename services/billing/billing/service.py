@@ -1,12 +1,17 @@
 """The billing service's entrypoints: each one delegates to a use case (use_cases.py), nothing else."""
 from nameko.dependency_providers import Config
-from nameko.rpc import RpcProxy
+from nameko.timer import timer
 
-from espace_common.nameko_support import Database, HealthMixin, event_handler, rpc
+from espace_common.nameko_support import Database, HealthMixin, event_handler, fault_point, rpc
 from espace_common.projections import children_of, project_family_registered
+from espace_common.rpc_client import RemoteError, RpcClient, ServiceUnavailable
 
 from . import debit_use_cases, domain, use_cases
 from .orm import metadata
+
+
+FACT_OWNERS_FR = {"canteen": "de la restauration scolaire", "childcare": "du multi-accueil"}
+RESUME_SECONDS = 15
 
 
 class BillingService(HealthMixin):
@@ -14,20 +19,36 @@ class BillingService(HealthMixin):
 
     db = Database(metadata)
     config = Config()
-    canteen_rpc = RpcProxy("canteen")
-    childcare_rpc = RpcProxy("childcare")
 
     def facts_of(self, regie, month):
-        """The month's billable facts of a régie, one dict per child, pulled from the service that owns them."""
-        if regie == domain.AFFAIRES_SCOLAIRES:
-            return self.canteen_rpc.billable_facts(month)
-        return self.childcare_rpc.billable_facts(month)["children"]
+        """The month's billable facts of a régie, one dict per child, pulled from the service that owns them.
+
+        With a deadline (BILLING_FACTS_TIMEOUT): a service that does not answer makes the run fail visibly and
+        be tried again, instead of waiting in its queue for ever as nameko's own proxy would."""
+        owner = "canteen" if regie == domain.AFFAIRES_SCOLAIRES else "childcare"
+        timeout = float(self.config.get("BILLING_FACTS_TIMEOUT") or 120)
+        try:
+            client = RpcClient(self.config["AMQP_URI"], timeout=timeout, caller="billing")
+        except ServiceUnavailable as exc:
+            raise use_cases.FactsUnavailable(f"La messagerie interne ne répond pas ({exc.reason}).") from None
+        try:
+            answer = client.call(owner, "billable_facts", month)
+        except ServiceUnavailable as exc:
+            raise use_cases.FactsUnavailable(f"Le service {FACT_OWNERS_FR[owner]} ne répond pas ({exc.reason}) : "
+                                             "la tournée reprendra toute seule.") from None
+        except RemoteError as exc:
+            raise use_cases.FactsUnavailable(f"Le service {FACT_OWNERS_FR[owner]} a refusé la demande : "
+                                             f"{exc.message}") from None
+        finally:
+            client.close()
+        return answer if owner == "canteen" else answer["children"]
 
     @property
     def billing(self):
         """The use cases, with this worker's units of work, the clock, the settings and the facts source."""
         return use_cases.Billing(self.db.unit_of_work, self.db.clock,
-                                 use_cases.BillingSettings.from_config(self.config), self.facts_of)
+                                 use_cases.BillingSettings.from_config(self.config), self.facts_of,
+                                 after_batch=lambda: fault_point("billing.after_run_batch"))
 
     @event_handler("identity", "family_registered")
     def on_family_registered(self, message):
@@ -76,12 +97,22 @@ class BillingService(HealthMixin):
 
     @rpc
     def start_invoicing_run(self, regie, month, agent_id=None):
-        """Compute a régie's month as drafts; running it again creates nothing twice."""
+        """Start computing a régie's month as drafts in the background; answers at once {id, status: running}."""
         return self.billing.start_invoicing_run(regie, month, agent_id)
 
+    @event_handler("billing", use_cases.RUN_STARTED)
+    def on_invoicing_run_started(self, message):
+        """Compute a started run in the background; a redelivery resumes it, a duplicate finds it done."""
+        self.billing.compute_invoicing_run(message["data"]["run_id"])
+
+    @timer(interval=RESUME_SECONDS)
+    def resume_invoicing_runs(self):
+        """Try again the runs that failed (their retry is due) or went silent (their worker died)."""
+        self.billing.resume_invoicing_runs()
+
     @rpc
-    def invoicing_run(self, run_id):
-        return self.billing.invoicing_run(run_id)
+    def invoicing_run(self, run_id, with_lines=False):
+        return self.billing.invoicing_run(run_id, with_lines)
 
     @rpc
     def invoicing_runs(self, regie=None, limit=24):
@@ -151,3 +182,14 @@ class BillingService(HealthMixin):
     @rpc
     def payment_anomalies(self, limit=50):
         return self.debits.payment_anomalies(limit)
+    # --- The agents' search and the accounting export (issue 9) ---------------------------------------------
+
+    @rpc
+    def search_invoices(self, number=None, family_id=None, regie=None, period=None, status=None, limit=50,
+                        offset=0):
+        return self.billing.search_invoices(number, family_id, regie, period, status, limit, offset)
+
+    @rpc
+    def accounting_export(self, date_from, date_to):
+        """Invoices issued, credit notes and payments of a period, as rows for the accounting software."""
+        return self.billing.accounting_export(date_from, date_to)

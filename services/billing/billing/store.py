@@ -1,5 +1,5 @@
 """Reading and writing the billing tables inside a unit of work."""
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import and_, bindparam, func, insert, or_, select, update
 
 from espace_common.db import insert_ignoring_duplicates, new_id
 
@@ -254,3 +254,127 @@ def credit_notes_of(uow, invoice_id):
 
 def payment_by_id(uow, payment_id):
     return uow.execute(select(orm.payments).where(orm.payments.c.id == payment_id)).first()
+
+
+# --- Runs in the background, the agents' search, the accounting export (issue 9) -------------------------------
+
+def invoiced_among(uow, regie, period, family_ids):
+    """Which of these families already have their invoice of the month (from any run)."""
+    table = orm.invoices
+    if not family_ids:
+        return set()
+    return {row.family_id for row in uow.execute(select(table.c.family_id).where(
+        table.c.regie == regie, table.c.period == period, table.c.family_id.in_(list(family_ids))))}
+
+
+def restart_run(uow, run_id, now):
+    """A draft run computes again (the families added since); the WHERE lets one of two restarts through."""
+    table = orm.invoicing_runs
+    result = uow.execute(update(table).where(table.c.id == run_id, table.c.status == domain.RUN_DRAFT)
+                         .values(status=domain.RUNNING, error=None, attempts=0, retry_at=None, updated_at=now))
+    return result.rowcount == 1
+
+
+def set_running_progress(uow, run_id, done, total, now):
+    """The progress of a pass, while the run is still running; False when it is not any more."""
+    table = orm.invoicing_runs
+    result = uow.execute(update(table).where(table.c.id == run_id, table.c.status == domain.RUNNING)
+                         .values(done=done, total=total, error=None, retry_at=None, updated_at=now))
+    return result.rowcount == 1
+
+
+def finish_run(uow, run_id, total, now):
+    table = orm.invoicing_runs
+    result = uow.execute(update(table).where(table.c.id == run_id, table.c.status == domain.RUNNING)
+                         .values(status=domain.RUN_DRAFT, done=total, total=total, error=None, attempts=0,
+                                 retry_at=None, updated_at=now))
+    return result.rowcount == 1
+
+
+def fail_run(uow, run_id, error, attempts, retry_at, now):
+    """Keep the failure on the running run, how many passes failed, and when it is tried again."""
+    table = orm.invoicing_runs
+    uow.execute(update(table).where(table.c.id == run_id, table.c.status == domain.RUNNING)
+                .values(error=error, attempts=attempts, retry_at=retry_at, updated_at=now))
+
+
+def runs_to_resume(uow, now, silent_since):
+    """Running runs whose retry is due, or that made no progress for long (their worker died unheard)."""
+    table = orm.invoicing_runs
+    return uow.execute(select(table).where(
+        table.c.status == domain.RUNNING,
+        or_(table.c.retry_at <= now,
+            and_(table.c.retry_at.is_(None), or_(table.c.updated_at.is_(None), table.c.updated_at < silent_since))))
+        .order_by(table.c.started_at)).all()
+
+
+def claim_resume(uow, run_row, now):
+    """Take a run to resume, once among several billing processes: the row must be as it was read."""
+    table = orm.invoicing_runs
+    same_retry = table.c.retry_at.is_(None) if run_row.retry_at is None else table.c.retry_at == run_row.retry_at
+    same_beat = table.c.updated_at.is_(None) if run_row.updated_at is None else table.c.updated_at == run_row.updated_at
+    result = uow.execute(update(table).where(table.c.id == run_row.id, table.c.status == domain.RUNNING,
+                                             same_retry, same_beat)
+                         .values(retry_at=None, updated_at=now))
+    return result.rowcount == 1
+
+
+def search_invoices(uow, number=None, family_id=None, regie=None, period=None, status=None, limit=50, offset=0):
+    """The agents' search: every criterion given narrows it; newest month first. Returns (rows, count)."""
+    table = orm.invoices
+    conditions = []
+    if number:
+        conditions.append(table.c.number.like(f"%{_escape_like(number)}%", escape="\\"))
+    if family_id:
+        conditions.append(table.c.family_id == family_id)
+    if regie:
+        conditions.append(table.c.regie == regie)
+    if period:
+        conditions.append(table.c.period == period)
+    if status:
+        conditions.append(table.c.status == status)
+    count = uow.execute(select(func.count()).select_from(table).where(*conditions)).scalar()
+    rows = uow.execute(select(table).where(*conditions)
+                       .order_by(table.c.period.desc(), table.c.regie, table.c.number, table.c.id)
+                       .limit(limit).offset(offset)).all()
+    return rows, count
+
+
+def _escape_like(text):
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def invoices_issued_between(uow, first, last):
+    table = orm.invoices
+    return uow.execute(select(table).where(table.c.issued_on >= first, table.c.issued_on <= last,
+                                           table.c.number.is_not(None))
+                       .order_by(table.c.issued_on, table.c.number)).all()
+
+
+def credit_notes_between(uow, start, end):
+    """Credit notes made in [start, end) (UTC instants), with their invoice's number, régie and family."""
+    notes, bills = orm.credit_notes, orm.invoices
+    return uow.execute(select(notes, bills.c.number.label("invoice_number"), bills.c.regie, bills.c.family_id,
+                              bills.c.period)
+                       .join(bills, bills.c.id == notes.c.invoice_id)
+                       .where(notes.c.created_at >= start, notes.c.created_at < end)
+                       .order_by(notes.c.created_at, notes.c.number)).all()
+
+
+def payments_between(uow, start, end):
+    """Payments received in [start, end) (UTC instants), with their invoice's number, régie and family."""
+    pays, bills = orm.payments, orm.invoices
+    return uow.execute(select(pays, bills.c.number.label("invoice_number"), bills.c.regie, bills.c.family_id,
+                              bills.c.period)
+                       .join(bills, bills.c.id == pays.c.invoice_id)
+                       .where(pays.c.received_at >= start, pays.c.received_at < end)
+                       .order_by(pays.c.received_at, pays.c.id)).all()
+
+
+def lines_of_invoices(uow, invoice_ids):
+    """The lines of these invoices, in one query (the drafts' review page)."""
+    table = orm.invoice_lines
+    if not invoice_ids:
+        return []
+    return uow.execute(select(table).where(table.c.invoice_id.in_(list(invoice_ids)))
+                       .order_by(table.c.invoice_id, table.c.position)).all()

@@ -5,15 +5,19 @@ neither nameko nor the broker: `service.py` hands them a unit-of-work factory, t
 *facts source* — a plain callable `facts_source(regie, month) -> [child facts]` that in the service asks canteen or
 childcare over RPC, and in the tests is a fake holding a month of activity (tests/unit/test_use_cases.py).
 """
+import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError
 
-from espace_common.errors import Conflict, InvalidInput, NotFound
+from espace_common.errors import Conflict, DomainError, InvalidInput, NotFound
+from espace_common.events import Event
 
 from . import debit_use_cases, domain, store
+
+log = logging.getLogger(__name__)
 
 INVOICE_NOT_FOUND = ("invoice_not_found", "Cette facture n'existe pas.")
 RUN_NOT_FOUND = ("run_not_found", "Cette tournée de facturation n'existe pas.")
@@ -25,6 +29,7 @@ class BillingSettings:
 
     due_days: int = 30
     timezone: str = "Europe/Paris"
+    run_batch: int = 100  # families computed and committed together, with the run's progress
 
     @property
     def zone(self):
@@ -35,17 +40,22 @@ class BillingSettings:
         due_days = int(config.get("BILLING_DUE_DAYS", cls.due_days))
         if not 1 <= due_days <= 120:
             raise ValueError("BILLING_DUE_DAYS is between 1 and 120 days")
-        return cls(due_days=due_days, timezone=str(config.get("TOWN_TIMEZONE") or cls.timezone))
+        run_batch = int(config.get("BILLING_RUN_BATCH") or cls.run_batch)
+        if not 1 <= run_batch <= 10000:
+            raise ValueError("BILLING_RUN_BATCH is between 1 and 10000 families")
+        return cls(due_days=due_days, timezone=str(config.get("TOWN_TIMEZONE") or cls.timezone),
+                   run_batch=run_batch)
 
 
 class Billing:
     """The billing service's use cases, one method per request."""
 
-    def __init__(self, unit_of_work, clock, settings, facts_source):
+    def __init__(self, unit_of_work, clock, settings, facts_source, after_batch=lambda: None):
         self.unit_of_work = unit_of_work  # unit_of_work(read_only=False) -> a UnitOfWork
         self.clock = clock
         self.settings = settings
         self.facts_source = facts_source  # facts_source(regie, month) -> list of per-child billable facts
+        self.after_batch = after_batch  # called after each committed batch of a run
 
     def today(self):
         return self.clock.now().astimezone(self.settings.zone).date()
@@ -127,44 +137,141 @@ class Billing:
     # --- Invoicing runs ----------------------------------------------------------------------------------------
 
     def start_invoicing_run(self, regie, month, agent_id):
-        """Compute the month's invoices of a régie as drafts.
+        """Start computing the month's invoices of a régie as drafts, in the background; answers at once.
 
-        Idempotent: a family that already has its invoice for the month gets nothing more; the families added
-        since join the month's draft run, or a new run if the month was finalised already. Nothing new to bill
-        gives back the month's latest run."""
+        The run is recorded `running` with the event `billing.invoicing_run_started` in the same transaction;
+        billing's own handler of that event computes it (compute_invoicing_run). A second start while the month
+        runs gives back the running run (and, if it failed, tries it again now); a start once it is in draft
+        computes the families added since in the same run; once the month is final, a new run takes only the
+        families added since."""
         regie = domain.parse_regie(regie)
-        first, last = domain.month_bounds(month)
+        first, _ = domain.month_bounds(month)
         month = first.strftime("%Y-%m")
         if first > self.today():
             raise Conflict("month_not_started", "On ne facture pas un mois qui n'a pas commencé.")
-        facts = self.facts_source(regie, month)
-        try:
-            return self._store_run(regie, month, first, facts, agent_id)
-        except IntegrityError:
-            # A concurrent run of the same month inserted some of the same families first: theirs stand, and
-            # this run takes only those left.
-            return self._store_run(regie, month, first, facts, agent_id)
+        for _attempt in range(3):
+            try:
+                run_id = self._open_run(regie, month, first, agent_id)
+            except IntegrityError:
+                continue  # another agent or process opened the month's run first: take theirs
+            if run_id is not None:
+                return self.invoicing_run(run_id)
+        raise Conflict("run_busy", "La tournée de ce mois est modifiée en ce moment : réessayez.")
 
-    def _store_run(self, regie, month, first, facts, agent_id):
+    def _open_run(self, regie, month, first, agent_id):
+        now = self.clock.now()
+        with self.unit_of_work() as uow:
+            if domain.in_force(store.grids_of(uow, regie), first) is None:
+                raise Conflict("no_tariff", f"Aucune grille tarifaire ne s'applique au {first.strftime('%d/%m/%Y')} : "
+                                            "un administrateur doit en saisir une.")
+            run = store.open_run(uow, regie, month)
+            if run is not None and run.status == domain.RUNNING:
+                if run.error is None:
+                    return run.id
+                store.claim_resume(uow, run, now)  # it failed: try again now rather than at its retry time
+                run_id = run.id
+            elif run is not None:
+                if not store.restart_run(uow, run.id, now):
+                    return None  # finalised or restarted by another agent meanwhile: look again
+                run_id = run.id
+            else:
+                run_id = store.add_run(uow, regie, month, agent_id, now)
+                store.set_running_progress(uow, run_id, 0, 0, now)
+            uow.record(run_started(run_id, regie, month, now))
+            uow.commit()
+        return run_id
+
+    def compute_invoicing_run(self, run_id):
+        """The background part of a run: pull the month's facts, compute the families not invoiced yet in
+        batches (each committed with its progress), then put the run in draft.
+
+        Safe to run again or twice at once (a redelivered event, a resumed run): the unique (family, régie,
+        month) key lets each family be invoiced once, and a run no longer `running` is left alone. A failure
+        (canteen or childcare not answering, no grid for a day) is kept on the run, which stays `running` and
+        is tried again later (resume_invoicing_runs). Returns the run's status after this pass, or None."""
+        with self.unit_of_work(read_only=True) as uow:
+            run = store.run(uow, run_id)
+        if run is None or run.status != domain.RUNNING:
+            return None if run is None else run.status
+        try:
+            self._compute(run)
+        except Exception as exc:  # anything: the run says so and is tried again, it never hangs unseen
+            log.warning("invoicing run %s failed, will retry: %s", run_id, exc)
+            self._run_failed(run_id, failure_text(run.regie, exc))
+        return self.invoicing_run(run_id)["status"]
+
+    def _compute(self, run):
+        first, _ = domain.month_bounds(run.month)
+        facts = self.facts_source(run.regie, run.month)
         by_family = {}
         for fact in facts:
             by_family.setdefault(fact["family_id"], []).append(fact)
+        families = sorted(by_family)
+        with self.unit_of_work() as uow:
+            pending = [f for f in families if f not in store.invoiced_among(uow, run.regie, run.month, families)]
+            if not store.set_running_progress(uow, run.id, len(families) - len(pending), len(families),
+                                              self.clock.now()):
+                return
+            uow.commit()
+        done = len(families) - len(pending)
+        size = self.settings.run_batch
+        for start in range(0, len(pending), size):
+            batch = pending[start:start + size]
+            done += len(batch)
+            try:
+                going_on = self._compute_batch(run, first, {f: by_family[f] for f in batch}, done, len(families))
+            except IntegrityError:  # a concurrent pass of the same run invoiced some of them first
+                going_on = self._compute_batch(run, first, {f: by_family[f] for f in batch}, done, len(families))
+            if not going_on:
+                return
+            self.after_batch()  # the service's fault point: a crash test kills the process here
+        with self.unit_of_work() as uow:
+            store.finish_run(uow, run.id, len(families), self.clock.now())
+            uow.commit()
+
+    def _compute_batch(self, run, first, facts_by_family, done, total):
+        """One batch of families in one transaction with the run's progress; False if the run stopped running."""
         now = self.clock.now()
         with self.unit_of_work() as uow:
-            pending = sorted(set(by_family) - store.invoiced_families(uow, regie, month))
-            bills = self._bills(uow, regie, first, {f: by_family[f] for f in pending})
-            run = store.open_run(uow, regie, month)
-            if run is None and not bills:
-                latest = store.latest_run(uow, regie, month)
-                if latest is not None:
-                    return self._run_answer(uow, latest, created=0)
-            run_id = run.id if run else store.add_run(uow, regie, month, agent_id, now)
-            store.add_invoices(uow, run_id, bills, month, now)
-            count = store.count_invoices_of_run(uow, run_id)
-            store.set_run_progress(uow, run_id, domain.RUN_DRAFT, count, count)
+            already = store.invoiced_among(uow, run.regie, run.month, list(facts_by_family))
+            bills = self._bills(uow, run.regie, first,
+                                {f: facts for f, facts in facts_by_family.items() if f not in already})
+            if not store.set_running_progress(uow, run.id, done, total, now):
+                return False
+            store.add_invoices(uow, run.id, bills, run.month, now)
             uow.commit()
-        with self.unit_of_work(read_only=True) as uow:
-            return self._run_answer(uow, store.run(uow, run_id), created=len(bills))
+        return True
+
+    def _run_failed(self, run_id, error):
+        now = self.clock.now()
+        with self.unit_of_work() as uow:
+            run = store.run(uow, run_id)
+            attempts = run.attempts + 1
+            store.fail_run(uow, run_id, error, attempts, now + retry_delay(attempts), now)
+            uow.commit()
+
+    def resume_invoicing_runs(self):
+        """Runs to pick up again (a failed pass whose retry is due, a run silent for RUN_SILENCE): each gets
+        its event again, once whatever the number of billing processes. Returns their ids."""
+        now = self.clock.now()
+        resumed = []
+        with self.unit_of_work(read_only=True) as uow:  # every 15 s: no write lock when there is nothing to do
+            if not store.runs_to_resume(uow, now, now - RUN_SILENCE):
+                return resumed
+        with self.unit_of_work() as uow:
+            for run in store.runs_to_resume(uow, now, now - RUN_SILENCE):
+                if store.claim_resume(uow, run, now):
+                    uow.record(run_started(run.id, run.regie, run.month, now))
+                    resumed.append(run.id)
+            uow.commit()
+        return resumed
+
+    def run_now(self, regie, month, agent_id=None):
+        """Start a run and compute it in this process at once: for the demo data, the benchmark and the tests,
+        which have no event handler to wait for. The event it records then finds the run done."""
+        run = self.start_invoicing_run(regie, month, agent_id)
+        self.compute_invoicing_run(run["id"])
+        return self.invoicing_run(run["id"])
 
     def _bills(self, uow, regie, first, facts_by_family):
         """Each family's bill, those with nothing to bill left out."""
@@ -183,30 +290,33 @@ class Billing:
                 bills.append(bill)
         return bills
 
-    def invoicing_run(self, run_id):
+    def invoicing_run(self, run_id, with_lines=False):
+        """A run with its progress and its invoices; with_lines, the first RUN_LINES_SHOWN with their lines (the
+        drafts' review page)."""
         with self.unit_of_work(read_only=True) as uow:
             run = store.run(uow, run_id)
             if run is None:
                 raise NotFound(*RUN_NOT_FOUND)
-            return self._run_answer(uow, run)
+            answer = self._run_answer(uow, run)
+            if with_lines:  # the first RUN_LINES_SHOWN invoices: a page shows no more, the search finds the rest
+                shown = answer["invoices"][:RUN_LINES_SHOWN]
+                lines = {}
+                for line in store.lines_of_invoices(uow, [i["id"] for i in shown]):
+                    lines.setdefault(line.invoice_id, []).append(_line(line))
+                for invoice in shown:
+                    invoice["lines"] = lines.get(invoice["id"], [])
+            return answer
 
-    def _run_answer(self, uow, run, created=None):
-        answer = {"id": run.id, "regie": run.regie, "month": run.month, "status": run.status, "done": run.done,
-                  "total": run.total, "started_at": run.started_at.isoformat(),
-                  "finalized_at": run.finalized_at.isoformat() if run.finalized_at else None,
-                  "invoices": [_summary(row) for row in store.invoices_of_run(uow, run.id)]}
-        if created is not None:
-            answer["created"] = created
-        return answer
+    def _run_answer(self, uow, run):
+        return {**_run_summary(run), "finalized_at": run.finalized_at.isoformat() if run.finalized_at else None,
+                "invoices": [_summary(row) for row in store.invoices_of_run(uow, run.id)]}
 
     def invoicing_runs(self, regie=None, limit=24):
         """The latest runs, newest first (the agents' list), without their invoices."""
         regie = domain.parse_regie(regie) if regie else None
         limit = max(1, min(int(limit), 100))
         with self.unit_of_work(read_only=True) as uow:
-            return {"runs": [{"id": r.id, "regie": r.regie, "month": r.month, "status": r.status, "done": r.done,
-                              "total": r.total, "started_at": r.started_at.isoformat()}
-                             for r in store.runs(uow, regie, limit)]}
+            return {"runs": [_run_summary(r) for r in store.runs(uow, regie, limit)]}
 
     def finalize_run(self, run_id, agent_id=None):
         """Give the drafts their numbers, without gaps per régie and year of issue, and issue them, in one
@@ -251,9 +361,7 @@ class Billing:
             if row is None or (family_id is not None and (row.family_id != family_id or row.status == domain.DRAFT)):
                 raise NotFound(*INVOICE_NOT_FOUND)
             return {**_summary(row), "run_id": row.run_id,
-                    "lines": [{"kind": line.kind, "label": line.label, "child_id": line.child_id,
-                               "quantity": line.quantity, "unit_price_cents": line.unit_price_cents,
-                               "amount_cents": line.amount_cents} for line in store.lines_of(uow, invoice_id)],
+                    "lines": [_line(line) for line in store.lines_of(uow, invoice_id)],
                     "payments": [_payment(p) for p in store.payments_of(uow, invoice_id)],
                     "credit_notes": [{"id": c.id, "number": c.number, "amount_cents": c.amount_cents,
                                       "reason": c.reason, "created_at": c.created_at.isoformat()}
@@ -317,6 +425,55 @@ class Billing:
             uow.commit()
         return answer
 
+    # --- The agents' search and the accounting export (issue 9) ------------------------------------------------
+
+    def search_invoices(self, number=None, family_id=None, regie=None, period=None, status=None, limit=50,
+                        offset=0):
+        """Invoices (drafts included: the agents') by number (or part of it), family, régie, month and state."""
+        number = _criterion(number, 30, "Le numéro de facture")
+        family_id = _criterion(family_id, 36, "L'identifiant de famille")
+        regie = domain.parse_regie(regie) if regie else None
+        period = domain.month_bounds(period)[0].strftime("%Y-%m") if period else None
+        if status and status not in domain.INVOICE_STATUSES:
+            raise InvalidInput("invalid_status", "L'état est l'un de : " + ", ".join(domain.INVOICE_STATUSES) + ".")
+        try:
+            limit, offset = max(1, min(int(limit), 200)), max(0, int(offset))
+        except (TypeError, ValueError):
+            raise InvalidInput("invalid_page", "La pagination est faite de nombres entiers.") from None
+        with self.unit_of_work(read_only=True) as uow:
+            rows, count = store.search_invoices(uow, number, family_id, regie, period, status or None, limit, offset)
+        return {"invoices": [_summary(row) for row in rows], "count": count, "limit": limit, "offset": offset}
+
+    def accounting_export(self, date_from, date_to):
+        """The invoices issued, the credit notes made and the payments received from one day to another (both
+        included, days in the town's time zone), as rows of the same columns for the accounting software."""
+        first = domain.parse_date(date_from, "La date de début")
+        last = domain.parse_date(date_to, "La date de fin")
+        if last < first:
+            raise InvalidInput("invalid_range", "La date de fin suit la date de début.")
+        if (last - first).days > MAX_EXPORT_DAYS:
+            raise InvalidInput("range_too_long", f"Un export couvre au plus {MAX_EXPORT_DAYS + 1} jours.")
+        start = datetime.combine(first, time(0), self.settings.zone)
+        end = datetime.combine(last + timedelta(days=1), time(0), self.settings.zone)
+        rows = []
+        with self.unit_of_work(read_only=True) as uow:
+            for row in store.invoices_issued_between(uow, first, last):
+                rows.append(_export_row("invoice", row.issued_on, row.number, row.number, row, None,
+                                        row.total_cents, "", row.id))
+            for row in store.credit_notes_between(uow, start, end):
+                rows.append(_export_row("credit_note", self._local_day(row.created_at), row.number,
+                                        row.invoice_number, row, None, row.amount_cents, row.reason, row.id))
+            for row in store.payments_between(uow, start, end):
+                rows.append(_export_row("payment", self._local_day(row.received_at), row.external_id or "",
+                                        row.invoice_number, row, row.method, row.amount_cents, "", row.id))
+        rows.sort(key=lambda r: (r["date"], EXPORT_ORDER[r["kind"]], r["number"] or "", r["id"]))
+        totals = {kind: sum(r["amount_cents"] for r in rows if r["kind"] == kind) for kind in EXPORT_ORDER}
+        return {"from": first.isoformat(), "to": last.isoformat(), "columns": list(EXPORT_COLUMNS), "rows": rows,
+                "totals_cents": totals}
+
+    def _local_day(self, instant):
+        return instant.astimezone(self.settings.zone).date()
+
 
 def _summary(row):
     return {"id": row.id, "number": row.number, "family_id": row.family_id, "regie": row.regie,
@@ -331,3 +488,65 @@ def _summary(row):
 def _payment(row):
     return {"id": row.id, "invoice_id": row.invoice_id, "method": row.method, "amount_cents": row.amount_cents,
             "external_id": row.external_id, "received_at": row.received_at.isoformat()}
+
+
+# --- Runs in the background (issue 9) ---------------------------------------------------------------------------
+
+RUN_SILENCE = timedelta(minutes=5)
+RUN_LINES_SHOWN = 200  # invoices given with their lines by invoicing_run(with_lines=True)  # a running run without progress for that long is resumed
+RUN_STARTED = "invoicing_run_started"
+
+
+class FactsUnavailable(Exception):
+    """The facts source could not answer (canteen or childcare down, too slow); the message is French."""
+
+
+def run_started(run_id, regie, month, now):
+    """The event billing's own handler computes a run on; recorded in the transaction that starts it."""
+    return Event("billing", RUN_STARTED, {"run_id": run_id, "regie": regie, "month": month}, occurred_at=now)
+
+
+def retry_delay(attempts):
+    """30 s after the first failure, doubling, at most 10 min: a service down for hours is not hammered."""
+    return timedelta(seconds=min(30 * 2 ** (max(attempts, 1) - 1), 600))
+
+
+def failure_text(regie, exc):
+    """What the agents read on a run that failed."""
+    if isinstance(exc, (FactsUnavailable, DomainError)):
+        text = str(exc) if isinstance(exc, FactsUnavailable) else exc.message
+    else:
+        text = f"Erreur inattendue ({exc.__class__.__name__}) : le détail est dans le journal du service."
+    return text[:500]
+
+
+def _line(line):
+    return {"kind": line.kind, "label": line.label, "child_id": line.child_id, "quantity": line.quantity,
+            "unit_price_cents": line.unit_price_cents, "amount_cents": line.amount_cents}
+
+
+def _run_summary(run):
+    return {"id": run.id, "regie": run.regie, "month": run.month, "status": run.status, "done": run.done,
+            "total": run.total, "started_at": run.started_at.isoformat(), "error": run.error,
+            "attempts": run.attempts, "retry_at": run.retry_at.isoformat() if run.retry_at else None}
+
+
+# --- The agents' search and the accounting export (issue 9) -----------------------------------------------------
+
+MAX_EXPORT_DAYS = 366
+EXPORT_ORDER = {"invoice": 0, "credit_note": 1, "payment": 2}
+EXPORT_COLUMNS = ("kind", "date", "number", "invoice_number", "regie", "family_id", "period", "method",
+                  "amount_cents", "reason", "id")
+
+
+def _criterion(value, longest, what):
+    value = str(value).strip() if value is not None else ""
+    if len(value) > longest:
+        raise InvalidInput("invalid_query", f"{what} compte au plus {longest} caractères.")
+    return value or None
+
+
+def _export_row(kind, day, number, invoice_number, row, method, amount_cents, reason, row_id):
+    return {"kind": kind, "date": day.isoformat(), "number": number, "invoice_number": invoice_number,
+            "regie": row.regie, "family_id": row.family_id, "period": row.period, "method": method,
+            "amount_cents": amount_cents, "reason": reason, "id": row_id}

@@ -64,8 +64,8 @@ def at_once(*calls):
 
 def test_two_runs_finalised_at_once_by_two_processes_share_one_sequence_without_gaps(processes):
     first, second = processes
-    october = first.billing.start_invoicing_run("affaires_scolaires", "2026-10", AGENT)
-    november = second.billing.start_invoicing_run("affaires_scolaires", "2026-11", AGENT)
+    october = first.billing.run_now("affaires_scolaires", "2026-10", AGENT)
+    november = second.billing.run_now("affaires_scolaires", "2026-11", AGENT)
     done = at_once(lambda: first.billing.finalize_run(october["id"], AGENT),
                    lambda: second.billing.finalize_run(november["id"], AGENT))
     numbers = [int(i["number"].rsplit("-", 1)[1]) for run in done for i in run["invoices"]]
@@ -77,8 +77,8 @@ def test_two_runs_finalised_at_once_by_two_processes_share_one_sequence_without_
 
 def test_the_same_month_started_twice_at_once_bills_each_family_once(processes):
     first, second = processes
-    at_once(lambda: first.billing.start_invoicing_run("affaires_scolaires", "2026-11", AGENT),
-            lambda: second.billing.start_invoicing_run("affaires_scolaires", "2026-11", AGENT))
+    at_once(lambda: first.billing.run_now("affaires_scolaires", "2026-11", AGENT),
+            lambda: second.billing.run_now("affaires_scolaires", "2026-11", AGENT))
     with first.units(read_only=True) as uow:
         invoices = uow.execute(select(func.count()).select_from(orm.invoices)).scalar()
         families = uow.execute(select(func.count(orm.invoices.c.family_id.distinct()))).scalar()
@@ -87,7 +87,7 @@ def test_the_same_month_started_twice_at_once_bills_each_family_once(processes):
 
 def test_the_same_run_finalised_twice_at_once_numbers_once(processes):
     first, second = processes
-    run = first.billing.start_invoicing_run("affaires_scolaires", "2026-11", AGENT)
+    run = first.billing.run_now("affaires_scolaires", "2026-11", AGENT)
     outcomes = []
 
     def finalize(process):
@@ -108,7 +108,7 @@ def test_the_same_debit_file_downloaded_twice_at_once_sends_each_debit_once(proc
     debits = [DirectDebits(p.units, p.clock, DebitSettings.from_config({}), p.billing) for p in processes]
     for n in range(FAMILIES):
         debits[0].sign_mandate(f"fam-{n}", "FR7630006000011234567890189", f"Famille {n}", True)
-    run = first.billing.start_invoicing_run("affaires_scolaires", "2026-11", AGENT)
+    run = first.billing.run_now("affaires_scolaires", "2026-11", AGENT)
     first.billing.finalize_run(run["id"], AGENT)
     files = at_once(lambda: debits[0].debit_file("affaires_scolaires", "2026-11", AGENT),
                     lambda: debits[1].debit_file("affaires_scolaires", "2026-11", AGENT))
@@ -116,3 +116,15 @@ def test_the_same_debit_file_downloaded_twice_at_once_sends_each_debit_once(proc
     with first.units(read_only=True) as uow:
         assert uow.execute(select(func.count()).select_from(orm.debit_files)).scalar() == 1
         assert uow.execute(select(func.count()).select_from(orm.payments)).scalar() == FAMILIES
+def test_two_starts_of_the_same_month_at_once_give_one_running_run(processes):
+    first, second = processes
+    runs = at_once(lambda: first.billing.start_invoicing_run("affaires_scolaires", "2026-11", AGENT),
+                   lambda: second.billing.start_invoicing_run("affaires_scolaires", "2026-11", "agent-2"))
+    assert runs[0]["id"] == runs[1]["id"] and {r["status"] for r in runs} == {"running"}
+    with first.units(read_only=True) as uow:
+        assert uow.execute(select(func.count()).select_from(orm.invoicing_runs)).scalar() == 1
+        assert uow.execute(select(func.count()).select_from(orm.outbox)).scalar() == 1  # one event to compute it
+    at_once(lambda: first.billing.compute_invoicing_run(runs[0]["id"]),
+            lambda: second.billing.compute_invoicing_run(runs[0]["id"]))  # delivered twice, to both processes
+    run = first.billing.invoicing_run(runs[0]["id"])
+    assert run["status"] == "draft" and len(run["invoices"]) == FAMILIES and run["error"] is None

@@ -80,7 +80,7 @@ def invoice_month(billing, facts, month, meals_by_family):
     """Bill a month (4,15 € a meal) and finalise it; answers each family's invoice."""
     for family_id, count in meals_by_family.items():
         facts.add(family_id, f"child-{family_id}", range(1, count + 1), month)
-    run = billing.start_invoicing_run("affaires_scolaires", month, AGENT)
+    run = billing.run_now("affaires_scolaires", month, AGENT)
     final = billing.finalize_run(run["id"], AGENT)
     return {i["family_id"]: i for i in final["invoices"]}
 

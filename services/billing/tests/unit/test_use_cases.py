@@ -104,8 +104,9 @@ def november_canteen(billing, facts):
 
 def test_a_run_computes_drafts_with_their_lines(billing, facts):
     november_canteen(billing, facts)
-    run = billing.start_invoicing_run("affaires_scolaires", "2026-11", AGENT)
-    assert (run["status"], run["done"], run["total"], run["created"]) == ("draft", 2, 2, 2)
+    run = billing.run_now("affaires_scolaires", "2026-11", AGENT)
+    # done/total count the families with facts, Durand included: examined, nothing to bill
+    assert (run["status"], run["done"], run["total"], run["error"]) == ("draft", 3, 3, None)
     by_family = {i["family_id"]: i for i in run["invoices"]}
     assert set(by_family) == {MARTIN, DUPONT}  # Durand has nothing to bill: no invoice
     martin = billing.invoice(by_family[MARTIN]["id"])
@@ -120,7 +121,7 @@ def test_a_run_computes_drafts_with_their_lines(billing, facts):
 
 def test_a_draft_is_the_agents_not_the_familys(billing, facts):
     november_canteen(billing, facts)
-    run = billing.start_invoicing_run("affaires_scolaires", "2026-11", AGENT)
+    run = billing.run_now("affaires_scolaires", "2026-11", AGENT)
     invoice_id = next(i["id"] for i in run["invoices"] if i["family_id"] == MARTIN)
     assert billing.family_invoices(MARTIN) == {"invoices": []}
     with pytest.raises(NotFound):
@@ -133,49 +134,51 @@ def test_a_draft_is_the_agents_not_the_familys(billing, facts):
 
 def test_running_the_month_again_creates_nothing_twice_and_adds_the_families_since(billing, facts):
     november_canteen(billing, facts)
-    first = billing.start_invoicing_run("affaires_scolaires", "2026-11", AGENT)
-    again = billing.start_invoicing_run("affaires_scolaires", "2026-11", AGENT)
-    assert again["id"] == first["id"] and again["created"] == 0 and again["total"] == 2
+    first = billing.run_now("affaires_scolaires", "2026-11", AGENT)
+    again = billing.run_now("affaires_scolaires", "2026-11", AGENT)
+    assert again["id"] == first["id"] and again["status"] == "draft" and again["invoices"] == first["invoices"]
     billing.finalize_run(first["id"], AGENT)
-    unchanged = billing.start_invoicing_run("affaires_scolaires", "2026-11", AGENT)
-    assert unchanged["id"] == first["id"] and unchanged["created"] == 0 and unchanged["status"] == "final"
+    nothing_new = billing.run_now("affaires_scolaires", "2026-11", AGENT)  # a new run, which finds no one to bill
+    assert nothing_new["id"] != first["id"] and nothing_new["invoices"] == [] and nothing_new["status"] == "draft"
     facts.meals("fam-new", "ines", reserved=(26, 27))
-    late = billing.start_invoicing_run("affaires_scolaires", "2026-11", AGENT)
-    assert late["id"] != first["id"] and late["created"] == 1 and [i["family_id"] for i in late["invoices"]] == ["fam-new"]
-    assert billing.start_invoicing_run("affaires_scolaires", "2026-11", AGENT)["created"] == 0
+    late = billing.run_now("affaires_scolaires", "2026-11", AGENT)  # the open run of the month takes it
+    assert late["id"] == nothing_new["id"] and [i["family_id"] for i in late["invoices"]] == ["fam-new"]
+    assert (late["done"], late["total"]) == (4, 4)
+    assert billing.run_now("affaires_scolaires", "2026-11", AGENT)["invoices"] == late["invoices"]
+    assert len(billing.invoice(first["invoices"][0]["id"])["lines"]) > 0
 
 
 def test_finalising_numbers_without_gaps_per_regie_and_year(billing, facts):
     november_canteen(billing, facts)
     facts.crèche(MARTIN, "lea", "Léa", occasional_minutes=14 * 60)
-    canteen = billing.finalize_run(billing.start_invoicing_run("affaires_scolaires", "2026-11", AGENT)["id"], AGENT)
-    crèche = billing.finalize_run(billing.start_invoicing_run("petite_enfance", "2026-11", AGENT)["id"], AGENT)
+    canteen = billing.finalize_run(billing.run_now("affaires_scolaires", "2026-11", AGENT)["id"], AGENT)
+    crèche = billing.finalize_run(billing.run_now("petite_enfance", "2026-11", AGENT)["id"], AGENT)
     assert sorted(i["number"] for i in canteen["invoices"]) == ["AS-2026-000001", "AS-2026-000002"]
     assert [i["number"] for i in crèche["invoices"]] == ["PE-2026-000001"]
     issued = canteen["invoices"][0]
     assert (issued["status"], issued["issued_on"], issued["due_date"]) == ("issued", "2026-12-02", "2027-01-01")
     facts.meals("fam-new", "ines", reserved=(26,))
-    late = billing.finalize_run(billing.start_invoicing_run("affaires_scolaires", "2026-11", AGENT)["id"], AGENT)
+    late = billing.finalize_run(billing.run_now("affaires_scolaires", "2026-11", AGENT)["id"], AGENT)
     assert [i["number"] for i in late["invoices"]] == ["AS-2026-000003"]
 
 
 def test_the_year_of_issue_starts_its_own_sequence(billing, facts, clock):
     facts.meals(MARTIN, "lea", reserved=(2,))
-    billing.finalize_run(billing.start_invoicing_run("affaires_scolaires", "2026-11", AGENT)["id"], AGENT)
+    billing.finalize_run(billing.run_now("affaires_scolaires", "2026-11", AGENT)["id"], AGENT)
     clock.advance(days=40)  # 11 January 2027
     facts.meals(MARTIN, "lea", reserved=(1,), month="2026-12")
-    run = billing.finalize_run(billing.start_invoicing_run("affaires_scolaires", "2026-12", AGENT)["id"], AGENT)
+    run = billing.finalize_run(billing.run_now("affaires_scolaires", "2026-12", AGENT)["id"], AGENT)
     assert [i["number"] for i in run["invoices"]] == ["AS-2027-000001"]
 
 
 def test_a_final_invoice_never_changes(billing, facts, units):
     november_canteen(billing, facts)
-    run = billing.finalize_run(billing.start_invoicing_run("affaires_scolaires", "2026-11", AGENT)["id"], AGENT)
+    run = billing.finalize_run(billing.run_now("affaires_scolaires", "2026-11", AGENT)["id"], AGENT)
     before = {i["id"]: billing.invoice(i["id"]) for i in run["invoices"]}
     again = billing.finalize_run(run["id"], AGENT)  # finalising twice is once
     assert sorted(i["number"] for i in again["invoices"]) == sorted(i["number"] for i in run["invoices"])
     billing.set_family_resources(DUPONT, resources(300), AGENT)  # resources entered late change no final invoice
-    billing.start_invoicing_run("affaires_scolaires", "2026-11", AGENT)
+    billing.run_now("affaires_scolaires", "2026-11", AGENT)
     assert {i: billing.invoice(i) for i in before} == before
     with pytest.raises(Conflict):  # a grid can no longer change the invoiced months
         billing.add_tariff_grid("affaires_scolaires", {**CANTEEN_GRID, "unreserved_meal_price_cents": 500}, AGENT)
@@ -188,13 +191,13 @@ def test_finalising_with_a_counter_moved_by_another_process_takes_the_next_numbe
         uow.execute(insert(orm.number_counters).values(series="AS", year=2026, last_number=41))
         uow.commit()
     november_canteen(billing, facts)
-    run = billing.finalize_run(billing.start_invoicing_run("affaires_scolaires", "2026-11", AGENT)["id"], AGENT)
+    run = billing.finalize_run(billing.run_now("affaires_scolaires", "2026-11", AGENT)["id"], AGENT)
     assert sorted(i["number"] for i in run["invoices"]) == ["AS-2026-000042", "AS-2026-000043"]
 
 
 def test_a_run_that_lost_its_draft_state_is_not_finalised_twice(billing, facts, units):
     november_canteen(billing, facts)
-    run = billing.start_invoicing_run("affaires_scolaires", "2026-11", AGENT)
+    run = billing.run_now("affaires_scolaires", "2026-11", AGENT)
     with units() as uow:
         uow.execute(update(orm.invoicing_runs).values(status="running"))
         uow.commit()
@@ -207,7 +210,7 @@ def test_a_run_that_lost_its_draft_state_is_not_finalised_twice(billing, facts, 
 def issued_invoice(billing, facts):
     billing.set_family_resources(MARTIN, resources(850), AGENT)
     facts.meals(MARTIN, "lea", reserved=range(2, 12))  # 10 × 2,85 € = 28,50 €
-    run = billing.finalize_run(billing.start_invoicing_run("affaires_scolaires", "2026-11", AGENT)["id"], AGENT)
+    run = billing.finalize_run(billing.run_now("affaires_scolaires", "2026-11", AGENT)["id"], AGENT)
     return run["invoices"][0]["id"]
 
 
@@ -238,7 +241,7 @@ def test_a_payment_delivered_three_times_is_one_payment(billing, facts):
 
 def test_a_draft_is_not_payable(billing, facts):
     november_canteen(billing, facts)
-    run = billing.start_invoicing_run("affaires_scolaires", "2026-11", AGENT)
+    run = billing.run_now("affaires_scolaires", "2026-11", AGENT)
     with pytest.raises(Conflict):
         billing.record_payment(run["invoices"][0]["id"], "cash", 100, AGENT)
     with pytest.raises(NotFound):
@@ -290,18 +293,18 @@ def test_resources_are_kept_with_their_agent(billing):
 def test_a_month_without_a_grid_is_refused_and_writes_nothing(billing, facts):
     facts.meals(MARTIN, "lea", reserved=(2,), month="2025-11")
     with pytest.raises(Conflict) as refused:
-        billing.start_invoicing_run("affaires_scolaires", "2025-11", AGENT)
+        billing.run_now("affaires_scolaires", "2025-11", AGENT)
     assert refused.value.code == "no_tariff"
     with pytest.raises(Conflict):
-        billing.start_invoicing_run("affaires_scolaires", "2027-01", AGENT)
+        billing.run_now("affaires_scolaires", "2027-01", AGENT)
     with pytest.raises(InvalidInput):
-        billing.start_invoicing_run("affaires_scolaires", "novembre", AGENT)
+        billing.run_now("affaires_scolaires", "novembre", AGENT)
 
 
 def test_the_crèche_month_uses_childcare_facts_and_the_family_resources(billing, facts):
     billing.set_family_resources(MARTIN, resources(850, monthly_cents=238400, children=2), AGENT)
     facts.crèche(MARTIN, "lea", "Léa", occasional_minutes=14 * 60)
-    run = billing.start_invoicing_run("petite_enfance", "2026-11", AGENT)
+    run = billing.run_now("petite_enfance", "2026-11", AGENT)
     invoice = billing.invoice(run["invoices"][0]["id"])
     assert [(line["label"], line["quantity"], line["unit_price_cents"], line["amount_cents"])
             for line in invoice["lines"]] == [
@@ -323,7 +326,7 @@ def test_the_simulator_uses_todays_grid(billing):
 
 def test_agents_list_the_runs_and_the_grids(billing, facts):
     november_canteen(billing, facts)
-    run = billing.start_invoicing_run("affaires_scolaires", "2026-11", AGENT)
+    run = billing.run_now("affaires_scolaires", "2026-11", AGENT)
     assert [r["id"] for r in billing.invoicing_runs("affaires_scolaires")["runs"]] == [run["id"]]
     assert billing.invoicing_runs("petite_enfance") == {"runs": []}
     assert [g["from"] for g in billing.tariff_grids("petite_enfance")["grids"]] == ["2025-09-01"]
