@@ -53,6 +53,8 @@ SUBSCRIPTIONS = (
     Subscription("identity", "family_registered", "canteen", "on_family_registered"),
     Subscription("identity", "family_registered", "childcare", "on_family_registered"),
     Subscription("identity", "family_registered", "billing", "on_family_registered"),
+    # Billing draws and mails a run's invoices after the finalising transaction, in its own workers.
+    Subscription("billing", "invoices_issued", "billing", "on_invoices_issued"),
 )
 
 

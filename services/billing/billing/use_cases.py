@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from espace_common.errors import Conflict, InvalidInput, NotFound
 
-from . import domain, store
+from . import documents, domain, store
 
 INVOICE_NOT_FOUND = ("invoice_not_found", "Cette facture n'existe pas.")
 RUN_NOT_FOUND = ("run_not_found", "Cette tournée de facturation n'existe pas.")
@@ -233,6 +233,7 @@ class Billing:
                     number = domain.invoice_number(run.regie, issued_on.year, first_number + rank)
                     if not store.issue_invoice(uow, row.id, number, issued_on, due_date, now):
                         raise Conflict("run_not_draft", "Cette tournée est finalisée par ailleurs.")
+                documents.invoices_issued(uow, run_id, now)  # the PDFs and mails follow, after commit
             uow.commit()
         return self.invoicing_run(run_id)
 
