@@ -60,6 +60,7 @@ def create_app(overrides=None, services=None):
     app.register_blueprint(web.canteen_agent.bp)
     app.register_blueprint(web.childcare.bp)
     app.register_blueprint(web.childcare_agent.bp)
+    app.register_blueprint(web.billing_documents.bp)
     app.after_request(add_security_headers)
     logging.basicConfig(level=logging.INFO)
     return app

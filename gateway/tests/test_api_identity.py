@@ -66,6 +66,8 @@ VALID_BODIES = {
     ("/childcare-absences/{absence_id}/decision", "post"): {"accepted": True, "comment": "Reçu"},
     ("/childcare/attendance", "post"): {"child_id": "c-1", "date": "2026-12-01", "arrived_at": "08:10"},
     ("/childcare/closures", "post"): {"date": "2026-12-24", "kind": "closed"},
+    # Billing documents (gateway/tests/test_billing_documents.py tests what they do).
+    ("/me/billing-preferences", "put"): {"paperless": True},
 }
 
 
@@ -373,7 +375,7 @@ ANONYMOUS_ROUTES = {("/accounts", "post"), ("/auth/token", "post"), ("/password-
 def test_every_other_route_needs_a_token(client, services):
     _, operations = documented_operations(client)
     protected = [(path, method) for path, method, _ in operations if (path, method) not in ANONYMOUS_ROUTES]
-    assert len(protected) == 36  # two of them canteen (a family's absences and a justification), 16 childcare
+    assert len(protected) == 42  # two of them canteen (a family's absences and a justification), 16 childcare, 6 billing documents
     for path, method in protected:
         response = send(client, method, concrete(path), json=VALID_BODIES.get((path, method)))
         assert response.status_code == 401, (path, method)
