@@ -128,11 +128,20 @@ class Renderer:
 
     # --- Drawing --------------------------------------------------------------------------------------------
 
+    @staticmethod
+    def _text(pdf, width, height, text, align="L"):
+        """One line when it fits (a cell is ten times cheaper than fpdf2's line breaking), wrapped otherwise."""
+        room = width or pdf.w - pdf.r_margin - pdf.get_x()
+        if pdf.get_string_width(text) < room - 2 * pdf.c_margin:
+            pdf.cell(width, height, text, align=align, new_x="LMARGIN", new_y="NEXT")
+        else:
+            pdf.multi_cell(width, height, text, align=align, new_x="LMARGIN", new_y="NEXT")
+
     def _line(self, pdf, text, size=10, bold=False, height=5.0, colour=None, align="L"):
         pdf.set_font(FONT, "B" if bold else "", size)
         if colour:
             pdf.set_text_color(*colour)
-        pdf.multi_cell(0, height, text, align=align, new_x="LMARGIN", new_y="NEXT")
+        self._text(pdf, 0, height, text, align)
         pdf.set_text_color(0, 0, 0)
 
     def _heading(self, pdf, regie_line, phone_line):
@@ -153,7 +162,7 @@ class Renderer:
         pdf.set_font(FONT, "", 11)
         for text in filter(None, [name, address.get("line1"), address.get("line2"), city]):
             pdf.set_x(112)
-            pdf.multi_cell(78, 5.5, text, new_x="LMARGIN", new_y="NEXT")
+            self._text(pdf, 78, 5.5, text)
         pdf.set_y(max(pdf.get_y(), top + 30))
 
     @staticmethod
@@ -169,7 +178,7 @@ class Renderer:
             pdf.cell(62, 5.5, label)
             pdf.set_text_color(0, 0, 0)
             pdf.set_font(FONT, "B", 10)
-            pdf.multi_cell(0, 5.5, value, new_x="LMARGIN", new_y="NEXT")
+            self._text(pdf, 0, 5.5, value)
 
     def _draw_invoice(self, pdf, doc):
         regie = doc["regie"]
@@ -182,17 +191,7 @@ class Renderer:
                           ("Date d'émission", day_text(doc["issued_on"])),
                           ("À régler avant le", day_text(doc["due_date"]))])
         pdf.ln(3)
-        with pdf.table(col_widths=(94, 22, 27, 27), text_align=("LEFT", "RIGHT", "RIGHT", "RIGHT"),
-                       line_height=5.2, padding=1.2, headings_style=FontFace(emphasis="BOLD", fill_color=LIGHT),
-                       first_row_as_headings=True) as table:
-            pdf.set_font(FONT, "", 9)
-            table.row(("Désignation", "Quantité", "Prix unitaire", "Montant"))
-            for line in doc["lines"]:
-                if line["kind"] == "note":
-                    table.row((line["label"], "", "", ""))
-                    continue
-                unit = "" if line.get("unit_price_cents") is None else euros(line["unit_price_cents"])
-                table.row((line["label"], quantity_text(line.get("quantity")), unit, euros(line["amount_cents"])))
+        self._lines_table(pdf, doc["lines"])
         pdf.ln(2)
         self._amount_row(pdf, "Total de la facture", euros(doc["total_cents"]), bold=True)
         for payment in doc.get("payments") or []:
@@ -218,6 +217,47 @@ class Renderer:
             note = ("Facture envoyée par courrier. Pour ne plus recevoir de papier, choisissez la facture en ligne "
                     f"sur votre Espace Famille : {self.public_url}/mon-compte/facturation")
         self._line(pdf, note, 8, colour=GREY, height=4.2)
+
+    COLUMNS = ((94, "L", "Désignation"), (22, "R", "Quantité"), (27, "R", "Prix unitaire"), (27, "R", "Montant"))
+
+    def _lines_table(self, pdf, lines):
+        """The invoice's lines under their headings (drawn again on a new page); a long label wraps in its column."""
+        def headings():
+            pdf.set_font(FONT, "B", 9)
+            pdf.set_fill_color(*LIGHT)
+            for width, align, title in self.COLUMNS:
+                pdf.cell(width, 6, title, align=align, fill=True)
+            pdf.ln(6)
+            pdf.set_font(FONT, "", 9)
+
+        headings()
+        label_width = self.COLUMNS[0][0]
+        for line in lines:
+            note = line["kind"] == "note"
+            cells = ("", "", "") if note else (
+                quantity_text(line.get("quantity")),
+                "" if line.get("unit_price_cents") is None else euros(line["unit_price_cents"]),
+                euros(line["amount_cents"]))
+            label = line["label"]
+            wrapped = pdf.get_string_width(label) >= label_width - 2 * pdf.c_margin
+            rows = len(pdf.multi_cell(label_width, 5, label, dry_run=True, output="LINES")) if wrapped else 1
+            if pdf.get_y() + rows * 5 > pdf.page_break_trigger:
+                pdf.add_page()
+                headings()
+            top = pdf.get_y()
+            if note:
+                pdf.set_text_color(*GREY)
+            if wrapped:
+                pdf.multi_cell(label_width, 5, label, new_x="RIGHT", new_y="TOP")
+            else:
+                pdf.cell(label_width, 5, label)
+            pdf.set_text_color(0, 0, 0)
+            for (width, align, _), text in zip(self.COLUMNS[1:], cells):
+                pdf.cell(width, 5, text, align=align)
+            pdf.set_xy(pdf.l_margin, top + rows * 5)
+            pdf.set_draw_color(*LIGHT)
+            pdf.line(pdf.l_margin, pdf.get_y(), pdf.w - pdf.r_margin, pdf.get_y())
+            pdf.set_draw_color(0, 0, 0)
 
     def _amount_row(self, pdf, label, amount, bold=False, fill=False):
         pdf.set_font(FONT, "B" if bold else "", 10)

@@ -273,3 +273,21 @@ def test_a_missing_font_stops_the_service_in_one_sentence():
     with pytest.raises(ConfigError) as error:
         documents.DocumentSettings.from_config({"BILLING_FONT": "/nulle/part.ttf"})
     assert "BILLING_FONT" in str(error.value) and "fonts-dejavu-core" in str(error.value)
+
+
+def test_a_long_invoice_runs_over_pages_with_its_headings_and_long_labels_wrap(billing, facts, docs, units):
+    invoice = crèche_family(billing, facts, units)
+    text = text_of(pdf_of(docs.invoice_pdf(invoice["id"])))
+    assert "Nina — accueil occasionnel 14 h × 1,23 €/h" in text and "17,22 €" in text and "12,30 €" in text
+    lines = [{"kind": "meal_reserved", "label": f"Ligne {n} — un libellé assez long pour occuper toute la largeur "
+                                                f"de sa colonne et passer à la ligne", "quantity": "1",
+              "unit_price_cents": 100 + n, "amount_cents": 100 + n} for n in range(60)]
+    doc = {"id": "x", "number": "AS-2026-000999", "regie": "affaires_scolaires", "period": "2026-11",
+           "issued_on": date(2026, 12, 2), "due_date": date(2027, 1, 1), "total_cents": 7770, "balance_cents": 7770,
+           "lines": lines, "payments": [], "credit_notes": [], "contact": None, "delivery": "paper"}
+    content, = SETTINGS.renderer().invoices([doc])
+    pages = PdfReader(io.BytesIO(content)).pages
+    assert len(pages) >= 2 and all("Désignation" in page.extract_text() for page in pages[:-1])  # the last: totals
+    text = text_of(content)
+    assert all(f"{(100 + n) / 100:.2f} €".replace(".", ",") in text for n in range(60))
+    assert "Total de la facture 77,70 €" in text
