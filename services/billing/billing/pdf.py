@@ -57,6 +57,7 @@ class Renderer:
         self.font, self.font_bold = font, font_bold
         self.public_url = public_url.rstrip("/")
         self.run = run or (lambda function, *args: function(*args))
+        self._wrapped = {}
 
     # --- The public methods: each one runs through `run` ---------------------------------------------------
 
@@ -128,14 +129,22 @@ class Renderer:
 
     # --- Drawing --------------------------------------------------------------------------------------------
 
-    @staticmethod
-    def _text(pdf, width, height, text, align="L"):
-        """One line when it fits (a cell is ten times cheaper than fpdf2's line breaking), wrapped otherwise."""
+    def _text(self, pdf, width, height, text, align="L"):
+        """One line when it fits (a cell is ten times cheaper than fpdf2's line breaking), wrapped otherwise; the
+        same paragraph (how to pay) is wrapped once per renderer, not once per invoice."""
         room = width or pdf.w - pdf.r_margin - pdf.get_x()
         if pdf.get_string_width(text) < room - 2 * pdf.c_margin:
             pdf.cell(width, height, text, align=align, new_x="LMARGIN", new_y="NEXT")
-        else:
-            pdf.multi_cell(width, height, text, align=align, new_x="LMARGIN", new_y="NEXT")
+            return
+        key = (text, pdf.font_style, pdf.font_size_pt, room)
+        lines = self._wrapped.get(key)
+        if lines is None:
+            lines = self._wrapped[key] = pdf.multi_cell(width, height, text, align=align, dry_run=True,
+                                                         output="LINES")
+        x = pdf.get_x()
+        for line in lines:
+            pdf.set_x(x)
+            pdf.cell(width, height, line, align=align, new_x="LMARGIN", new_y="NEXT")
 
     def _line(self, pdf, text, size=10, bold=False, height=5.0, colour=None, align="L"):
         pdf.set_font(FONT, "B" if bold else "", size)
@@ -204,11 +213,10 @@ class Renderer:
         self._amount_row(pdf, "Reste à payer", euros(doc["balance_cents"]), bold=True, fill=True)
         pdf.ln(4)
         self._line(pdf, "Comment payer", 11, bold=True, height=6)
-        link = f"{self.public_url}/mon-compte/factures/{doc['id']}"
-        for text in (f"En ligne, par carte bancaire, sur votre Espace Famille : {link}",
-                     "Par prélèvement automatique : demandez-le sur votre Espace Famille (Mon compte › Prélèvement) "
-                     "ou au guichet, avec un RIB.",
-                     domain.PAYMENT_DESKS[regie]):
+        self._line(pdf, "• En ligne, par carte bancaire, sur votre Espace Famille :", 9, height=4.6)
+        self._line(pdf, f"   {self.public_url}/mon-compte/factures/{doc['id']}", 9, height=4.6)
+        for text in ("Par prélèvement automatique : demandez-le sur votre Espace Famille (Mon compte › Prélèvement) "
+                     "ou au guichet, avec un RIB.", domain.PAYMENT_DESKS[regie]):
             self._line(pdf, f"• {text}", 9, height=4.6)
         pdf.ln(2)
         if doc.get("delivery") == domain.ONLINE:
@@ -239,22 +247,22 @@ class Renderer:
                 "" if line.get("unit_price_cents") is None else euros(line["unit_price_cents"]),
                 euros(line["amount_cents"]))
             label = line["label"]
-            wrapped = pdf.get_string_width(label) >= label_width - 2 * pdf.c_margin
-            rows = len(pdf.multi_cell(label_width, 5, label, dry_run=True, output="LINES")) if wrapped else 1
-            if pdf.get_y() + rows * 5 > pdf.page_break_trigger:
+            parts = [label] if pdf.get_string_width(label) < label_width - 2 * pdf.c_margin else \
+                pdf.multi_cell(label_width, 5, label, dry_run=True, output="LINES")
+            if pdf.get_y() + len(parts) * 5 > pdf.page_break_trigger:
                 pdf.add_page()
                 headings()
             top = pdf.get_y()
             if note:
                 pdf.set_text_color(*GREY)
-            if wrapped:
-                pdf.multi_cell(label_width, 5, label, new_x="RIGHT", new_y="TOP")
-            else:
-                pdf.cell(label_width, 5, label)
+            for row, part in enumerate(parts):
+                pdf.set_xy(pdf.l_margin, top + row * 5)
+                pdf.cell(label_width, 5, part)
             pdf.set_text_color(0, 0, 0)
+            pdf.set_xy(pdf.l_margin + label_width, top)
             for (width, align, _), text in zip(self.COLUMNS[1:], cells):
                 pdf.cell(width, 5, text, align=align)
-            pdf.set_xy(pdf.l_margin, top + rows * 5)
+            pdf.set_xy(pdf.l_margin, top + len(parts) * 5)
             pdf.set_draw_color(*LIGHT)
             pdf.line(pdf.l_margin, pdf.get_y(), pdf.w - pdf.r_margin, pdf.get_y())
             pdf.set_draw_color(0, 0, 0)
