@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # What `make run`, `make test` and `make bench` need from the system before the venv can exist:
-# Python's venv module (Debian ships it as python3-venv) and RabbitMQ, unless AMQP_URI names a
+# Python's venv module (Debian ships it as python3-venv), the font billing's PDFs embed (fonts-dejavu-core) and RabbitMQ, unless AMQP_URI names a
 # broker or one already answers on localhost:5672. As root on Debian it installs what is missing
 # with apt-get, the way `make test` installs Chromium; otherwise it says in one sentence what to
 # install. Starting the broker is the runner's job (deploy/espace_deploy/broker.py).
@@ -19,6 +19,11 @@ broker_answers() {
 if [ -z "${AMQP_URI:-}" ] && ! command -v rabbitmq-server >/dev/null 2>&1 \
         && [ ! -x /usr/sbin/rabbitmq-server ] && ! broker_answers; then
     missing="$missing rabbitmq-server"
+fi
+
+# Billing's PDFs embed a Unicode TrueType font (BILLING_FONT), DejaVu Sans by default.
+if [ -z "${BILLING_FONT:-}" ] && [ ! -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]; then
+    missing="$missing fonts-dejavu-core"
 fi
 
 [ -z "$missing" ] && exit 0

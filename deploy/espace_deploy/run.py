@@ -49,6 +49,8 @@ def main():
         "PUBLIC_URL": os.environ.get("PUBLIC_URL") or f"http://localhost:{port}",
         "SMTP_URL": os.environ.get("SMTP_URL") or f"file:{var_dir / 'mail'}",
         "MAIL_OUTBOX_DIR": str(var_dir / "mail"),
+        # The invoices' PDFs and paper batches (in production, a volume every billing replica mounts).
+        "BILLING_FILES_DIR": os.environ.get("BILLING_FILES_DIR") or str(var_dir / "billing-files"),
     })
 
     def stop(signum, _frame):

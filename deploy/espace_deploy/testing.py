@@ -111,7 +111,8 @@ class ServiceProcess:
 
     def start(self, wait=True, **env):
         full_env = dict(os.environ, AMQP_URI=self.amqp_uri, DATABASE_URL=self.database_url,
-                        LETTER_SECRET=TEST_LETTER_SECRET, SMTP_URL=f"file:{self.log_path.parent / 'mail'}")
+                        LETTER_SECRET=TEST_LETTER_SECRET, SMTP_URL=f"file:{self.log_path.parent / 'mail'}",
+                        BILLING_FILES_DIR=str(self.log_path.parent / "billing-files"))
         full_env.update(self.env, **env)
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen([sys.executable, "-m", self.name], env=full_env, stdout=log,
@@ -170,7 +171,8 @@ def start_suite(var_dir, database_urls=None, amqp_uri=None, **env):
     suite = Suite(var_dir, host.amqp_uri if host else amqp_uri, database_urls or sqlite_urls(var_dir), port=port,
                   env={"LOCAL_RUN": "true", "SECRET_KEY": "test-secret", "LETTER_SECRET": TEST_LETTER_SECRET,
                        "PUBLIC_URL": f"http://127.0.0.1:{port}",
-                       "SMTP_URL": f"file:{var_dir / 'mail'}", "MAIL_OUTBOX_DIR": str(var_dir / "mail"), **env})
+                       "SMTP_URL": f"file:{var_dir / 'mail'}", "MAIL_OUTBOX_DIR": str(var_dir / "mail"),
+                       "BILLING_FILES_DIR": str(var_dir / "billing-files"), **env})
     suite.vhost = host
     suite.migrate()
     suite.declare_topology()

@@ -64,6 +64,7 @@ def create_app(overrides=None, services=None):
     app.register_blueprint(web.direct_debit_agent.bp)
     app.register_blueprint(web.billing.bp)
     app.register_blueprint(web.billing_agent.bp)
+    app.register_blueprint(web.billing_documents.bp)
     app.after_request(add_security_headers)
     logging.basicConfig(level=logging.INFO)
     return app

@@ -79,6 +79,8 @@ VALID_BODIES = {
     ("/invoicing-runs", "post"): {"regie": "affaires_scolaires", "month": "2026-11"},
     ("/invoices/{invoice_id}/payments", "post"): {"method": "cash", "amount_cents": 500},
     ("/invoices/{invoice_id}/credit-notes", "post"): {"amount_cents": 285, "reason": "Repas compté à tort"},
+    # Billing documents (gateway/tests/test_billing_documents.py tests what they do).
+    ("/me/billing-preferences", "put"): {"paperless": True},
 }
 
 
@@ -387,8 +389,8 @@ ANONYMOUS_ROUTES = {("/accounts", "post"), ("/auth/token", "post"), ("/password-
 def test_every_other_route_needs_a_token(client, services):
     _, operations = documented_operations(client)
     protected = [(path, method) for path, method, _ in operations if (path, method) not in ANONYMOUS_ROUTES]
-    assert len(protected) == 58  # three of them canteen (a family's absences, a justification, the tablet's
-    # attendance), 16 childcare, 8 direct debit, 13 billing
+    assert len(protected) == 64  # three of them canteen (a family's absences, a justification, the tablet's
+    # attendance), 16 childcare, 8 direct debit, 13 billing, 6 billing documents
     for path, method in protected:
         response = send(client, method, concrete(path), json=VALID_BODIES.get((path, method)))
         assert response.status_code == 401, (path, method)

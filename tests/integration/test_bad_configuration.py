@@ -58,3 +58,12 @@ def test_identity_needs_a_letter_secret(secret, tmp_path):
     url = f"sqlite:///{tmp_path}/identity.sqlite"
     upgrade(ROOT / "services" / "identity" / "alembic.ini", url)
     assert_one_sentence_naming(start("identity", DATABASE_URL=url, LETTER_SECRET=secret), "LETTER_SECRET")
+
+
+def test_billing_needs_the_font_of_its_pdfs(tmp_path):
+    from espace_common.migrations import upgrade
+    url = f"sqlite:///{tmp_path}/billing.sqlite"
+    upgrade(ROOT / "services" / "billing" / "alembic.ini", url)
+    result = start("billing", DATABASE_URL=url, BILLING_FONT=str(tmp_path / "absente.ttf"))
+    assert_one_sentence_naming(result, "BILLING_FONT")
+    assert "fonts-dejavu-core" in result.stderr

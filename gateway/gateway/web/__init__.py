@@ -2,3 +2,4 @@
 from . import account, agent, auth, canteen, canteen_agent, canteen_common, childcare, childcare_agent, devmail, helpers, myspace, public  # noqa: F401
 from . import direct_debit, direct_debit_agent  # noqa: F401
 from . import billing, billing_agent  # noqa: F401
+from . import account, agent, auth, billing_documents, canteen, canteen_agent, canteen_common, childcare, childcare_agent, devmail, helpers, myspace, public  # noqa: F401

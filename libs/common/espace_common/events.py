@@ -57,6 +57,8 @@ SUBSCRIPTIONS = (
     Subscription("payment", "succeeded", "billing", "on_payment_succeeded"),
     # billing computes its invoicing runs in the background, on its own event.
     Subscription("billing", "invoicing_run_started", "billing", "on_invoicing_run_started"),
+    # Billing draws and mails a run's invoices after the finalising transaction, in its own workers.
+    Subscription("billing", "invoices_issued", "billing", "on_invoices_issued"),
 )
 
 

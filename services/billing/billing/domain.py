@@ -604,6 +604,97 @@ def check_credit_note(amount_cents, reason, balance_cents, status):
 def vocabulary():
     return {"regies": REGIES, "invoice_statuses": INVOICE_STATUSES, "run_statuses": RUN_STATUSES,
             "payment_methods": PAYMENT_METHODS, "agent_payment_methods": list(AGENT_PAYMENT_METHODS),
-            "line_kinds": LINE_KINDS, "limits": {"credit_note_reason": MAX_CREDIT_NOTE_REASON,
+            "line_kinds": LINE_KINDS, "deliveries": DELIVERIES, "limits": {"credit_note_reason": MAX_CREDIT_NOTE_REASON,
                                                    "estimate_meals": MAX_ESTIMATE_MEALS,
                                                    "estimate_hours": MAX_ESTIMATE_HOURS}}
+
+
+# --- Documents: the online invoice, how to pay, the tax certificate (documents.py) ---------------------------
+
+ONLINE, PAPER = "online", "paper"
+DELIVERIES = {ONLINE: "Facture en ligne : pas de papier, un e-mail à chaque nouvelle facture",
+              PAPER: "Facture papier, envoyée par courrier"}
+REGIE_NAMES = {AFFAIRES_SCOLAIRES: "Régie Affaires Scolaires (restauration scolaire)",
+               PETITE_ENFANCE: "Régie Petite Enfance (multi-accueil « Bout D'chou »)"}
+# Where to pay at a counter, per régie (cash, cheque, and CESU at the multi-accueil).
+PAYMENT_DESKS = {
+    AFFAIRES_SCOLAIRES: "En espèces ou par chèque à l'ordre du Trésor public, à la Mairie de Donges, service Affaires "
+                        "Scolaires (place Armand Morvan, 02 40 45 79 79), en rappelant le numéro de la facture.",
+    PETITE_ENFANCE: "En espèces, par chèque à l'ordre du Trésor public ou en CESU, au multi-accueil « Bout D'chou » "
+                    "(02 40 91 01 91), en rappelant le numéro de la facture.",
+}
+# Paid with CESU préfinancés, an employer's aid, not an expense of the family: left out of the tax certificate.
+TAX_EXCLUDED_METHODS = ("cesu",)
+TAX_CHILD_AGE = 6
+FIRST_TAX_YEAR = 2000
+
+
+def parse_paperless(value):
+    if not isinstance(value, bool):
+        raise InvalidInput("invalid_paperless", "« paperless » vaut true (facture en ligne) ou false (papier).")
+    return value
+
+
+def parse_year(value, today):
+    """A calendar year from 2000 to this one."""
+    try:
+        year = int(str(value)) if not isinstance(value, bool) else None
+    except ValueError:
+        year = None
+    if year is None or not FIRST_TAX_YEAR <= year <= today.year:
+        raise InvalidInput("invalid_year", f"L'année s'écrit comme « {today.year - 1} », de {FIRST_TAX_YEAR} à "
+                                           f"{today.year}.")
+    return year
+
+
+def under_six_on_first_january(birth_date, year):
+    """Born during the year or in the six years before it, not on 1 January six years before (6 that day)."""
+    return date(year - TAX_CHILD_AGE, 1, 1) < birth_date <= date(year, 12, 31)
+
+
+def is_meal(kind):
+    return kind.startswith("meal")
+
+
+def tax_certificate(year, children, lines_by_invoice, payments):
+    """What the family paid the multi-accueil in `year` for each child under six on 1 January.
+
+    children: dicts with child_id, first_name, last_name, birth_date (date); lines_by_invoice: {invoice_id:
+    [(child_id, kind, amount_cents)]} of the multi-accueil's invoices; payments: (invoice_id, method, amount_cents)
+    received in the year. The rule: each payment pays its invoice's lines in proportion to their amounts, so a
+    child's part of a payment is the payment × (the child's care lines, meals left out) / (the invoice's total);
+    a child's year is the exact sum of its parts, rounded once to the cent, half up. CESU payments are left out
+    (and their sum is said); an older child is not certified."""
+    certified = {c["child_id"]: c for c in children if under_six_on_first_january(c["birth_date"], year)}
+    exact = {child_id: Decimal(0) for child_id in certified}
+    excluded = 0
+    for invoice_id, method, amount_cents in payments:
+        lines = lines_by_invoice.get(invoice_id, [])
+        base = sum(amount for _, _, amount in lines)
+        if base <= 0:
+            continue
+        if method in TAX_EXCLUDED_METHODS:
+            excluded += amount_cents
+            continue
+        for child_id in exact:
+            share = sum(amount for owner, kind, amount in lines if owner == child_id and not is_meal(kind))
+            exact[child_id] += Decimal(amount_cents) * share / base
+    rows = [{**certified[child_id], "amount_cents": max(round_cents(amount), 0)}
+            for child_id, amount in exact.items()]
+    rows = [row for row in rows if row["amount_cents"] > 0]
+    rows.sort(key=lambda row: (row["birth_date"], row["first_name"]))
+    return {"year": year, "children": rows, "total_cents": sum(row["amount_cents"] for row in rows),
+            "cesu_cents": excluded}
+
+
+def invoice_notice(number, regie, period_text, total_text, due_text, link, settings_link):
+    """The mail that tells a family on the online invoice that a new one is there: (subject, body)."""
+    service = REGIES[regie]
+    subject = f"Votre facture {number} ({period_text}) est disponible"
+    body = (f"Bonjour,\n\nVotre facture {number} du mois de {period_text} ({service}) est disponible sur votre "
+            f"Espace Famille : {total_text}, à régler avant le {due_text}.\n\n"
+            f"Consultez-la, téléchargez-la ou payez-la en ligne :\n{link}\n\n"
+            "Vous avez choisi la facture en ligne : vous ne la recevrez pas par courrier. Pour revenir à la facture "
+            f"papier :\n{settings_link}\n\nVille de Donges — Espace Famille\n"
+            "Ce message est envoyé automatiquement, merci de ne pas y répondre.")
+    return subject, body

@@ -12,6 +12,7 @@ from sqlalchemy import (
 from sqlalchemy.sql import false
 
 from espace_common.db import UTCDateTime, messaging_tables, new_metadata
+from espace_common.mail import mail_outbox_table
 from espace_common.projections import family_children_table
 
 metadata = new_metadata()
@@ -89,6 +90,10 @@ invoices = Table(
     Column("pdf_path", String(300), nullable=True),  # the PDF stored at finalisation (a later step of issue 9)
     # Paid by SEPA direct debit (the family had an active mandate at finalisation): not payable by card.
     Column("direct_debit", Boolean, nullable=False, default=False, server_default=false()),
+    # How the family gets it, as its choice stood when the invoice was finalised ('online' or 'paper'), and when
+    # the mail that says it is there was queued (online only): see documents.py.
+    Column("delivery", String(10), nullable=True),
+    Column("notified_at", UTCDateTime(), nullable=True),
     UniqueConstraint("family_id", "regie", "period", name="uq_invoices_family_regie_period"),
     CheckConstraint("status IN ('draft', 'issued', 'partially_paid', 'paid', 'cancelled')", name="status"),
     CheckConstraint("total_cents >= 0 AND paid_cents >= 0 AND credited_cents >= 0 AND balance_cents >= 0 "
@@ -229,3 +234,26 @@ Index("ix_invoices_regie_period", invoices.c.regie, invoices.c.period)
 Index("ix_invoices_issued_on", invoices.c.issued_on)
 Index("ix_payments_received_at", payments.c.received_at)
 Index("ix_credit_notes_created_at", credit_notes.c.created_at)
+
+# --- Documents: the online invoice, the paper batches, the mails (documents.py) ---------------------------------
+
+# A family's choice of the online invoice (no paper, a mail for each new invoice) or paper; no row is paper. Who
+# changed it last (a parent's account, an agent) and when; it applies from the next finalised run.
+billing_preferences = Table(
+    "billing_preferences", metadata,
+    Column("family_id", String(36), primary_key=True),
+    Column("paperless", Boolean, nullable=False),
+    Column("changed_by", String(80), nullable=True),
+    Column("changed_at", UTCDateTime(), nullable=False),
+)
+
+# The one printable PDF of a final run's paper invoices, for the post.
+paper_batches = Table(
+    "paper_batches", metadata,
+    Column("run_id", String(36), ForeignKey("invoicing_runs.id"), primary_key=True),
+    Column("pdf_path", String(300), nullable=False),
+    Column("invoices", Integer, nullable=False),
+    Column("made_at", UTCDateTime(), nullable=False),
+)
+
+mail_outbox = mail_outbox_table(metadata)

@@ -1,5 +1,7 @@
 """The billing service's entrypoints: each one delegates to a use case (use_cases.py), nothing else."""
 from nameko.dependency_providers import Config
+from eventlet import tpool
+from nameko.rpc import RpcProxy
 from nameko.timer import timer
 
 from espace_common.nameko_support import Database, HealthMixin, event_handler, fault_point, rpc
@@ -7,6 +9,7 @@ from espace_common.projections import children_of, project_family_registered
 from espace_common.rpc_client import RemoteError, RpcClient, ServiceUnavailable
 
 from . import debit_use_cases, domain, use_cases
+from . import documents, domain, use_cases
 from .orm import metadata
 
 
@@ -19,6 +22,9 @@ class BillingService(HealthMixin):
 
     db = Database(metadata)
     config = Config()
+    canteen_rpc = RpcProxy("canteen")
+    childcare_rpc = RpcProxy("childcare")
+    identity_rpc = RpcProxy("identity")
 
     def facts_of(self, regie, month):
         """The month's billable facts of a régie, one dict per child, pulled from the service that owns them.
@@ -193,3 +199,53 @@ class BillingService(HealthMixin):
     def accounting_export(self, date_from, date_to):
         """Invoices issued, credit notes and payments of a period, as rows for the accounting software."""
         return self.billing.accounting_export(date_from, date_to)
+    # --- Documents: PDFs, the online invoice, receipts, tax certificates (documents.py) ------------------------
+
+    @property
+    def documents(self):
+        """The documents' use cases; PDFs are drawn in a real thread (tpool) so the other workers keep going."""
+        settings = documents.DocumentSettings.from_config(self.config)
+        return documents.Documents(self.db.unit_of_work, self.db.clock, settings, self.identity_rpc.billing_contacts,
+                                   settings.renderer(run=tpool.execute))
+
+    @event_handler("billing", "invoices_issued")
+    def on_invoices_issued(self, message):
+        self.documents.issue_documents(message["data"]["run_id"])
+
+    @timer(interval=300)
+    def finish_documents(self):
+        """What an event left unfinished (identity down, a process stopped) is finished here."""
+        self.documents.sweep()
+
+    @rpc
+    def invoice_pdf(self, invoice_id, family_id=None):
+        """An issued invoice's stored PDF (drawn now if not yet); given a family, another's is not found."""
+        return self.documents.invoice_pdf(invoice_id, family_id)
+
+    @rpc
+    def run_paper_pdf(self, run_id):
+        """The one printable PDF of a final run's paper invoices."""
+        return self.documents.run_paper_pdf(run_id)
+
+    @rpc
+    def receipt_pdf(self, payment_id, family_id=None):
+        return self.documents.receipt_pdf(payment_id, family_id)
+
+    @rpc
+    def tax_certificate_pdf(self, family_id, year):
+        """What the family paid the multi-accueil in a year per child under six, as a PDF."""
+        return self.documents.tax_certificate_pdf(family_id, year)
+
+    @rpc
+    def billing_preference(self, family_id):
+        return self.documents.billing_preference(family_id)
+
+    @rpc
+    def set_billing_preference(self, family_id, paperless, actor_id=None):
+        """Online invoice (paperless) or paper, from the next finalised run."""
+        return self.documents.set_billing_preference(family_id, paperless, actor_id)
+
+    @rpc
+    def family_documents(self, family_id):
+        """The choice, the tax certificates' years and the payments with a receipt, for the parent's page."""
+        return self.documents.family_documents(family_id)

@@ -1,5 +1,5 @@
 """Reading and writing the billing tables inside a unit of work."""
-from sqlalchemy import and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, case, func, insert, or_, select, update
 
 from espace_common.db import insert_ignoring_duplicates, new_id
 
@@ -378,3 +378,158 @@ def lines_of_invoices(uow, invoice_ids):
         return []
     return uow.execute(select(table).where(table.c.invoice_id.in_(list(invoice_ids)))
                        .order_by(table.c.invoice_id, table.c.position)).all()
+# --- Documents: PDFs, the online invoice, paper batches (documents.py) -----------------------------------------
+
+def snapshot_deliveries(uow, run_id):
+    """Each issued invoice of the run takes its family's choice as it stands now: online or paper (no choice)."""
+    table, choice = orm.invoices, orm.billing_preferences
+    paperless = select(choice.c.family_id).where(choice.c.paperless.is_(True))
+    uow.execute(update(table).where(table.c.run_id == run_id, table.c.status != domain.DRAFT,
+                                    table.c.delivery.is_(None))
+                .values(delivery=case((table.c.family_id.in_(paperless), domain.ONLINE), else_=domain.PAPER)))
+
+
+def invoices_without_pdf(uow, run_id, limit):
+    table = orm.invoices
+    return uow.execute(select(table).where(table.c.run_id == run_id, table.c.status != domain.DRAFT,
+                                           table.c.pdf_path.is_(None))
+                       .order_by(table.c.number).limit(limit)).all()
+
+
+def count_without_pdf(uow, run_id, delivery=None):
+    table = orm.invoices
+    query = select(func.count()).select_from(table).where(table.c.run_id == run_id, table.c.status != domain.DRAFT,
+                                                          table.c.pdf_path.is_(None))
+    if delivery:
+        query = query.where(table.c.delivery == delivery)
+    return uow.execute(query).scalar()
+
+
+def set_pdf_path(uow, invoice_id, path):
+    """Once: the first PDF stored for an invoice is its PDF for ever."""
+    table = orm.invoices
+    result = uow.execute(update(table).where(table.c.id == invoice_id, table.c.pdf_path.is_(None))
+                         .values(pdf_path=path))
+    return result.rowcount == 1
+
+
+def replace_pdf_path(uow, invoice_id, old_path, path):
+    table = orm.invoices
+    uow.execute(update(table).where(table.c.id == invoice_id, table.c.pdf_path == old_path).values(pdf_path=path))
+
+
+def lines_by_invoice(uow, invoice_ids):
+    """The lines of these invoices, by invoice (the PDFs of a batch)."""
+    table = orm.invoice_lines
+    found = {invoice_id: [] for invoice_id in invoice_ids}
+    for row in uow.execute(select(table).where(table.c.invoice_id.in_(list(invoice_ids)))
+                           .order_by(table.c.invoice_id, table.c.position)):
+        found[row.invoice_id].append(row)
+    return found
+
+
+def payments_of_invoices(uow, invoice_ids):
+    table = orm.payments
+    found = {invoice_id: [] for invoice_id in invoice_ids}
+    for row in uow.execute(select(table).where(table.c.invoice_id.in_(list(invoice_ids)))
+                           .order_by(table.c.received_at)):
+        found[row.invoice_id].append(row)
+    return found
+
+
+def credit_notes_of_invoices(uow, invoice_ids):
+    table = orm.credit_notes
+    found = {invoice_id: [] for invoice_id in invoice_ids}
+    for row in uow.execute(select(table).where(table.c.invoice_id.in_(list(invoice_ids)))
+                           .order_by(table.c.created_at)):
+        found[row.invoice_id].append(row)
+    return found
+
+
+def online_to_notify(uow, run_id, limit):
+    table = orm.invoices
+    return uow.execute(select(table).where(table.c.run_id == run_id, table.c.delivery == domain.ONLINE,
+                                           table.c.notified_at.is_(None))
+                       .order_by(table.c.number).limit(limit)).all()
+
+
+def mark_notified(uow, invoice_id, now):
+    """Once: the conditional UPDATE keeps two workers from mailing the same invoice twice."""
+    table = orm.invoices
+    result = uow.execute(update(table).where(table.c.id == invoice_id, table.c.notified_at.is_(None))
+                         .values(notified_at=now))
+    return result.rowcount == 1
+
+
+def deliver_on_paper(uow, invoice_id):
+    table = orm.invoices
+    uow.execute(update(table).where(table.c.id == invoice_id).values(delivery=domain.PAPER))
+
+
+def paper_invoices(uow, run_id):
+    table = orm.invoices
+    return uow.execute(select(table).where(table.c.run_id == run_id, table.c.status != domain.DRAFT,
+                                           table.c.delivery == domain.PAPER)
+                       .order_by(table.c.number)).all()
+
+
+def paper_batch(uow, run_id):
+    return uow.execute(select(orm.paper_batches).where(orm.paper_batches.c.run_id == run_id)).first()
+
+
+def save_paper_batch(uow, run_id, path, count, now):
+    """The batch's file; a batch made again (its file was lost) replaces the row. Returns the path replaced."""
+    table = orm.paper_batches
+    existing = paper_batch(uow, run_id)
+    if existing is None:
+        uow.execute(insert(table).values(run_id=run_id, pdf_path=path, invoices=count, made_at=now))
+        return None
+    uow.execute(update(table).where(table.c.run_id == run_id).values(pdf_path=path, invoices=count, made_at=now))
+    return existing.pdf_path
+
+
+def runs_with_pending_documents(uow, finalized_before):
+    """Final runs with an invoice still without its PDF or its mail, or without their paper batch."""
+    runs, table, batches = orm.invoicing_runs, orm.invoices, orm.paper_batches
+    pending = select(table.c.run_id).where(table.c.status != domain.DRAFT, or_(
+        table.c.pdf_path.is_(None), and_(table.c.delivery == domain.ONLINE, table.c.notified_at.is_(None))))
+    without_batch = select(table.c.run_id).where(table.c.delivery == domain.PAPER,
+                                                 table.c.run_id.not_in(select(batches.c.run_id)))
+    return [row.id for row in uow.execute(
+        select(runs.c.id).where(runs.c.status == domain.RUN_FINAL, runs.c.finalized_at < finalized_before,
+                                or_(runs.c.id.in_(pending), runs.c.id.in_(without_batch))))]
+
+
+def preference(uow, family_id):
+    return uow.execute(select(orm.billing_preferences)
+                       .where(orm.billing_preferences.c.family_id == family_id)).first()
+
+
+def save_preference(uow, family_id, paperless, actor_id, now):
+    """Insert or change a family's choice; a choice made again as it stands changes nothing (nor who made it)."""
+    table = orm.billing_preferences
+    inserted = insert_ignoring_duplicates(uow.connection, table, [
+        {"family_id": family_id, "paperless": paperless, "changed_by": actor_id, "changed_at": now}])
+    if not inserted:
+        uow.execute(update(table).where(table.c.family_id == family_id, table.c.paperless.is_not(paperless))
+                    .values(paperless=paperless, changed_by=actor_id, changed_at=now))
+
+
+def payment_with_invoice(uow, payment_id):
+    return uow.execute(select(orm.payments).where(orm.payments.c.id == payment_id)).first()
+
+
+def family_payments(uow, family_id, regie=None):
+    """(payment, invoice number, régie, period) of a family's issued invoices, newest first."""
+    payments, invoices = orm.payments, orm.invoices
+    query = (select(payments, invoices.c.number, invoices.c.regie, invoices.c.period)
+             .join(invoices, invoices.c.id == payments.c.invoice_id)
+             .where(invoices.c.family_id == family_id).order_by(payments.c.received_at.desc()))
+    if regie:
+        query = query.where(invoices.c.regie == regie)
+    return uow.execute(query).all()
+
+
+def children_of_family(uow, family_id):
+    table = orm.family_children
+    return uow.execute(select(table).where(table.c.family_id == family_id).order_by(table.c.birth_date)).all()

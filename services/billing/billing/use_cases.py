@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from espace_common.errors import Conflict, DomainError, InvalidInput, NotFound
 from espace_common.events import Event
 
-from . import debit_use_cases, domain, store
+from . import debit_use_cases, documents, domain, store
 
 log = logging.getLogger(__name__)
 
@@ -343,6 +343,7 @@ class Billing:
                 if not store.issue_invoices(uow, numbered, issued_on, due_date, now):
                     raise Conflict("run_not_draft", "Cette tournée est finalisée par ailleurs.")
                 debit_use_cases.plan_debits(uow, run_id, now)  # families with a SEPA mandate are debited
+                documents.invoices_issued(uow, run_id, now)  # the PDFs and mails follow, after commit
             uow.commit()
         return self.invoicing_run(run_id)
 

@@ -5,12 +5,7 @@ from cryptography.fernet import Fernet, InvalidToken
 from fpdf import FPDF
 
 from espace_common.clock import to_paris
-
-CONTACTS = (
-    ("Mairie de Donges", "02 40 45 79 79"),
-    ("Multi-accueil « Bout D'chou »", "02 40 91 01 91"),
-    ("Relais Petite Enfance", "02 40 45 25 03"),
-)
+from espace_common.town import CONTACTS, SERVICES_LINE, TOWN, TOWN_HALL_ADDRESS
 
 STEPS = (
     "Rendez-vous sur l'Espace Famille : {url}",
@@ -35,10 +30,10 @@ def render_letter(representative, key, issued_at, expires_at, public_url):
     pdf.add_page()
     pdf.set_margins(20, 20, 20)
     pdf.set_font("Helvetica", "B", 14)
-    pdf.cell(0, 8, _text("Ville de Donges"), new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(0, 8, _text(TOWN), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("Helvetica", "", 10)
-    pdf.cell(0, 5, _text("Espace Famille - Affaires Scolaires et Petite Enfance"), new_x="LMARGIN", new_y="NEXT")
-    pdf.cell(0, 5, _text("Place Armand Morvan, 44480 Donges"), new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(0, 5, _text(SERVICES_LINE), new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(0, 5, _text(TOWN_HALL_ADDRESS), new_x="LMARGIN", new_y="NEXT")
 
     address = representative.get("address") or {}
     pdf.set_xy(110, 50)

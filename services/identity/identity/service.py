@@ -53,6 +53,11 @@ class IdentityService(HealthMixin):
         """A family with each representative's account and key state, for the agents' pages."""
         return families.family_for_agent(self.db, family_id)
 
+    @rpc
+    def billing_contacts(self, family_ids):
+        """Per family: its dossier, its payer (name and address) and the confirmed e-mails, for billing's documents."""
+        return families.billing_contacts(self.db, family_ids)
+
     # --- Keys ---------------------------------------------------------------------
 
     @rpc

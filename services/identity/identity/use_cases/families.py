@@ -1,7 +1,7 @@
 """Agents register, find and read families."""
 from dataclasses import asdict
 
-from espace_common.errors import NotFound
+from espace_common.errors import InvalidInput, NotFound
 from espace_common.events import Event
 
 from .. import domain, store
@@ -59,3 +59,19 @@ def _summary(uow, family):
         rep["has_account"] = store.account_of_representative(uow, rep["id"]) is not None
         rep["key"] = domain.key_summary(store.current_key(uow, rep["id"]))
     return data
+
+
+MAX_CONTACT_FAMILIES = 1000
+
+
+def billing_contacts(db, family_ids):
+    """Who an invoice is addressed to, per family: its dossier, its payer and the confirmed e-mails to write to.
+
+    The payer is the family's first representative (the one registered first): identity keeps no other choice
+    yet. The e-mails are the confirmed addresses of the family's accounts, the payer's first. Unknown ids are
+    left out of the answer."""
+    if not isinstance(family_ids, (list, tuple)) or len(family_ids) > MAX_CONTACT_FAMILIES \
+            or not all(isinstance(f, str) and len(f) <= 36 for f in family_ids):
+        raise InvalidInput("invalid_family_ids", f"Une liste d'au plus {MAX_CONTACT_FAMILIES} identifiants de famille.")
+    with db.unit_of_work(read_only=True) as uow:
+        return store.billing_contacts(uow, sorted(set(family_ids)))

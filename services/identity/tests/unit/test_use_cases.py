@@ -421,3 +421,24 @@ def test_the_vocabulary_names_the_roles_and_says_the_limits_identity_enforces():
         assert domain.validate_roles([role]) == (role,)
     with pytest.raises(InvalidInput):
         domain.check_password("Aa1!" * 70, "x")  # longer than max_length.password
+
+
+# --- Billing contacts ------------------------------------------------------------------------------------
+
+def test_billing_contacts_name_the_first_representative_and_only_confirmed_emails(db, clock, policy, passwords, family):
+    account_id = new_account(db, clock, policy, passwords, family)["account"]["id"]
+    other = families.register_family(db, clock, {"representatives": [{"first_name": "Yves", "last_name": "Le Goff"}],
+                                                 "children": []})
+    answer = families.billing_contacts(db, [family["id"], other["id"], "inconnue"])
+    assert set(answer) == {family["id"], other["id"]}
+    claire = answer[family["id"]]
+    assert claire["dossier"] == family["dossier"]
+    assert claire["payer"]["first_name"] == "Claire" and claire["payer"]["address"] == {
+        "line1": "12 rue de la Gare", "line2": "", "postal_code": "44480", "city": "Donges"}
+    assert claire["emails"] == []  # the account's address is not confirmed yet
+    accounts.confirm_email(db, clock, link_token_of(db.mails_to("claire.perso@example.org")[0], "confirmer-email"))
+    assert families.billing_contacts(db, [family["id"]])[family["id"]]["emails"] == ["claire.perso@example.org"]
+    assert answer[other["id"]]["emails"] == [] and account_id
+    for bad in ("une-famille", ["x" * 37], list(map(str, range(1001)))):
+        with pytest.raises(InvalidInput):
+            families.billing_contacts(db, bad)
