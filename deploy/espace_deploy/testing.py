@@ -19,6 +19,7 @@ from espace_common.config import ConfigError
 from espace_common.migrations import upgrade
 from espace_common.rpc_client import RpcClient, ServiceUnavailable
 
+from .paybox_settings import local_payment_env
 from .suite import ROOT, Suite, sqlite_urls
 
 DEFAULT_AMQP_URI = "amqp://guest:guest@localhost:5672/"
@@ -112,6 +113,8 @@ class ServiceProcess:
     def start(self, wait=True, **env):
         full_env = dict(os.environ, AMQP_URI=self.amqp_uri, DATABASE_URL=self.database_url,
                         LETTER_SECRET=TEST_LETTER_SECRET, SMTP_URL=f"file:{self.log_path.parent / 'mail'}")
+        if self.name == "payment":  # the local sandbox's account; a test may point it elsewhere
+            full_env.update(local_payment_env())
         full_env.update(self.env, **env)
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen([sys.executable, "-m", self.name], env=full_env, stdout=log,

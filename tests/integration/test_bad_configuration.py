@@ -58,3 +58,14 @@ def test_identity_needs_a_letter_secret(secret, tmp_path):
     url = f"sqlite:///{tmp_path}/identity.sqlite"
     upgrade(ROOT / "services" / "identity" / "alembic.ini", url)
     assert_one_sentence_naming(start("identity", DATABASE_URL=url, LETTER_SECRET=secret), "LETTER_SECRET")
+
+
+@pytest.mark.parametrize("setting, value", [("PAYBOX_SECRET", ""), ("PAYBOX_ENV", "prod"),
+                                            ("PAYBOX_PUBLIC_KEY_FILE", "/nonexistent/paybox.pem")])
+def test_payment_needs_its_paybox_settings(setting, value, tmp_path):
+    from espace_common.migrations import upgrade
+    from espace_deploy.paybox_settings import local_payment_env
+    url = f"sqlite:///{tmp_path}/payment.sqlite"
+    upgrade(ROOT / "services" / "payment" / "alembic.ini", url)
+    env = {**local_payment_env(), "DATABASE_URL": url, setting: value}
+    assert_one_sentence_naming(start("payment", **env), setting)

@@ -151,3 +151,10 @@ class BillingService(HealthMixin):
     @rpc
     def payment_anomalies(self, limit=50):
         return self.debits.payment_anomalies(limit)
+
+    # --- Reconciliation with the payment service (issue #10) --------------------------------------------------
+
+    @rpc
+    def card_payments_recorded(self, transaction_ids):
+        """Which of the payment service's transactions billing holds, as a card payment or an anomaly."""
+        return debit_use_cases.card_payments_recorded(self.db.unit_of_work, transaction_ids)
