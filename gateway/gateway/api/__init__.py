@@ -32,3 +32,4 @@ def ping(name):
 
 from . import canteen, childcare, identity, validation  # noqa: E402,F401  (they add their routes and hooks to bp)
 from . import billing_debits  # noqa: E402,F401
+from . import payment  # noqa: E402,F401  (card payments through Paybox, issue #10)
