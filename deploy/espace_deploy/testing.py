@@ -173,7 +173,8 @@ def start_suite(var_dir, database_urls=None, amqp_uri=None, **env):
     suite = Suite(var_dir, host.amqp_uri if host else amqp_uri, database_urls or sqlite_urls(var_dir), port=port,
                   env={"LOCAL_RUN": "true", "SECRET_KEY": "test-secret", "LETTER_SECRET": TEST_LETTER_SECRET,
                        "PUBLIC_URL": f"http://127.0.0.1:{port}",
-                       "SMTP_URL": f"file:{var_dir / 'mail'}", "MAIL_OUTBOX_DIR": str(var_dir / "mail"), **env})
+                       "SMTP_URL": f"file:{var_dir / 'mail'}", "MAIL_OUTBOX_DIR": str(var_dir / "mail"), **env},
+                  sandbox_port=free_port())
     suite.vhost = host
     suite.migrate()
     suite.declare_topology()

@@ -74,3 +74,11 @@ def test_only_an_admin_reconciles(client, services):
     answer = client.post("/api/v1/payments/reconciliations", headers=as_(services, ADMIN))
     assert answer.status_code == 200 and answer.json["checked"] == 2
     assert payment_calls(services, "reconcile") == [("agent-admin",)]
+
+
+def test_billing_not_answering_the_payment_service_is_a_503(client, services):
+    from espace_common.rpc_client import RemoteError
+    services.answers[("payment", "start_card_payment")] = RemoteError.from_reply(
+        "payment", {"exc_type": "DependencyUnavailable", "value": "billing"})
+    answer = client.post("/api/v1/invoices/inv-1/card-payments", headers=as_(services, PARENT_WITH_EMAIL))
+    assert answer.status_code == 503 and answer.json["code"] == "service_unavailable"

@@ -8,6 +8,7 @@ here), and the caller's address proves nothing (Paybox has changed its addresses
 from flask import jsonify, request
 
 from espace_common.errors import Forbidden
+from espace_common.rpc_client import RemoteError, ServiceUnavailable
 
 from ..auth import api_auth, current_principal
 from ..responses import created
@@ -18,7 +19,12 @@ MAX_NOTIFICATION_BYTES = 4096
 
 
 def payment(method, *args):
-    return services().call("payment", method, *args)
+    try:
+        return services().call("payment", method, *args)
+    except RemoteError as error:
+        if error.exc_type == "DependencyUnavailable":  # billing or identity did not answer the payment service
+            raise ServiceUnavailable(str(error.message), "not answering the payment service") from None
+        raise
 
 
 @bp.post("/invoices/<invoice_id>/card-payments")

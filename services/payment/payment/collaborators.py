@@ -7,6 +7,7 @@ import logging
 import urllib.error
 import urllib.request
 
+import eventlet
 from nameko.exceptions import RemoteError
 
 from espace_common.errors import DOMAIN_ERRORS
@@ -14,6 +15,25 @@ from espace_common.errors import DOMAIN_ERRORS
 from . import domain
 
 log = logging.getLogger(__name__)
+
+# nameko's RpcProxy waits forever; a parent is waiting, and a stuck worker would be lost for good.
+RPC_TIMEOUT_S = 8
+
+
+class DependencyUnavailable(Exception):
+    """Another service did not answer in time; its str() is the service's name (the gateway answers 503)."""
+
+
+def calling(service, call, *args):
+    """call(*args) within RPC_TIMEOUT_S; a refusal of the other service raised again as the same domain error."""
+    try:
+        with eventlet.Timeout(RPC_TIMEOUT_S):
+            return call(*args)
+    except eventlet.Timeout:
+        log.warning("%s did not answer within %s s", service, RPC_TIMEOUT_S)
+        raise DependencyUnavailable(service) from None
+    except RemoteError as error:
+        raise reraised(error) from None
 
 
 def reraised(error):
@@ -30,13 +50,10 @@ class Billing:
         self.proxy = proxy
 
     def invoice(self, invoice_id, family_id):
-        try:
-            return self.proxy.invoice(invoice_id, family_id)
-        except RemoteError as error:
-            raise reraised(error) from None
+        return calling("billing", self.proxy.invoice, invoice_id, family_id)
 
     def card_payments_recorded(self, transaction_ids):
-        return self.proxy.card_payments_recorded(transaction_ids)
+        return calling("billing", self.proxy.card_payments_recorded, transaction_ids)
 
 
 class Payers:
@@ -44,11 +61,7 @@ class Payers:
         self.proxy = proxy
 
     def payer(self, family_id, email):
-        try:
-            family = self.proxy.get_family(family_id)
-        except RemoteError as error:
-            raise reraised(error) from None
-        return domain.payer_of(family, email)
+        return domain.payer_of(calling("identity", self.proxy.get_family, family_id), email)
 
 
 def probe(url, timeout):
