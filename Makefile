@@ -35,6 +35,7 @@ bench: venv
 	$(BIN)/python -m espace_deploy.testenv
 	$(BIN)/python tests/bench/run.py
 	$(BIN)/python tests/bench/creche.py
+	$(BIN)/python tests/bench/card_payment.py
 
 clean:
 	rm -rf var .pytest_cache
