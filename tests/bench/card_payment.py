@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from run import CHEAP_HASHES, LEVELS, PASSWORD, measure, scenarios  # noqa: E402
+from run import CHEAP_HASHES, LEVELS, PASSWORD, measure, print_beside_floor, scenarios  # noqa: E402
 
 import requests  # noqa: E402
 from sqlalchemy import insert  # noqa: E402
@@ -110,13 +110,7 @@ def main(quick=False):
                 results[name] = {n: measure(fn, n) for n in levels}
         finally:
             stop_suite(suite)
-    floor = results[floor_name]
-    print(f"\n{'scenario':70} {'clients':>7} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'x floor':>8} {'errors':>6}")
-    for name, by_level in results.items():
-        for clients, figures in by_level.items():
-            ratio = figures["rate"] / floor[clients]["rate"] if floor[clients]["rate"] else float("nan")
-            print(f"{name:70} {clients:7d} {figures['rate']:8.0f} {figures['p50']:8.1f} {figures['p99']:8.1f} "
-                  f"{ratio:8.2f} {figures['errors']:6d}")
+    print_beside_floor(results, floor_name)
     return 0
 
 
