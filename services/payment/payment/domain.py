@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 
 from espace_common.errors import Conflict, Forbidden, InvalidInput
+from espace_common.money import format_euros
 
 EURO = "978"
 HASH = "SHA512"
@@ -305,3 +306,27 @@ def payer_of(family, email):
     return Payer(first_name=chosen.get("first_name") or "", last_name=chosen.get("last_name") or "",
                  address1=address.get("line1") or "", address2=address.get("line2") or "",
                  postal_code=address.get("postal_code") or "", city=address.get("city") or "")
+
+
+MONTHS_FR = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
+             "novembre", "décembre")
+
+
+def receipt(amount_cents, invoice_number, reference, paybox_transaction, authorization, paid_at_local):
+    """(subject, body) of the receipt mailed to the payer once Paybox's notification confirmed the payment."""
+    when = (f"{paid_at_local.day} {MONTHS_FR[paid_at_local.month - 1]} {paid_at_local.year} "
+            f"à {paid_at_local:%H:%M}")
+    invoice = f"la facture {invoice_number}" if invoice_number else "votre facture"
+    lines = [
+        "Bonjour,", "",
+        f"Nous avons bien reçu votre paiement par carte bancaire de {format_euros(amount_cents)} pour {invoice}, "
+        f"le {when}.", "",
+        f"Référence du paiement : {reference}",
+    ]
+    if paybox_transaction:
+        lines.append(f"Numéro de transaction Paybox : {paybox_transaction}")
+    if authorization:
+        lines.append(f"Numéro d'autorisation : {authorization}")
+    lines += ["", "Ce courriel vaut reçu. Vous retrouvez vos factures dans votre Espace Famille, "
+                  "rubrique « mon compte ».", "", "Ville de Donges – Espace Famille"]
+    return f"Reçu de votre paiement par carte de {format_euros(amount_cents)}", "\n".join(lines)

@@ -2,6 +2,7 @@
 from sqlalchemy import Column, Index, Integer, String, Table
 
 from espace_common.db import UTCDateTime, messaging_tables, new_metadata
+from espace_common.mail import mail_outbox_table
 
 metadata = new_metadata()
 
@@ -13,6 +14,7 @@ card_transactions = Table(
     Column("id", String(36), primary_key=True),
     Column("reference", String(250), nullable=False, unique=True),
     Column("invoice_id", String(36), nullable=False, index=True),
+    Column("invoice_number", String(40), nullable=True),
     Column("family_id", String(36), nullable=False, index=True),
     Column("amount_cents", Integer, nullable=False),
     Column("payer_email", String(80), nullable=False),
@@ -28,3 +30,6 @@ card_transactions = Table(
     Column("paid_at", UTCDateTime, nullable=True),
 )
 Index("ix_card_transactions_status_paid_at", card_transactions.c.status, card_transactions.c.paid_at)
+
+# The receipt mailed to the payer once a payment is confirmed, in the transaction that records it.
+mail_outbox = mail_outbox_table(metadata)

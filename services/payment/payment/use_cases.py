@@ -5,12 +5,13 @@ service gives (tests give fakes): `billing` (invoice(invoice_id, family_id), car
 `payers` (payer(family_id, email) -> domain.Payer) and `probe(url, timeout) -> page text or None`. No I/O happens
 inside a unit of work.
 
-`payment.succeeded` (docs/architecture.md) is recorded in the outbox in the transaction that made a transaction
-paid: once per transaction however often Paybox calls. Its data: {transaction_id, invoice_id, amount_cents, paid_at,
+`payment.succeeded` (docs/architecture.md) and the payer's receipt are recorded (outbox, mail outbox) in the
+transaction that made a transaction paid: once per transaction however often Paybox calls; a refusal mails nothing. Its data: {transaction_id, invoice_id, amount_cents, paid_at,
 family_id, reference, paybox_transaction, authorization}.
 """
 import logging
 
+from espace_common.clock import to_paris
 from espace_common.db import new_id
 from espace_common.errors import DomainError, InvalidInput, NotFound
 from espace_common.events import Event
@@ -85,6 +86,7 @@ class Payments:
                                      self.settings.notification_url(), payer)
         with self.unit_of_work() as uow:
             store.add_transaction(uow, id=transaction_id, reference=reference, invoice_id=invoice["id"],
+                                  invoice_number=(invoice.get("number") or None) and str(invoice["number"])[:40],
                                   family_id=family_id, amount_cents=amount_cents, payer_email=email,
                                   server_url=action_url[:300], status=domain.PENDING, created_at=now)
             uow.commit()
@@ -105,7 +107,11 @@ class Payments:
                 domain.check_matches(notification, row.amount_cents)
                 if notification.status == domain.PAID:
                     if store.mark_paid(uow, row.id, notification, now):
-                        uow.record(succeeded_event(store.transaction(uow, row.id)))
+                        paid = store.transaction(uow, row.id)
+                        uow.record(succeeded_event(paid))
+                        uow.send_mail(paid.payer_email, *domain.receipt(
+                            paid.amount_cents, paid.invoice_number, paid.reference, paid.paybox_transaction,
+                            paid.authorization, to_paris(now)))
                 else:
                     store.record_outcome(uow, row.id, notification, now)
                 answer = store.transaction(uow, row.id)

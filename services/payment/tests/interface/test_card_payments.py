@@ -111,6 +111,9 @@ def test_a_notification_three_times_is_one_payment(suite):
     with engines["payment"].connect() as db:
         assert db.execute(select(func.count()).select_from(payment_orm.outbox).where(
             payment_orm.outbox.c.payload["data"]["transaction_id"].as_string() == form["id"])).scalar() == 1
+        receipts = db.execute(select(payment_orm.mail_outbox.c.body).where(
+            payment_orm.mail_outbox.c.body.contains(fields["PBX_CMD"]))).all()
+    assert len(receipts) == 1  # the payer's receipt, once
 
 
 @pytest.mark.parametrize("forge, kind", [

@@ -61,6 +61,11 @@ def events(units):
         return [row.payload for row in db.execute(select(orm.outbox).order_by(orm.outbox.c.position))]
 
 
+def mails(units):
+    with units.engine.connect() as db:
+        return db.execute(select(orm.mail_outbox).order_by(orm.mail_outbox.c.position)).all()
+
+
 def started(payments, billing, amount=1245):
     invoice_id = billing.add(f"inv-{len(billing.invoices)}", FAMILY, amount)
     form = payments.start_card_payment(invoice_id, FAMILY, "parent@example.fr")
@@ -107,6 +112,10 @@ def test_the_same_success_notified_three_times_is_one_payment_and_one_event(paym
     assert published[0]["data"]["transaction_id"] == form["id"]
     assert published[0]["data"]["invoice_id"] == "inv-0" and published[0]["data"]["amount_cents"] == 1245
     assert payments.card_payment(form["id"], FAMILY)["message"] == "Paiement accepté."
+    [receipt] = mails(units)  # one receipt, however often Paybox calls
+    assert receipt.recipient == "parent@example.fr" and "12,45" in receipt.subject
+    assert "facture AS-2026-000001" in receipt.body and "le 2 décembre 2026 à 10:30" in receipt.body
+    assert fields["PBX_CMD"] in receipt.body
 
 
 def test_a_refusal_is_recorded_with_its_french_meaning_and_publishes_nothing(payments, billing, units):
@@ -114,7 +123,7 @@ def test_a_refusal_is_recorded_with_its_french_meaning_and_publishes_nothing(pay
     payments.handle_notification(notification(fields["PBX_CMD"], 1245, error="00151", auto=""))
     answer = payments.card_payment(form["id"], FAMILY)
     assert answer["status"] == "refused" and answer["error_code"] == "00151"
-    assert "provision insuffisante" in answer["message"] and events(units) == []
+    assert "provision insuffisante" in answer["message"] and events(units) == [] and mails(units) == []
     # A later success of the same reference (the parent tried another card on Paybox's page) pays it.
     payments.handle_notification(notification(fields["PBX_CMD"], 1245))
     assert payments.card_payment(form["id"])["status"] == "paid" and len(events(units)) == 1
@@ -135,7 +144,7 @@ def test_a_forged_or_mismatching_notification_is_refused_and_changes_nothing(pay
     form, fields = started(payments, billing)
     with pytest.raises(refusal):
         payments.handle_notification(make(fields["PBX_CMD"]))
-    assert payments.card_payment(form["id"])["status"] == "pending" and events(units) == []
+    assert payments.card_payment(form["id"])["status"] == "pending" and events(units) == [] and mails(units) == []
 
 
 def test_another_family_does_not_see_a_payment(payments, billing):

@@ -1,4 +1,4 @@
-"""card transactions (issue #10)
+"""card transactions and the receipts' mail outbox (issue #10)
 
 Revision ID: 0002
 Revises: 0001
@@ -19,6 +19,7 @@ def upgrade():
     sa.Column('id', sa.String(length=36), nullable=False),
     sa.Column('reference', sa.String(length=250), nullable=False),
     sa.Column('invoice_id', sa.String(length=36), nullable=False),
+    sa.Column('invoice_number', sa.String(length=40), nullable=True),
     sa.Column('family_id', sa.String(length=36), nullable=False),
     sa.Column('amount_cents', sa.Integer(), nullable=False),
     sa.Column('payer_email', sa.String(length=80), nullable=False),
@@ -40,8 +41,21 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_card_transactions_invoice_id'), ['invoice_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_card_transactions_family_id'), ['family_id'], unique=False)
 
+    op.create_table('mail_outbox',
+    sa.Column('position', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('recipient', sa.String(length=254), nullable=False),
+    sa.Column('subject', sa.String(length=200), nullable=False),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('created_at', espace_common.db.UTCDateTime(), nullable=False),
+    sa.Column('sent_at', espace_common.db.UTCDateTime(), nullable=True),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('last_error', sa.String(length=300), nullable=True),
+    sa.PrimaryKeyConstraint('position', name=op.f('pk_mail_outbox'))
+    )
+
 
 def downgrade():
+    op.drop_table('mail_outbox')
     with op.batch_alter_table('card_transactions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_card_transactions_family_id'))
         batch_op.drop_index(batch_op.f('ix_card_transactions_invoice_id'))
