@@ -9,6 +9,7 @@ import binascii
 import hashlib
 import hmac
 import re
+import unicodedata
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, unquote, urlsplit
 from xml.sax.saxutils import escape
@@ -167,7 +168,11 @@ class Payer:
 
 
 def _xml_text(value, limit):
-    return escape(" ".join(str(value or "").split())[:limit])
+    """A PBX_BILLING value in plain ASCII: accents folded and other signs dropped, as maintained Paybox
+    integrations send them (the 3-D Secure fields are not safe with anything else), then escaped for XML."""
+    folded = unicodedata.normalize("NFKD", str(value or ""))
+    plain = "".join(c for c in folded if c.isascii() and (c.isalnum() or c in " '-,."))
+    return escape(" ".join(plain.split())[:limit])
 
 
 def billing_xml(payer):

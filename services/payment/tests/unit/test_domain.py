@@ -36,7 +36,7 @@ def test_the_form_is_in_the_manual_s_order_with_the_hmac_last():
     values = dict(fields)
     assert values["PBX_TOTAL"] == "005" and values["PBX_DEVISE"] == "978" and values["PBX_HASH"] == "SHA512"
     assert values["PBX_RETOUR"].endswith(";Sign:K")
-    assert "<LastName>Le Gall &amp; fils</LastName>" in values["PBX_BILLING"]
+    assert "<FirstName>Elodie</FirstName><LastName>Le Gall fils</LastName>" in values["PBX_BILLING"]
     assert "<CountryCode>250</CountryCode>" in values["PBX_BILLING"]
     assert values["PBX_HMAC"] == domain.hmac_of(fields[:-1], account.secret)
 
