@@ -62,7 +62,7 @@ def issued_invoice(engine, family_id, total_cents, month):
     return invoice_id
 
 
-def pay_in_the_sandbox(suite, parent, invoice_id, card):
+def pay_in_the_sandbox(suite, parent, invoice_id, card, notify_count="1"):
     started = requests.post(f"{suite.url}/api/v1/invoices/{invoice_id}/card-payments", headers=parent["headers"],
                             timeout=20)
     assert started.status_code == 201, started.text
@@ -72,7 +72,8 @@ def pay_in_the_sandbox(suite, parent, invoice_id, card):
     assert page.status_code == 200 and "Paiement par carte bancaire" in page.text
     token = re.search(r'name="payment" value="([^"]+)"', page.text).group(1)
     back = requests.post(f"{suite.sandbox_url}/cgi/paiement", allow_redirects=False, timeout=10, data={
-        "payment": token, "card_number": card, "expiry": "12/30", "cvv": "123", "action": "pay"})
+        "payment": token, "card_number": card, "expiry": "12/30", "cvv": "123", "action": "pay",
+        "notify_count": notify_count})
     assert back.status_code == 303
     return form["id"], back.headers["Location"]
 
@@ -96,6 +97,19 @@ def test_the_test_card_pays_the_invoice_once(suite, parent):
     paid_again = requests.post(f"{suite.url}/api/v1/invoices/{invoice_id}/card-payments", headers=parent["headers"],
                                timeout=20)
     assert paid_again.status_code == 409 and paid_again.json()["code"] == "invoice_paid"
+
+
+def test_the_return_before_the_notification_only_waits(suite, parent):
+    invoice_id = issued_invoice(parent["engine"], parent["family_id"], 990, "2026-08")
+    payment_id, back = pay_in_the_sandbox(suite, parent, invoice_id, "1111 2222 3333 4444", notify_count="0")
+    # The browser is back with variables saying 00000; without the notification nothing is paid.
+    assert "Erreur=00000" in back
+    assert card_payment(suite, parent, payment_id)["status"] == "pending"
+    assert parent["rpc"].call("billing", "invoice", invoice_id)["status"] == "issued"
+    # Paybox's notification comes late (the same signed variables): now it is paid.
+    late = requests.get(f"{suite.url}/api/v1/paybox/notifications?{urlsplit(back).query}", timeout=10)
+    assert late.status_code == 200 and card_payment(suite, parent, payment_id)["status"] == "paid"
+    assert wait_for(lambda: parent["rpc"].call("billing", "invoice", invoice_id)["status"] == "paid")
 
 
 def test_the_refused_card_says_why_and_pays_nothing(suite, parent):
