@@ -36,6 +36,7 @@ bench: venv
 	$(BIN)/python tests/bench/run.py
 	$(BIN)/python tests/bench/creche.py
 	$(BIN)/python tests/bench/billing.py
+	$(BIN)/python tests/bench/card_payment.py
 
 clean:
 	rm -rf var .pytest_cache

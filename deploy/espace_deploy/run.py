@@ -82,6 +82,9 @@ def main():
         print("  Demo keys (create a parent's space at /creer-mon-espace):")
         for name, key in keys:
             print(f"    {name:20} {key or 'space already created'}")
+        if suite.paybox_is_local():
+            print(f"  Paybox sandbox: {suite.sandbox_url}/ (card 1111 2222 3333 4444 accepted, "
+                  "1111 2222 3333 4441 refused with 00151)")
         print(f"  Mails sent by the suite: http://localhost:{port}/dev/courriels (files in {var_dir / 'mail'})")
         print(f"  Logs: {var_dir / 'log'}   Stop: Ctrl-C\n", flush=True)
         # A process that dies is started again with a growing delay, as an orchestrator would:
@@ -96,7 +99,7 @@ def main():
         return 0
     except (RuntimeError, TimeoutError, ConfigError) as exc:
         print(f"Cannot start: {exc}", file=sys.stderr)
-        for name in SERVICES + ("gateway",):
+        for name in SERVICES + ("gateway", "paybox-sandbox"):
             tail = suite.log_tail(name, 5)
             if tail:
                 print(f"--- {name}\n{tail}", file=sys.stderr)

@@ -12,6 +12,8 @@ from kombu import Connection
 from espace_common.amqp import declare_topology
 from espace_common.migrations import upgrade
 
+from .paybox_settings import SANDBOX_PORT, local_payment_env
+
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("identity", "canteen", "childcare", "billing", "payment")
 READY_SETTLE_SECONDS = 3.0
@@ -46,8 +48,9 @@ def sqlite_urls(var_dir):
 class Suite:
     """The whole suite on one machine: one process per service, plus the gateway."""
 
-    def __init__(self, var_dir, amqp_uri, database_urls, port=8000, env=None):
+    def __init__(self, var_dir, amqp_uri, database_urls, port=8000, env=None, sandbox_port=None):
         self.var_dir = Path(var_dir)
+        self.sandbox_port = int(sandbox_port or os.environ.get("PAYBOX_SANDBOX_PORT") or SANDBOX_PORT)
         self.amqp_uri = amqp_uri
         self.database_urls = dict(database_urls)
         self.port = port
@@ -90,13 +93,31 @@ class Suite:
         return process
 
     def start_service(self, name, **env):
+        if name == "payment" and self.paybox_is_local():
+            env = {**local_payment_env(self.sandbox_port, self._env().get("PUBLIC_URL") or
+                                       f"http://localhost:{self.port}"), **env}
         return self._spawn(name, [sys.executable, "-m", name],
                            self._env(DATABASE_URL=self.database_urls[name], **env))
+
+    # --- The Paybox sandbox (issue #10): in place of Paybox unless PAYBOX_ENV names a real one ---------------------
+
+    def paybox_is_local(self):
+        return not self._env().get("PAYBOX_ENV")
+
+    def start_paybox_sandbox(self):
+        return self._spawn("paybox-sandbox", [sys.executable, "-m", "espace_deploy.paybox_sandbox"],
+                           self._env(PAYBOX_SANDBOX_PORT=str(self.sandbox_port)))
+
+    @property
+    def sandbox_url(self):
+        return f"http://127.0.0.1:{self.sandbox_port}"
 
     def start_gateway(self, **env):
         return self._spawn("gateway", [sys.executable, "-m", "gateway"], self._env(PORT=str(self.port), **env))
 
     def start(self):
+        if self.paybox_is_local():
+            self.start_paybox_sandbox()
         for name in SERVICES:
             self.start_service(name)
         self.start_gateway()

@@ -19,6 +19,7 @@ from espace_common.config import ConfigError
 from espace_common.migrations import upgrade
 from espace_common.rpc_client import RpcClient, ServiceUnavailable
 
+from .paybox_settings import local_payment_env
 from .suite import ROOT, Suite, sqlite_urls
 
 DEFAULT_AMQP_URI = "amqp://guest:guest@localhost:5672/"
@@ -113,6 +114,8 @@ class ServiceProcess:
         full_env = dict(os.environ, AMQP_URI=self.amqp_uri, DATABASE_URL=self.database_url,
                         LETTER_SECRET=TEST_LETTER_SECRET, SMTP_URL=f"file:{self.log_path.parent / 'mail'}",
                         BILLING_FILES_DIR=str(self.log_path.parent / "billing-files"))
+        if self.name == "payment":  # the local sandbox's account; a test may point it elsewhere
+            full_env.update(local_payment_env())
         full_env.update(self.env, **env)
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen([sys.executable, "-m", self.name], env=full_env, stdout=log,
@@ -172,7 +175,8 @@ def start_suite(var_dir, database_urls=None, amqp_uri=None, **env):
                   env={"LOCAL_RUN": "true", "SECRET_KEY": "test-secret", "LETTER_SECRET": TEST_LETTER_SECRET,
                        "PUBLIC_URL": f"http://127.0.0.1:{port}",
                        "SMTP_URL": f"file:{var_dir / 'mail'}", "MAIL_OUTBOX_DIR": str(var_dir / "mail"),
-                       "BILLING_FILES_DIR": str(var_dir / "billing-files"), **env})
+                       "BILLING_FILES_DIR": str(var_dir / "billing-files"), **env},
+                  sandbox_port=free_port())
     suite.vhost = host
     suite.migrate()
     suite.declare_topology()

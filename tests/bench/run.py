@@ -74,6 +74,17 @@ def measure(make_request, clients):
     }
 
 
+def print_beside_floor(results, floor_name, width=70):
+    """The table of every scenario's figures beside the floor's at the same number of clients."""
+    floor = results[floor_name]
+    print(f"\n{'scenario':{width}} {'clients':>7} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'x floor':>8} {'errors':>6}")
+    for name, by_level in results.items():
+        for clients, figures in by_level.items():
+            ratio = figures["rate"] / floor[clients]["rate"] if floor[clients]["rate"] else float("nan")
+            print(f"{name:{width}} {clients:7d} {figures['rate']:8.0f} {figures['p50']:8.1f} {figures['p99']:8.1f} "
+                  f"{ratio:8.2f} {figures['errors']:6d}")
+
+
 def scenarios(base):
     return {
         FLOOR: lambda s, i: s.get(f"{base}/api/v1/services/identity/ping", timeout=10).status_code,

@@ -67,3 +67,12 @@ def test_billing_needs_the_font_of_its_pdfs(tmp_path):
     result = start("billing", DATABASE_URL=url, BILLING_FONT=str(tmp_path / "absente.ttf"))
     assert_one_sentence_naming(result, "BILLING_FONT")
     assert "fonts-dejavu-core" in result.stderr
+@pytest.mark.parametrize("setting, value", [("PAYBOX_SECRET", ""), ("PAYBOX_ENV", "prod"),
+                                            ("PAYBOX_PUBLIC_KEY_FILE", "/nonexistent/paybox.pem")])
+def test_payment_needs_its_paybox_settings(setting, value, tmp_path):
+    from espace_common.migrations import upgrade
+    from espace_deploy.paybox_settings import local_payment_env
+    url = f"sqlite:///{tmp_path}/payment.sqlite"
+    upgrade(ROOT / "services" / "payment" / "alembic.ini", url)
+    env = {**local_payment_env(), "DATABASE_URL": url, setting: value}
+    assert_one_sentence_naming(start("payment", **env), setting)

@@ -30,4 +30,4 @@ def ping(name):
     return jsonify({"service": name, "round_trip_ms": round((time.perf_counter() - started) * 1000, 2)})
 
 
-from . import billing, billing_debits, billing_documents, canteen, childcare, identity, validation  # noqa: E402,F401  (they add their routes and hooks to bp)
+from . import billing, billing_debits, billing_documents, canteen, childcare, identity, payment, validation  # noqa: E402,F401  (they add their routes and hooks to bp)

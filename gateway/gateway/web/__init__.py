@@ -1,5 +1,5 @@
 """The server-rendered web UI, one blueprint per area."""
-from . import account, agent, auth, canteen, canteen_agent, canteen_common, childcare, childcare_agent, devmail, helpers, myspace, public  # noqa: F401
-from . import direct_debit, direct_debit_agent  # noqa: F401
-from . import billing, billing_agent  # noqa: F401
-from . import account, agent, auth, billing_documents, canteen, canteen_agent, canteen_common, childcare, childcare_agent, devmail, helpers, myspace, public  # noqa: F401
+from . import (  # noqa: F401
+    account, agent, auth, billing, billing_agent, billing_documents, canteen, canteen_agent, canteen_common, card_payment,
+    childcare, childcare_agent, devmail, direct_debit, direct_debit_agent, helpers, myspace, public,
+)

@@ -168,3 +168,18 @@ def add_anomaly(uow, payment, code, message, data, now):
 
 def anomalies(uow, limit):
     return uow.execute(select(ANOMALIES).order_by(ANOMALIES.c.received_at.desc()).limit(limit)).all()
+
+
+# --- Reconciliation with the payment service (issue #10) --------------------------------------------------------
+
+def card_payments_by_transaction(uow, transaction_ids):
+    """What billing holds for each transaction id: a card payment, or an anomaly, or nothing."""
+    payments, found = orm.payments, {}
+    for row in uow.execute(select(payments.c.external_id, payments.c.invoice_id, payments.c.amount_cents)
+                           .where(payments.c.method == "card", payments.c.external_id.in_(transaction_ids))):
+        found[row.external_id] = {"state": "payment", "invoice_id": row.invoice_id, "amount_cents": row.amount_cents}
+    for row in uow.execute(select(ANOMALIES.c.transaction_id, ANOMALIES.c.invoice_id, ANOMALIES.c.amount_cents,
+                                  ANOMALIES.c.code).where(ANOMALIES.c.transaction_id.in_(transaction_ids))):
+        found.setdefault(row.transaction_id, {"state": "anomaly", "invoice_id": row.invoice_id,
+                                              "amount_cents": row.amount_cents, "code": row.code})
+    return found

@@ -296,3 +296,20 @@ def _file_answer(row, created):
             "total_cents": row.total_cents, "xml": row.xml, "created": created,
             "filename": f"prelevements-{row.regie}-{row.month}" + (f"-{row.rank}" if row.rank > 1 else "") + ".xml",
             "created_at": row.created_at.isoformat()}
+
+
+# --- Reconciliation with the payment service (issue #10) --------------------------------------------------------
+
+RECONCILIATION_BATCH = 1000
+
+
+def card_payments_recorded(unit_of_work, transaction_ids):
+    """{transaction_id: {state: "payment" | "anomaly", invoice_id, amount_cents}} for the ids billing knows."""
+    if not isinstance(transaction_ids, (list, tuple)) or len(transaction_ids) > RECONCILIATION_BATCH:
+        raise InvalidInput("invalid_transaction_ids", f"Donnez une liste d'au plus {RECONCILIATION_BATCH} "
+                                                      "identifiants de transaction.")
+    ids = sorted({str(value)[:100] for value in transaction_ids})
+    if not ids:
+        return {}
+    with unit_of_work(read_only=True) as uow:
+        return debit_store.card_payments_by_transaction(uow, ids)

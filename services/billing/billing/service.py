@@ -249,3 +249,10 @@ class BillingService(HealthMixin):
     def family_documents(self, family_id):
         """The choice, the tax certificates' years and the payments with a receipt, for the parent's page."""
         return self.documents.family_documents(family_id)
+
+    # --- Reconciliation with the payment service (issue #10) --------------------------------------------------
+
+    @rpc
+    def card_payments_recorded(self, transaction_ids):
+        """Which of the payment service's transactions billing holds, as a card payment or an anomaly."""
+        return debit_use_cases.card_payments_recorded(self.db.unit_of_work, transaction_ids)
