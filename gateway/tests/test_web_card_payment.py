@@ -95,6 +95,7 @@ def test_after_the_notification_the_page_says_the_outcome(client, services, stat
                                      "error_code": "00151" if status == "refused" else None})
     text = answer.get_data(as_text=True)
     assert title in text and "Refresh" not in answer.headers
+    assert 'href="/mon-compte/factures/inv-1"' in text  # back to the invoice, paid or still to pay
     if status == "refused":
         assert "provision insuffisante" in text and "00151" in text
 
