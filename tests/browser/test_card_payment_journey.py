@@ -126,6 +126,8 @@ def test_a_parent_pays_by_card_and_another_card_is_refused(open_page, suite, mon
     page.get_by_role("link", name=f"n° {invoice['number']}").click()
     expect(heading(page)).to_have_text(f"Facture n° {invoice['number']}")
     check(page)
+    stale = page.context.new_page()  # the same invoice left open in another tab
+    stale.goto(page.url)
 
     # Without script, the hand-over page waits for the parent's click: it is checked like any page first.
     page.route("**/static/js/autosubmit.js", lambda route: route.abort())
@@ -152,6 +154,11 @@ def test_a_parent_pays_by_card_and_another_card_is_refused(open_page, suite, mon
     expect(facts).to_contain_text("0,00")
     expect(page.get_by_role("main")).to_contain_text("Carte bancaire")
     expect(page.get_by_role("button", name="Payer par carte")).to_have_count(0)
+    # The other tab's button, clicked now, is refused on the invoice's page: nothing is paid twice.
+    stale.get_by_role("button", name="Payer par carte").click()
+    expect(stale.get_by_role("alert")).to_contain_text("Cette facture est déjà payée.")
+    expect(heading(stale)).to_have_text(f"Facture n° {invoice['number']}")
+    check(stale)
 
     page.goto("/dev/courriels")
     receipt = page.get_by_role("article").filter(has_text=payer["email"]).filter(
