@@ -123,6 +123,10 @@ def test_an_invoice_page_has_its_lines_payments_pdf_and_a_card_button(client, se
     assert billing_calls(services, "invoice") == [(("inv-1", FAMILY_ID), {})]
     services.answers[("billing", "invoice")] = {**OWN_INVOICE, "payable_by_card": False, "status": "paid"}
     assert "Payer par carte" not in page(client.get("/mon-compte/factures/inv-1"))
+    services.answers[("billing", "invoice")] = {**OWN_INVOICE, "payable_by_card": False, "direct_debit": True}
+    debited = page(client.get("/mon-compte/factures/inv-1"))
+    assert "Payer par carte" not in debited
+    assert "prélevée sur votre compte à l'échéance du 1er janvier 2027" in debited
 
 
 def test_another_familys_invoice_is_404_and_pages_are_for_parents(client, services):
