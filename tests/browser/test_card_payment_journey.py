@@ -3,8 +3,10 @@
 Last month's canteen run is started by RPC, computed and finalised: two families have an issued invoice. The first
 parent opens «mon compte», opens the invoice, is handed to the sandbox (here without script: the page's own button,
 after the page is checked with axe-core), pays with the test card, comes back to a page that says it is paid, sees the
-invoice paid and gets the receipt by e-mail. The second pays from the list (the page posts itself to the sandbox) with
-the refused card: the return page says why (00151) and the invoice stays to pay.
+invoice paid and gets the receipt by e-mail; the same invoice left open in another tab is then refused with its reason.
+The second pays from the list (the page posts itself to the sandbox, reached as another site than the gateway's, as
+Paybox is) with the refused card: back with the session cookie, the return page says why (00151) and the invoice stays
+to pay.
 """
 import time
 import uuid
@@ -17,7 +19,7 @@ from playwright.sync_api import expect
 from espace_common.rpc_client import RpcClient
 from espace_deploy.testing import computed_run
 
-from .conftest import DESKTOP
+from .conftest import CHROMIUM, CHROMIUM_ARGS, DESKTOP
 from .pages import heading, log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.broker, pytest.mark.slow]
@@ -28,6 +30,9 @@ CANTEEN_GRID = {"regie": "affaires_scolaires", "from": "2025-08-04", "unreserved
                 "pai_meal_price_cents": 120,
                 "brackets": [{"quotient_max": 700, "meal_price_cents": 190}, {"quotient_max": None, "meal_price_cents": 415}]}
 TEST_CARD, REFUSED_CARD = "1111 2222 3333 4444", "1111 2222 3333 4441"
+# Another site than the gateway's (127.0.0.1): Paybox is one, and the parent's session cookie (SameSite=Lax) must
+# still come back with the browser sent home by Paybox's redirect.
+SANDBOX_HOST = "paybox-sandbox.test"
 
 
 def parent_with_a_pupil(rpc, tag, first_name, school_id, school_year):
@@ -86,19 +91,41 @@ def month(suite):
     return {"payer": payer, "refused": refused}
 
 
+@pytest.fixture(scope="module")
+def cross_site_browser(browser):
+    """A Chromium where SANDBOX_HOST is the sandbox's machine: the sandbox then is another site than the gateway."""
+    other = browser.browser_type.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS + [
+        f"--host-resolver-rules=MAP {SANDBOX_HOST} 127.0.0.1"])
+    yield other
+    other.close()
+
+
 @pytest.fixture
-def open_page(browser, suite):
-    """A page on the gateway that may also go to the Paybox sandbox (any other origin is blocked and fails)."""
+def open_page(browser, cross_site_browser, suite):
+    """A page on the gateway that may also go to the Paybox sandbox (any other origin is blocked and fails);
+    cross_site=True reaches the sandbox by SANDBOX_HOST."""
     contexts, elsewhere = [], []
+    sandbox_alias = suite.sandbox_url.replace("127.0.0.1", SANDBOX_HOST)
 
     def block(route):
         elsewhere.append(route.request.url)
         route.abort()
 
-    def make():
-        context = browser.new_context(locale="fr-FR", timezone_id="Europe/Paris", base_url=suite.url, **DESKTOP)
+    def by_alias(route):
+        """The hand-over page as the gateway made it, with the sandbox's address (and the page's policy) by alias."""
+        response = route.fetch()
+        headers = {name: value.replace(suite.sandbox_url, sandbox_alias) for name, value in response.headers.items()}
+        route.fulfill(response=response, headers=headers, body=response.text().replace(suite.sandbox_url, sandbox_alias))
+
+    def make(cross_site=False):
+        chromium = cross_site_browser if cross_site else browser
+        context = chromium.new_context(locale="fr-FR", timezone_id="Europe/Paris", base_url=suite.url, **DESKTOP)
         context.set_default_timeout(15_000)
-        context.route(lambda url: not url.startswith((suite.url + "/", suite.sandbox_url + "/")), block)
+        allowed = (suite.url + "/", (sandbox_alias if cross_site else suite.sandbox_url) + "/")
+        context.route(lambda url: not url.startswith(allowed), block)
+        if cross_site:
+            context.route(lambda url: url.startswith(suite.url + "/mon-compte/factures/") and url.endswith("/payer"),
+                          by_alias)
         contexts.append(context)
         return context.new_page()
 
@@ -170,15 +197,15 @@ def test_a_parent_pays_by_card_and_another_card_is_refused(open_page, suite, mon
     expect(receipt).to_have_count(1)
     expect(receipt).to_contain_text(invoice["number"])
 
-    # --- The refused card, paid from the list: the page posts itself to the sandbox ---------------------------------
+    # --- The refused card, paid from the list: the page posts itself to the sandbox, here another site -------------
     refused, invoice = month["refused"], month["refused"]["invoice"]
-    other = open_page()
+    other = open_page(cross_site=True)
     log_in(other, refused["username"], PASSWORD)
     other.goto("/mon-compte/factures")
     other.get_by_role("button", name=f"Payer par carte la facture n° {invoice['number']}").click()
-    other.wait_for_url(suite.sandbox_url + "/**")
+    other.wait_for_url(f"http://{SANDBOX_HOST}:*/**")
     pay_in_the_sandbox(other, REFUSED_CARD)
-    other.wait_for_url("**/mon-compte/paiements/**")
+    other.wait_for_url(suite.url + "/mon-compte/paiements/**")  # logged in still: the session cookie came back
     expect(heading(other)).to_have_text("Paiement refusé", timeout=30_000)
     expect(other.get_by_role("alert")).to_contain_text("provision insuffisante")
     expect(other.get_by_role("alert")).to_contain_text("00151")
