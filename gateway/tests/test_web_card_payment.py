@@ -108,3 +108,20 @@ def test_another_family_s_payment_is_404(client, services):
 def test_a_visitor_is_sent_to_log_in_first(client):
     answer = client.get("/mon-compte/paiements/tx-1")
     assert answer.status_code == 302 and "next=/mon-compte/paiements/tx-1" in answer.headers["Location"]
+
+
+def test_billing_not_answering_the_payment_service_is_a_french_503_page(client, services):
+    answer = start(client, services, remote("DependencyUnavailable", "billing_unavailable", "billing is slow"))
+    assert answer.status_code == 503 and "ne répond pas pour le moment" in answer.get_data(as_text=True)
+
+
+def test_junk_invoice_ids_are_cut_and_asked_as_they_are(client, services):
+    log_in_as(client, services, PARENT_WITH_EMAIL)
+    services.answers[("billing", "vocabulary")] = VOCABULARY
+    services.answers[("billing", "invoice")] = {**INVOICE, "family_id": "fam-1"}
+    services.answers[("payment", "start_card_payment")] = remote("NotFound", "invoice_not_found", "Inconnue.")
+    token = csrf_token(client, "/mon-compte/factures/inv-1")
+    answer = client.post("/mon-compte/factures/" + "é%00" * 30000 + "/payer", data={"csrf_token": token})
+    assert answer.status_code == 404
+    asked = [a for s, m, a, _ in services.calls if m == "start_card_payment"]
+    assert len(asked) == 1 and len(asked[0][0]) == 64
