@@ -110,7 +110,7 @@ def test_the_invoices_page_lists_each_service_with_state_balance_and_due_date(cl
     assert billing_calls(services, "family_invoices") == [((FAMILY_ID,), {})]
 
 
-def test_an_invoice_page_has_its_lines_payments_pdf_and_a_disabled_card_button(client, services):
+def test_an_invoice_page_has_its_lines_payments_pdf_and_a_card_button(client, services):
     log_in_as(client, services, PARENT)
     services.answers[("billing", "invoice")] = OWN_INVOICE
     text = page(client.get("/mon-compte/factures/inv-1"))
@@ -118,10 +118,15 @@ def test_an_invoice_page_has_its_lines_payments_pdf_and_a_disabled_card_button(c
     assert "42,40\u00a0€" in text and "Espèces, 10,00\u00a0€" in text
     assert 'href="/mon-compte/factures/inv-1/facture.pdf"' in text
     button = text[text.index('id="paiement-carte"'):text.index("<h2>Détail")]
-    assert "Paiement en ligne bientôt disponible" in button and "disabled" in button and "<form" not in button
+    assert "Payer par carte 32,40\u00a0€" in button and 'action="/mon-compte/factures/inv-1/payer"' in button
+    assert 'name="csrf_token"' in button
     assert billing_calls(services, "invoice") == [(("inv-1", FAMILY_ID), {})]
     services.answers[("billing", "invoice")] = {**OWN_INVOICE, "payable_by_card": False, "status": "paid"}
-    assert "Paiement en ligne bientôt disponible" not in page(client.get("/mon-compte/factures/inv-1"))
+    assert "Payer par carte" not in page(client.get("/mon-compte/factures/inv-1"))
+    services.answers[("billing", "invoice")] = {**OWN_INVOICE, "payable_by_card": False, "direct_debit": True}
+    debited = page(client.get("/mon-compte/factures/inv-1"))
+    assert "Payer par carte" not in debited
+    assert "prélevée sur votre compte à l'échéance du 1er janvier 2027" in debited
 
 
 def test_another_familys_invoice_is_404_and_pages_are_for_parents(client, services):

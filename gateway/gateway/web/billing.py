@@ -2,7 +2,7 @@
 one invoice with its lines, payments and credit notes.
 
 The PDF, the online-invoice choice and the direct debit are other pages (linked here by their literal paths); the
-card payment button comes with the payment issue: its place is marked, disabled, and does nothing.
+«Payer par carte» button posts to the card payment's pages (web/card_payment.py).
 """
 from decimal import Decimal, InvalidOperation
 

@@ -161,6 +161,7 @@ class Documents:
         return [{"id": row.id, "number": row.number, "regie": row.regie, "period": row.period,
                  "issued_on": row.issued_on, "due_date": row.due_date, "total_cents": row.total_cents,
                  "balance_cents": row.balance_cents, "delivery": row.delivery, "contact": contacts.get(row.family_id),
+                 "direct_debit": bool(row.direct_debit),
                  "lines": [{"kind": line.kind, "label": line.label, "quantity": line.quantity,
                             "unit_price_cents": line.unit_price_cents, "amount_cents": line.amount_cents}
                            for line in lines[row.id]],
@@ -185,7 +186,7 @@ class Documents:
                 subject, body = domain.invoice_notice(
                     row.number, row.regie, pdf.month_text(row.period), pdf.euros(row.total_cents),
                     pdf.day_text(row.due_date), f"{self.settings.public_url}/mon-compte/factures/{row.id}",
-                    f"{self.settings.public_url}/mon-compte/facturation")
+                    f"{self.settings.public_url}/mon-compte/facturation", direct_debit=bool(row.direct_debit))
                 for email in emails:
                     uow.send_mail(email, subject, body)
                 sent += 1

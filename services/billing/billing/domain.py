@@ -687,14 +687,24 @@ def tax_certificate(year, children, lines_by_invoice, payments):
             "cesu_cents": excluded}
 
 
-def invoice_notice(number, regie, period_text, total_text, due_text, link, settings_link):
+def invoice_notice(number, regie, period_text, total_text, due_text, link, settings_link, direct_debit=False):
     """The mail that tells a family on the online invoice that a new one is there: (subject, body)."""
     service = REGIES[regie]
     subject = f"Votre facture {number} ({period_text}) est disponible"
     body = (f"Bonjour,\n\nVotre facture {number} du mois de {period_text} ({service}) est disponible sur votre "
-            f"Espace Famille : {total_text}, à régler avant le {due_text}.\n\n"
-            f"Consultez-la, téléchargez-la ou payez-la en ligne :\n{link}\n\n"
+            f"Espace Famille : {total_text}, {payment_due(due_text, direct_debit)}.\n\n"
+            + ("Consultez-la ou téléchargez-la" if direct_debit else "Consultez-la, téléchargez-la ou payez-la en ligne")
+            + f" :\n{link}\n\n"
             "Vous avez choisi la facture en ligne : vous ne la recevrez pas par courrier. Pour revenir à la facture "
             f"papier :\n{settings_link}\n\nVille de Donges — Espace Famille\n"
             "Ce message est envoyé automatiquement, merci de ne pas y répondre.")
     return subject, body
+
+
+# --- When an invoice is paid, as its documents say it (a direct-debit invoice is not the family's to pay) ----------
+
+def payment_due(due_text, direct_debit):
+    """«à régler avant le …», or «prélevée sur votre compte à l'échéance du …» for an invoice under direct debit."""
+    if direct_debit:
+        return f"prélevée sur votre compte à l'échéance du {due_text}"
+    return f"à régler avant le {due_text}"

@@ -198,7 +198,7 @@ class Renderer:
                           ("Période", month_text(doc["period"])),
                           ("Dossier famille", (doc.get("contact") or {}).get("dossier") or "—"),
                           ("Date d'émission", day_text(doc["issued_on"])),
-                          ("À régler avant le", day_text(doc["due_date"]))])
+                          self._due_fact(doc)])
         pdf.ln(3)
         self._lines_table(pdf, doc["lines"])
         pdf.ln(2)
@@ -212,12 +212,15 @@ class Renderer:
                              euros(-credit["amount_cents"]))
         self._amount_row(pdf, "Reste à payer", euros(doc["balance_cents"]), bold=True, fill=True)
         pdf.ln(4)
-        self._line(pdf, "Comment payer", 11, bold=True, height=6)
-        self._line(pdf, "• En ligne, par carte bancaire, sur votre Espace Famille :", 9, height=4.6)
-        self._line(pdf, f"   {self.public_url}/mon-compte/factures/{doc['id']}", 9, height=4.6)
-        for text in ("Par prélèvement automatique : demandez-le sur votre Espace Famille (Mon compte › Prélèvement) "
-                     "ou au guichet, avec un RIB.", domain.PAYMENT_DESKS[regie]):
-            self._line(pdf, f"• {text}", 9, height=4.6)
+        if doc.get("direct_debit"):
+            self._how_debited(pdf, doc)
+        else:
+            self._line(pdf, "Comment payer", 11, bold=True, height=6)
+            self._line(pdf, "• En ligne, par carte bancaire, sur votre Espace Famille :", 9, height=4.6)
+            self._line(pdf, f"   {self.public_url}/mon-compte/factures/{doc['id']}", 9, height=4.6)
+            for text in ("Par prélèvement automatique : demandez-le sur votre Espace Famille (Mon compte › "
+                         "Prélèvement) ou au guichet, avec un RIB.", domain.PAYMENT_DESKS[regie]):
+                self._line(pdf, f"• {text}", 9, height=4.6)
         pdf.ln(2)
         if doc.get("delivery") == domain.ONLINE:
             note = "Vous avez choisi la facture en ligne : cette facture ne vous est pas envoyée par courrier."
@@ -225,6 +228,20 @@ class Renderer:
             note = ("Facture envoyée par courrier. Pour ne plus recevoir de papier, choisissez la facture en ligne "
                     f"sur votre Espace Famille : {self.public_url}/mon-compte/facturation")
         self._line(pdf, note, 8, colour=GREY, height=4.2)
+
+    @staticmethod
+    def _due_fact(doc):
+        """«À régler avant le» the due date, or «Prélèvement à l'échéance du» it (said whole under «Prélèvement
+        automatique» below)."""
+        return ("Prélèvement à l'échéance du" if doc.get("direct_debit") else "À régler avant le",
+                day_text(doc["due_date"]))
+
+    def _how_debited(self, pdf, doc):
+        """An invoice under direct debit: nothing to do but have the money on the account at the due date."""
+        self._line(pdf, "Prélèvement automatique", 11, bold=True, height=6)
+        self._line(pdf, f"Cette facture est {domain.payment_due(day_text(doc['due_date']), True)} : vous n'avez "
+                        "rien à faire. Pour arrêter le prélèvement : Mon compte › Prélèvement, sur votre Espace "
+                        "Famille.", 9, height=4.6)
 
     COLUMNS = ((94, "L", "Désignation"), (22, "R", "Quantité"), (27, "R", "Prix unitaire"), (27, "R", "Montant"))
 

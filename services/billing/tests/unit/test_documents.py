@@ -291,3 +291,30 @@ def test_a_long_invoice_runs_over_pages_with_its_headings_and_long_labels_wrap(b
     text = text_of(content)
     assert all(f"{(100 + n) / 100:.2f} €".replace(".", ",") in text for n in range(60))
     assert "Total de la facture 77,70 €" in text
+
+
+# --- An invoice under direct debit says it is debited, not to pay ------------------------------------------------
+
+def test_a_direct_debit_invoice_says_it_is_debited_at_the_due_date_in_its_pdf_and_its_mail(
+        billing, facts, docs, units, clock):
+    from billing.debit_use_cases import DebitSettings, DirectDebits
+    DirectDebits(units, clock, DebitSettings.from_config({}), billing).sign_mandate(
+        MARTIN, "FR76 3000 6000 0112 3456 7890 189", "Claire Martin", True)
+    november_canteen(billing, facts)
+    docs.set_billing_preference(MARTIN, True, "parent:acc-claire")
+    docs.set_billing_preference(DUPONT, True, "parent:acc-marc")
+    run = billing.finalize_run(billing.run_now("affaires_scolaires", "2026-11", AGENT)["id"], AGENT)
+    assert docs.issue_documents(run["id"])["mailed"] == 2
+    martin, dupont = invoice_of(run, MARTIN), invoice_of(run, DUPONT)
+    debited = text_of(pdf_of(docs.invoice_pdf(martin["id"], MARTIN)))
+    assert "Prélèvement à l'échéance du 1er janvier 2027" in debited
+    assert ("Cette facture est prélevée sur votre compte à l'échéance du 1er janvier 2027 : vous n'avez rien à "
+            "faire.") in debited
+    assert "À régler avant le" not in debited and "par carte bancaire" not in debited
+    to_pay = text_of(pdf_of(docs.invoice_pdf(dupont["id"], DUPONT)))
+    assert "À régler avant le 1er janvier 2027" in to_pay and "prélevée sur votre compte" not in to_pay
+    body = {m.recipient: m.body.replace("\u00a0", " ").replace("\u202f", " ") for m in mails(units)}
+    assert "42,40 €, prélevée sur votre compte à l'échéance du 1er janvier 2027." in body["claire@example.org"]
+    assert "à régler" not in body["claire@example.org"] and "payez-la" not in body["claire@example.org"]
+    assert "à régler avant le 1er janvier 2027." in body["tom.papa@example.org"]
+    assert "payez-la en ligne" in body["tom.papa@example.org"]
