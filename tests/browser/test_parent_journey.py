@@ -113,7 +113,7 @@ def test_a_new_parent_from_the_key_to_a_confirmed_new_email(page, phone_page, ag
     assert again.status == 200 and again.headers["content-type"] == "application/pdf" and again.body()[:5] == b"%PDF-"
     # And the agent finds the family by name.
     page.goto("/agents/")
-    page.get_by_role("search").get_by_label("Numéro de dossier, nom ou e-mail").fill(last_name)
+    page.get_by_role("search").get_by_label("Dossier, nom d'un parent ou d'un enfant, e-mail ou téléphone").fill(last_name)
     page.get_by_role("search").get_by_role("button", name="Rechercher").click()
     expect(page.get_by_role("heading", level=2, name="1 famille trouvée")).to_be_visible()
     expect(page.get_by_role("link", name=re.compile(f"Dossier n° {dossier}"))).to_be_visible()

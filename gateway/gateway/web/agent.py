@@ -26,7 +26,7 @@ CHILD_FIELDS = ("first_name", "last_name", "birth_date")
 FIELD_LABELS = {"first_name": "Prénom", "last_name": "Nom", "email": "Adresse e-mail", "phone": "Téléphone",
                 "line1": "Numéro et voie", "line2": "Complément d'adresse", "postal_code": "Code postal",
                 "city": "Commune", "caf_number": "N° allocataire CAF ou MSA", "birth_date": "Date de naissance"}
-SEARCH_FIELD = ("q", "Numéro de dossier, nom ou e-mail")
+SEARCH_FIELD = ("q", "Dossier, nom d'un parent ou d'un enfant, e-mail ou téléphone")
 DEFAULT_CHILD_ROWS = 2
 MAX_CHILD_ROWS = 12
 

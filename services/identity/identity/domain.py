@@ -179,10 +179,50 @@ def family_registered_data(family):
     }
 
 
+SEARCH_WORD = re.compile(r"[^\W_]+")
+PHONE_LIKE = re.compile(r"\+?[0-9][0-9 .\-()]*")
+
+
+def search_terms(dossier, members):
+    """What the agents' search matches of a family, as folded words (letters and digits only, so that the
+    index orders them alike in SQLite and PostgreSQL): the dossier number (also without its leading zeros),
+    each word of the names and e-mails of its representatives and children, and each phone number as its ten
+    national digits."""
+    terms = {dossier, dossier.lstrip("0") or "0"}
+    for member in members:
+        for text in (member.get("first_name"), member.get("last_name"), member.get("email")):
+            terms.update(SEARCH_WORD.findall(fold(text or "")))
+        if member.get("phone"):
+            terms.add(national_digits(member["phone"]))
+    return sorted(t[:MAX_TERM] for t in terms if t)
+
+
+MAX_TERM = 100
+
+
+def national_digits(phone):
+    """A phone number typed in any form (02 40 .., 0240.., +33 2 40.., 0033 2 40..) as its national digits."""
+    digits = re.sub(r"[^0-9+]", "", phone)
+    if digits.startswith("+33"):
+        digits = "0" + digits[3:]
+    elif digits.startswith("0033"):
+        digits = "0" + digits[4:]
+    return digits.replace("+", "")
+
+
+def search_words(query):
+    """The words of an agent's query, folded as the terms are: a query that looks like a phone number or a
+    dossier number (digits, spaces, dots, a leading +) is one word of digits; every word must begin a term."""
+    if PHONE_LIKE.fullmatch(query) and sum(c.isdigit() for c in query) >= 2:
+        return [national_digits(query)]
+    return sorted(set(SEARCH_WORD.findall(fold(query))))[:8]
+
+
 def search_query(raw):
-    """The agents' search text: two characters at least, and not a page of text."""
+    """The agents' search text: two characters at least (a dossier number without its zeros may be one digit),
+    and not a page of text."""
     query = raw.strip() if isinstance(raw, str) else ""
-    if len(query) < 2:
+    if len(query) < 2 and not (query.isascii() and query.isdigit()):
         raise InvalidInput("query_too_short", "Saisissez au moins deux caractères.")
     if len(query) > MAX_LENGTH["search_query"]:
         raise InvalidInput("query_too_long", f"La recherche ne peut pas dépasser {MAX_LENGTH['search_query']} caractères.")

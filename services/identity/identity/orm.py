@@ -1,6 +1,6 @@
 """The identity service's tables."""
 from sqlalchemy import (
-    JSON, Boolean, Column, Date, ForeignKey, Index, Integer, LargeBinary, String, Table, Text, UniqueConstraint,
+    JSON, Boolean, Column, Date, ForeignKey, Index, Integer, LargeBinary, String, Table, UniqueConstraint,
 )
 
 from espace_common.db import UTCDateTime, messaging_tables, new_metadata
@@ -20,9 +20,14 @@ families = Table(
     Column("dossier", String(12), nullable=False, unique=True),
     Column("request_id", String(80), nullable=True, unique=True),
     Column("created_at", UTCDateTime, nullable=False),
-    # Dossier, names and e-mails folded (case and accents) for the agents' search:
-    # SQLite's lower() leaves accented capitals alone.
-    Column("search_folded", Text, nullable=False, default=""),
+)
+
+# What the agents' search matches, one row per folded word of a family (domain.search_terms); the index on the
+# term answers a prefix as a range (term >= 'hel' AND term < 'hem') without reading every family.
+family_search_terms = Table(
+    "family_search_terms", metadata,
+    Column("term", String(100), primary_key=True),
+    Column("family_id", String(36), ForeignKey("families.id"), primary_key=True, index=True),
 )
 
 representatives = Table(

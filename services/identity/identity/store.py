@@ -1,10 +1,10 @@
 """Reading and writing the identity tables inside a unit of work."""
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, intersect, select, update
 
 from espace_common.db import new_id
 from espace_common.events import credentials_revoked
 
-from . import orm
+from . import domain, orm
 from .domain import Family, ThrottleState, fold
 
 
@@ -46,13 +46,12 @@ def add_family(uow, command, dossier, now):
 
 
 def refresh_search_text(uow, family_id):
-    """Recompute what the agents' search matches for a family; returns the family."""
+    """Recompute what the agents' search matches for a family (its rows of family_search_terms); returns it."""
     family = load_family(uow, family_id)
-    words = [family.dossier]
-    for member in family.representatives + family.children:
-        words += [member["first_name"], member["last_name"], member.get("email", "")]
-    uow.execute(update(orm.families).where(orm.families.c.id == family_id)
-                .values(search_folded=fold(" ".join(w for w in words if w))))
+    terms = domain.search_terms(family.dossier, family.representatives + family.children)
+    uow.execute(delete(orm.family_search_terms).where(orm.family_search_terms.c.family_id == family_id))
+    if terms:
+        uow.execute(insert(orm.family_search_terms), [{"term": t, "family_id": family_id} for t in terms])
     return family
 
 
@@ -200,6 +199,8 @@ def set_account_email(uow, account, email, confirmed):
 def update_representative_contact(uow, representative_id, values):
     if values:
         uow.execute(update(orm.representatives).where(orm.representatives.c.id == representative_id).values(**values))
+        if "phone" in values:
+            refresh_search_text(uow, representative(uow, representative_id).family_id)
 
 
 # --- Tokens ------------------------------------------------------------------------
@@ -328,12 +329,23 @@ def agent_by_id(uow, agent_id):
 
 
 def search_families(uow, query, limit=50):
-    """Families whose dossier, or a member's name or e-mail, contains the query (case and accents ignored)."""
-    escaped = fold(query).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    rows = uow.execute(select(orm.families.c.id)
-                       .where(orm.families.c.search_folded.like(f"%{escaped}%", escape="\\"))
+    """Families with a term beginning with each word of the query (case and accents ignored), by dossier.
+
+    Each word is a range on the indexed term (a prefix): no family is read that does not match."""
+    words = domain.search_words(query)
+    if not words:
+        return []
+    terms = orm.family_search_terms.c
+    matches = [select(terms.family_id).where(terms.term >= word, terms.term < _after_prefix(word)) for word in words]
+    matching = intersect(*matches).subquery() if len(matches) > 1 else matches[0].subquery()
+    rows = uow.execute(select(orm.families.c.id).where(orm.families.c.id.in_(select(matching.c.family_id)))
                        .order_by(orm.families.c.dossier).limit(limit)).all()
     return [load_family(uow, row.id) for row in rows]
+
+
+def _after_prefix(word):
+    """The first string after every string that begins with word."""
+    return word[:-1] + chr(ord(word[-1]) + 1)
 
 
 def link_child(uow, family_id, child_id):

@@ -177,6 +177,75 @@ def test_agents_find_families_and_a_query_is_neither_too_short_nor_a_page_long(d
         assert error.value.code == code
 
 
+SEARCHED = {
+    "representatives": [{"first_name": "Hélène", "last_name": "Le Bihan-Éon", "email": "H.Lebihan@Exemple.fr",
+                         "phone": "02 40 45 12 34"}],
+    "children": [{"first_name": "Noé", "last_name": "Le Bihan", "birth_date": "2019-02-03"}],
+}
+
+
+@pytest.mark.parametrize("query", [
+    "helene", "HÉLÈNE", "hel", "bihan", "le bihan", "eon", "noe", "h.lebihan@exemple.fr", "lebihan", "exemple.fr",
+    "0240451234", "02 40 45 12 34", "02.40.45", "+33 2 40 45 12 34", "+33240451234", "0033 2 40 45 12 34",
+])
+def test_the_search_ignores_case_and_accents_and_finds_children_emails_and_phones_in_any_format(
+        db, clock, family, query):
+    searched = families.register_family(db, clock, SEARCHED)
+    assert [f["id"] for f in families.find_families(db, query)] == [searched["id"]], query
+
+
+def test_the_search_finds_a_dossier_with_or_without_its_zeros_and_every_word_must_match(db, clock, family):
+    other = families.register_family(db, clock, SEARCHED)
+    assert [f["dossier"] for f in families.find_families(db, other["dossier"])] == [other["dossier"]]
+    assert [f["id"] for f in families.find_families(db, other["dossier"].lstrip("0"))] == [other["id"]]
+    assert families.find_families(db, "claire bihan") == []
+    assert [f["id"] for f in families.find_families(db, "martin lea")] == [family["id"]]
+    assert families.find_families(db, "%_%") == [] and families.find_families(db, "06 99") == []
+
+
+def test_a_new_phone_or_email_is_found_and_the_old_one_no_longer(db, clock, policy, passwords, family):
+    account = new_account(db, clock, policy, passwords, family)
+    contact.change_contact(db, clock, policy, account["account"]["id"], {"phone": "+33 7 11 22 33 44"})
+    assert [f["id"] for f in families.find_families(db, "07 11 22")] == [family["id"]]
+    assert families.find_families(db, "06 12 34") == []
+    assert [f["id"] for f in families.find_families(db, "claire.perso")] == [family["id"]]
+
+
+def test_the_search_reads_the_index_of_terms_not_every_family(db, clock, family):
+    """The plan of the query: the terms' primary key answers the prefix (no scan of the table)."""
+    from identity import store
+    words = domain.search_words("Hélène")
+    assert words == ["helene"]
+    with db.engine.connect() as connection:
+        plan = connection.exec_driver_sql(
+            "EXPLAIN QUERY PLAN SELECT family_id FROM family_search_terms WHERE term >= ? AND term < ?",
+            ("helene", store._after_prefix("helene"))).all()
+    assert any("USING" in row[-1] and "INDEX" in row[-1] for row in plan), plan
+
+
+def test_the_migration_fills_the_terms_of_families_registered_before_it(tmp_path):
+    """Families registered before revision 0004 are found after it (the backfill)."""
+    from alembic import command
+    from espace_common.migrations import alembic_config
+    path = tmp_path / "identity.sqlite"
+    url = f"sqlite:///{path}"
+    command.upgrade(alembic_config(alembic_ini("identity"), url), "0003")
+    engine = create_database_engine(url)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("INSERT INTO families (id, dossier, created_at, search_folded) "
+                                   "VALUES ('f-1', '000007', '2026-01-01 00:00:00', '')")
+        connection.exec_driver_sql("INSERT INTO representatives (id, family_id, position, first_name, last_name, "
+                                   "email, phone, address_line1, address_line2, postal_code, city, caf_number) VALUES "
+                                   "('r-1', 'f-1', 0, 'Élodie', 'Guérin', 'elo@example.org', '0612345678', '', '', "
+                                   "'', '', '')")
+    engine.dispose()
+    upgrade(alembic_ini("identity"), url)
+    database = SqliteDatabase(url, FixedClock(NOW))
+    for query in ("elodie", "GUERIN", "7", "06 12 34 56 78"):
+        assert [f["id"] for f in families.find_families(database, query)] == ["f-1"], query
+    database.engine.dispose()
+
+
 # --- Keys and accounts ---------------------------------------------------------------------------
 
 def test_a_key_creates_one_account_once_and_its_letter_is_gone(db, clock, policy, passwords, family):
