@@ -511,6 +511,74 @@ AUDIT_LABELS = {
 }
 
 
+JOURNAL_PAGE = 50
+ACTION_CODE = re.compile(r"[a-z_]{1,40}\.[a-z_]{1,39}")
+UUID_LIKE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def parse_agent_action(payload, now):
+    """An agent's action as the gateway reports it, checked: {id, agent_id, action, method, path, family_id?, at?}.
+
+    `action` is the gateway's endpoint (agent.issue_key); `at` (UTC, ISO) defaults to now and may not be later."""
+    if not isinstance(payload, dict):
+        raise InvalidInput("invalid_action", "Une action d'agent est un objet.")
+    action_id, agent_id = payload.get("id"), payload.get("agent_id")
+    if not isinstance(action_id, str) or not UUID_LIKE.fullmatch(action_id):
+        raise InvalidInput("invalid_action", "« id » est un UUID.")
+    if not isinstance(agent_id, str) or not 0 < len(agent_id) <= 36:
+        raise InvalidInput("invalid_action", "« agent_id » est un identifiant d'agent.")
+    values = {"id": action_id, "agent_id": agent_id}
+    action, method, path = payload.get("action"), payload.get("method"), payload.get("path")
+    if not isinstance(action, str) or not ACTION_CODE.fullmatch(action):
+        raise InvalidInput("invalid_action", "« action » est le nom d'une page ou d'une route.")
+    if method not in ("POST", "PUT", "PATCH", "DELETE"):
+        raise InvalidInput("invalid_action", "« method » est une méthode d'écriture.")
+    if not isinstance(path, str) or not path.startswith("/") or len(path) > 300:
+        raise InvalidInput("invalid_action", "« path » est un chemin d'au plus 300 caractères.")
+    family_id = payload.get("family_id")
+    if family_id is not None and (not isinstance(family_id, str) or not 0 < len(family_id) <= 36):
+        raise InvalidInput("invalid_action", "« family_id » est un identifiant de famille.")
+    at = now
+    if payload.get("at") is not None:
+        try:
+            at = datetime.fromisoformat(payload["at"])
+        except (TypeError, ValueError):
+            raise InvalidInput("invalid_action", "« at » est un instant ISO 8601.") from None
+        if at.tzinfo is None or at > now:
+            raise InvalidInput("invalid_action", "« at » est un instant passé, avec son fuseau.")
+    return {**values, "action": action, "method": method, "path": path, "family_id": family_id, "at": at}
+
+
+def parse_journal_filters(filters):
+    """{family_id?, agent?, from?, to?, page?} of the administrators' journal, checked; dates are Paris days
+    given as ISO dates (the gateway turns them into UTC bounds: `from`/`to` are instants here)."""
+    filters = filters if isinstance(filters, dict) else {}
+    parsed = {}
+    for name in ("family_id", "agent"):
+        value = filters.get(name)
+        if value in (None, ""):
+            continue
+        if not isinstance(value, str) or len(value) > MAX_LENGTH["agent_username"]:
+            raise InvalidInput("invalid_filter", f"Le filtre « {name} » est un texte d'au plus "
+                               f"{MAX_LENGTH['agent_username']} caractères.")
+        parsed[name] = value.strip()
+    for name in ("from", "to"):
+        value = filters.get(name)
+        if value in (None, ""):
+            continue
+        try:
+            parsed[name] = datetime.fromisoformat(value)
+        except (TypeError, ValueError):
+            raise InvalidInput("invalid_filter", f"Le filtre « {name} » est un instant ISO 8601.") from None
+        if parsed[name].tzinfo is None:
+            raise InvalidInput("invalid_filter", f"Le filtre « {name} » porte son fuseau horaire.")
+    page = filters.get("page", 1)
+    if not isinstance(page, int) or isinstance(page, bool) or not 1 <= page <= 100_000:
+        raise InvalidInput("invalid_filter", "La page est un nombre entier positif.")
+    parsed["page"] = page
+    return parsed
+
+
 API_SCOPES = {"kitchen": "Cuisine centrale", "accounting": "Comptabilité", "childcare_relay": "Relais Petite Enfance",
               "families:read": "Lecture des familles"}
 

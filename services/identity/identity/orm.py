@@ -149,6 +149,18 @@ audit_events = Table(
     Column("detail", String(300), nullable=False, default=""),
 )
 
+# The agents' journal: who did what to which family, when; one row per action id (a retry records nothing more).
+agent_actions = Table(
+    "agent_actions", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("agent_id", String(36), nullable=False, index=True),
+    Column("action", String(80), nullable=False),
+    Column("method", String(10), nullable=False),
+    Column("path", String(300), nullable=False),
+    Column("family_id", String(36), nullable=True, index=True),
+    Column("at", UTCDateTime, nullable=False, index=True),
+)
+
 api_clients = Table(
     "api_clients", metadata,
     Column("client_id", String(40), primary_key=True),

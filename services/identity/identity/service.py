@@ -9,7 +9,7 @@ from . import domain
 from .orm import metadata
 from .passwords import Passwords
 from .policy import Policy
-from .use_cases import accounts, agents, api_clients, contact, credentials, families, keys, logins, sessions
+from .use_cases import accounts, agents, api_clients, contact, credentials, families, journal, keys, logins, sessions
 
 
 class IdentityService(HealthMixin):
@@ -160,6 +160,16 @@ class IdentityService(HealthMixin):
     def ensure_agent(self, username, password, roles):
         """Create the agent or reset its password and roles (used for the administrator at start)."""
         return agents.ensure_agent(self.db, self.db.clock, self.passwords, username, password, roles)
+
+    @rpc
+    def record_agent_action(self, action):
+        """The gateway reports an agent's successful write (who, what, which family, when); once per action id."""
+        return journal.record_agent_action(self.db, self.db.clock, action)
+
+    @rpc
+    def agent_journal(self, filters=None):
+        """A page of the agents' journal for administrators, newest first, filtered by family, agent, dates."""
+        return journal.agent_journal(self.db, filters or {})
 
     @rpc
     def create_api_client(self, name, scopes):

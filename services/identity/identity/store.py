@@ -302,6 +302,45 @@ def recent_audit(uow, account_id, limit):
                        .order_by(orm.audit_events.c.id.desc()).limit(limit)).all()
 
 
+# --- The agents' journal -------------------------------------------------------------
+
+def add_agent_action(uow, action):
+    """Record an action once: False when its id was already recorded."""
+    if uow.execute(select(orm.agent_actions.c.id).where(orm.agent_actions.c.id == action["id"])).first():
+        return False
+    uow.execute(insert(orm.agent_actions).values(**action))
+    return True
+
+
+def agent_ids_named(uow, username):
+    """The agents whose identifier contains the text (case and accents ignored)."""
+    escaped = fold(username).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return [r.id for r in uow.execute(select(orm.agents.c.id).where(
+        orm.agents.c.username_folded.like(f"%{escaped}%", escape="\\")))]
+
+
+def agent_journal(uow, filters, page_size):
+    """(rows of the page, newest first, with the agent's identifier and the family's dossier; total count)."""
+    actions = orm.agent_actions.c
+    conditions = []
+    if "family_id" in filters:
+        conditions.append(actions.family_id == filters["family_id"])
+    if "agent" in filters:
+        conditions.append(actions.agent_id.in_(agent_ids_named(uow, filters["agent"])))
+    if "from" in filters:
+        conditions.append(actions.at >= filters["from"])
+    if "to" in filters:
+        conditions.append(actions.at < filters["to"])
+    total = uow.execute(select(func.count()).select_from(orm.agent_actions).where(*conditions)).scalar()
+    rows = uow.execute(
+        select(orm.agent_actions, orm.agents.c.username, orm.families.c.dossier)
+        .outerjoin(orm.agents, orm.agents.c.id == actions.agent_id)
+        .outerjoin(orm.families, orm.families.c.id == actions.family_id)
+        .where(*conditions).order_by(actions.at.desc(), actions.id)
+        .limit(page_size).offset((filters["page"] - 1) * page_size)).all()
+    return rows, total
+
+
 # --- API clients and agents' search -----------------------------------------------
 
 def add_api_client(uow, client_id, name, secret_hash, scopes, now):

@@ -20,7 +20,7 @@ from identity import domain, orm
 from identity.passwords import Passwords
 from identity.policy import Policy
 from identity.use_cases import (
-    accounts, agents, api_clients, contact, credentials, families, keys, logins,
+    accounts, agents, api_clients, contact, credentials, families, journal, keys, logins,
 )
 
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=timezone.utc)
@@ -244,6 +244,70 @@ def test_the_migration_fills_the_terms_of_families_registered_before_it(tmp_path
     for query in ("elodie", "GUERIN", "7", "06 12 34 56 78"):
         assert [f["id"] for f in families.find_families(database, query)] == ["f-1"], query
     database.engine.dispose()
+
+
+# --- The agents' journal ---------------------------------------------------------------------------
+
+def action(agent_id, number, family_id=None, at=None, name="agent.issue_key"):
+    return {"id": f"00000000-0000-4000-8000-{number:012d}", "agent_id": agent_id, "action": name,
+            "method": "POST", "path": "/agents/familles/x", "family_id": family_id,
+            "at": (at or NOW).isoformat()}
+
+
+def test_an_agents_action_is_recorded_once_by_its_id_and_read_by_family_agent_and_dates(
+        db, clock, passwords, family):
+    guichet = agents.ensure_agent(db, clock, passwords, "Guichet-Écoles", "Un-mot-de-passe-2026!",
+                                  ["affaires_scolaires"])
+    creche = agents.ensure_agent(db, clock, passwords, "creche", "Un-mot-de-passe-2026!", ["petite_enfance"])
+    first = action(guichet["id"], 1, family["id"], NOW - timedelta(days=2))
+    assert journal.record_agent_action(db, clock, first) == {"id": first["id"], "recorded": True}
+    assert journal.record_agent_action(db, clock, first) == {"id": first["id"], "recorded": False}  # the retry
+    journal.record_agent_action(db, clock, action(creche["id"], 2, None, NOW - timedelta(hours=1),
+                                                  "childcare_agent.close_day"))
+    assert db.count(orm.agent_actions) == 2
+    page = journal.agent_journal(db, {})
+    assert page["total"] == 2 and page["pages"] == 1 and page["page"] == 1
+    assert [i["action"] for i in page["items"]] == ["childcare_agent.close_day", "agent.issue_key"]  # newest first
+    assert page["items"][1] | {"agent": "Guichet-Écoles", "dossier": family["dossier"],
+                               "family_id": family["id"]} == page["items"][1]
+    assert [i["id"] for i in journal.agent_journal(db, {"family_id": family["id"]})["items"]] == [first["id"]]
+    assert [i["agent"] for i in journal.agent_journal(db, {"agent": "guichet-ecoles"})["items"]] == ["Guichet-Écoles"]
+    assert journal.agent_journal(db, {"agent": "personne"})["items"] == []
+    since = (NOW - timedelta(days=1)).isoformat()
+    assert [i["agent"] for i in journal.agent_journal(db, {"from": since})["items"]] == ["creche"]
+    assert [i["agent"] for i in journal.agent_journal(db, {"to": since})["items"]] == ["Guichet-Écoles"]
+
+
+def test_the_journal_is_paginated_by_fifty(db, clock, passwords):
+    agent = agents.ensure_agent(db, clock, passwords, "guichet", "Un-mot-de-passe-2026!", ["admin"])
+    for number in range(domain.JOURNAL_PAGE + 3):
+        journal.record_agent_action(db, clock, action(agent["id"], number, at=NOW - timedelta(minutes=number)))
+    first, second = journal.agent_journal(db, {"page": 1}), journal.agent_journal(db, {"page": 2})
+    assert (first["pages"], first["total"], len(first["items"]), len(second["items"])) == (2, 53, 50, 3)
+    assert not {i["id"] for i in first["items"]} & {i["id"] for i in second["items"]}
+    assert journal.agent_journal(db, {"page": 3})["items"] == []
+
+
+@pytest.mark.parametrize("change", [
+    {"id": "pas-un-uuid"}, {"id": None}, {"agent_id": ""}, {"agent_id": "a" * 37}, {"action": "x" * 100},
+    {"action": "DROP TABLE"}, {"method": "GET"}, {"path": "x" * 400}, {"path": "pas/un/chemin"},
+    {"family_id": "f" * 37}, {"family_id": 42}, {"at": "hier"}, {"at": "2026-11-26T09:00:00"},
+    {"at": (NOW + timedelta(hours=1)).isoformat()},
+])
+def test_a_malformed_action_is_refused_and_nothing_is_recorded(db, clock, passwords, change):
+    agent = agents.ensure_agent(db, clock, passwords, "guichet", "Un-mot-de-passe-2026!", ["admin"])
+    with pytest.raises(InvalidInput):
+        journal.record_agent_action(db, clock, {**action(agent["id"], 1), **change})
+    assert db.count(orm.agent_actions) == 0
+
+
+def test_an_unknown_agent_records_nothing_and_bad_filters_are_refused(db, clock):
+    with pytest.raises(NotFound):
+        journal.record_agent_action(db, clock, action("inconnu", 1))
+    for filters in ({"page": 0}, {"page": "2"}, {"page": True}, {"from": "demain"}, {"to": "2026-11-26"},
+                    {"agent": "x" * 81}, {"family_id": ["x"]}):
+        with pytest.raises(InvalidInput):
+            journal.agent_journal(db, filters)
 
 
 # --- Keys and accounts ---------------------------------------------------------------------------
