@@ -27,9 +27,16 @@ class FakeServices:
     def __init__(self):
         self.answers = {("identity", "vocabulary"): IDENTITY_VOCABULARY}
         self.calls = []
+        self.agent_actions = []  # what the gateway reported to identity's journal, apart from the pages' calls
         self.monitor = None
 
     def call(self, service, method, *args, **kwargs):
+        if (service, method) == ("identity", "record_agent_action"):
+            self.agent_actions.append(args[0])
+            answer = self.answers.get((service, method), {"id": args[0]["id"], "recorded": True})
+            if isinstance(answer, Exception):
+                raise answer
+            return answer
         self.calls.append((service, method, args, kwargs))
         answer = self.answers.get((service, method))
         if isinstance(answer, Exception):

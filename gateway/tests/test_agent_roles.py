@@ -68,6 +68,7 @@ ROLE_TABLE = {
     ("POST", "/agents/facturation/tournees/<run_id>/finaliser"): SP,
     ("GET", "/agents/facturation/tournees/<run_id>/papier.pdf"): SP,
     ("GET", "/agents/familles"): SP,
+    ("GET", "/agents/journal"): A,
     ("GET", "/agents/familles/<family_id>"): SP,
     ("GET", "/agents/familles/<family_id>/representants/<representative_id>/cle"): SP,
     ("POST", "/agents/familles/<family_id>/representants/<representative_id>/cle"): SP,

@@ -1,9 +1,12 @@
-"""The agents' back office: find and register families, issue keys and print their letters."""
+"""The agents' back office: find and register families, issue keys and print their letters; the journal of the
+agents' actions (docs/agents.md says how an action is recorded once)."""
 import base64
+import logging
 import uuid
-from datetime import datetime, timezone
+from collections import deque
+from datetime import date, datetime, time, timedelta, timezone
 
-from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, g, make_response, redirect, render_template, request, url_for
 
 from espace_common.rpc_client import RemoteError, ServiceUnavailable
 
@@ -14,9 +17,10 @@ from ..services import services
 from ..schemas import form_problem
 from ..vocabularies import agent_role_names
 from .canteen_agent import CANTEEN_ROLES, enrolments_by_child
-from .helpers import render_form
+from .helpers import PARIS, render_form
 
 bp = Blueprint("agent", __name__, url_prefix="/agents")
+log = logging.getLogger(__name__)
 
 FAMILY_ROLES = ("affaires_scolaires", "petite_enfance")
 REP_FIELDS = ("first_name", "last_name", "email", "phone", "line1", "line2", "postal_code", "city", "caf_number")
@@ -119,6 +123,7 @@ def register():
                 except RemoteError as exc:
                     error = refusal(exc)
                 else:
+                    g.acted_family_id = family["id"]
                     flash(f"Famille enregistrée : dossier n° {family['dossier']}. Émettez maintenant la clé de "
                           "chaque représentant légal pour qu'il puisse créer son espace.")
                     return redirect(url_for("agent.family", family_id=family["id"]))
@@ -214,3 +219,140 @@ def key_letter(family_id, representative_id):
     response.headers["Content-Type"] = "application/pdf"
     response.headers["Content-Disposition"] = f'attachment; filename="{letter["filename"]}"'
     return no_store(response)
+
+
+# --- The agents' journal ------------------------------------------------------------------------------------------
+
+WRITES = {"POST", "PUT", "PATCH", "DELETE"}
+NOT_ACTIONS = {"api.revoke_token", "api.issue_token"}  # an agent's own session, not an act on a family
+ACTION_NAMESPACE = uuid.UUID("5d1e0c8a-7a34-4d0b-9f3e-0a6c2b7e9d41")
+PENDING_MOST = 1000  # actions identity did not take yet, kept to send again with the next agent write
+
+
+def _request_id():
+    if request.mimetype == "application/json":
+        body = request.get_json(silent=True)
+        value = body.get("request_id") if isinstance(body, dict) else None
+    else:
+        value = request.form.get("request_id")
+    return value if isinstance(value, str) and 0 < len(value) <= 80 else None
+
+
+def _action_id(principal):
+    """The action's id: derived from the form's request_id when it has one (the same form sent twice is one
+    action, as the write itself is), else new."""
+    request_id = _request_id()
+    if request_id:
+        return str(uuid.uuid5(ACTION_NAMESPACE, f"{principal['id']}|{request.endpoint}|{request.path}|{request_id}"))
+    return str(uuid.uuid4())
+
+
+def _pending():
+    return current_app.extensions.setdefault("agent_actions_pending", deque(maxlen=PENDING_MOST))
+
+
+def send_agent_actions(actions):
+    """Hand the actions to identity (idempotent by id); those it could not take wait for the next write."""
+    pending = _pending()
+    for action in actions:
+        try:
+            identity("record_agent_action", action)
+        except ServiceUnavailable:
+            pending.append(action)
+        except RemoteError as exc:  # refused (malformed): keeping it would not help
+            log.error("identity refused the agent action %s: %s", action["id"], exc)
+
+
+@bp.after_app_request
+def record_agent_action(response):
+    """After an agent's successful write (2xx or a redirect: a refused form answers 4xx), tell identity who did
+    what to which family, and when. Reads are not actions; the justification reads are recorded by their service."""
+    if request.method not in WRITES or request.endpoint in NOT_ACTIONS or request.endpoint is None \
+            or not request.path.startswith(("/agents/", "/api/")) or response.status_code >= 400:
+        return response
+    principal = g.get("principal")
+    if not principal or principal.get("kind") != "agent":
+        return response
+    family_id = g.get("acted_family_id") or (request.view_args or {}).get("family_id")
+    action = {"id": _action_id(principal), "agent_id": principal["id"], "action": request.endpoint,
+              "method": request.method, "path": request.path[:300],
+              "family_id": family_id[:36] if isinstance(family_id, str) else None,
+              "at": datetime.now(timezone.utc).isoformat()}
+    pending = _pending()
+    waiting = [pending.popleft() for _ in range(len(pending))]
+    send_agent_actions(waiting + [action])
+    return response
+
+
+# What the journal says of each action, by the gateway's endpoint (the others are named by their path).
+ACTION_LABELS = {
+    "agent.register": "Famille enregistrée", "agent.issue_key": "Clé émise",
+    "api.register_family": "Famille enregistrée (API)", "api.issue_key": "Clé émise (API)",
+    "canteen_agent.enrol_family": "Inscription à la cantine", "api.enrol": "Inscription à la cantine (API)",
+    "canteen_agent.news": "Actualité de la cantine publiée", "canteen_agent.schools": "Écoles et classes",
+    "canteen_agent.close_day": "Jour de cantine fermé", "canteen_agent.reopen_day": "Jour de cantine rouvert",
+    "canteen_agent.import_holidays": "Vacances scolaires importées", "canteen_agent.edit_menu": "Menu modifié",
+    "canteen_agent.attendance": "Présences à la cantine", "canteen_agent.diets": "Régime ou PAI",
+    "childcare_agent.news": "Actualité de la petite enfance publiée",
+    "childcare_agent.set_capacity": "Capacité d'un créneau", "childcare_agent.close_day": "Multi-accueil fermé",
+    "childcare_agent.reopen_day": "Multi-accueil rouvert", "childcare_agent.register": "Inscription au multi-accueil",
+    "childcare_agent.decide": "Justificatif décidé", "childcare_agent.record_attendance": "Présence au multi-accueil",
+    "billing_agent.tariffs": "Tarifs", "billing_agent.family": "Ressources de la famille",
+    "billing_agent.runs": "Tournée de facturation lancée", "billing_agent.finalize": "Tournée finalisée",
+    "billing_agent.payment": "Paiement enregistré", "billing_agent.credit_note": "Avoir émis",
+    "direct_debit_agent.download": "Fichier de prélèvements", "direct_debit_agent.reject": "Rejet de prélèvement",
+    "api.record_payment": "Paiement enregistré (API)", "api.credit_note": "Avoir émis (API)",
+}
+JOURNAL_FIELDS = {"dossier": ("dossier", "Numéro de dossier"), "agent": ("agent", "Agent"),
+                  "du": ("du", "Du"), "au": ("au", "Au")}
+
+
+def _day(text, name):
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:
+        raise _JournalInputError(FormError(f"« {JOURNAL_FIELDS[name][1]} » est une date, comme 2026-12-02.",
+                                           about=name)) from None
+
+
+class _JournalInputError(Exception):
+    def __init__(self, error):
+        self.error = error
+
+
+def journal_filters(args):
+    """identity's filters from the page's query: Paris days turned into UTC bounds, the page number."""
+    criteria = {name: args.get(name, "").strip()[:80] for name in ("dossier", "agent", "du", "au", "famille")}
+    filters = {}
+    if criteria["famille"]:
+        filters["family_id"] = criteria["famille"][:36]
+    if criteria["dossier"]:
+        if not criteria["dossier"].isdigit() or len(criteria["dossier"]) > 6:
+            raise _JournalInputError(FormError("« Numéro de dossier » est un nombre, comme 000042.", about="dossier"))
+        filters["dossier"] = criteria["dossier"]
+    if criteria["agent"]:
+        filters["agent"] = criteria["agent"]
+    start, end = _day(criteria["du"], "du"), _day(criteria["au"], "au")
+    if start:
+        filters["from"] = datetime.combine(start, time(), PARIS).astimezone(timezone.utc).isoformat()
+    if end:
+        filters["to"] = datetime.combine(end + timedelta(days=1), time(), PARIS).astimezone(timezone.utc).isoformat()
+    page = args.get("page", "1")
+    filters["page"] = int(page) if page.isdigit() and 0 < len(page) <= 6 and int(page) > 0 else 1
+    return criteria, filters
+
+
+@bp.get("/journal")
+@role_required("admin")
+def journal():
+    """The administrators' journal of the agents' actions, newest first, by family, agent and dates."""
+    error, found, criteria = None, None, {}
+    try:
+        criteria, filters = journal_filters(request.args)
+        found = identity("agent_journal", filters)
+    except _JournalInputError as exc:
+        error = exc.error
+    except RemoteError as exc:
+        error = refusal(exc)
+    args = {k: v for k, v in criteria.items() if v}
+    return render_form("agent/journal.html", error, criteria=criteria, found=found, labels=ACTION_LABELS, args=args)

@@ -550,11 +550,11 @@ def parse_agent_action(payload, now):
 
 
 def parse_journal_filters(filters):
-    """{family_id?, agent?, from?, to?, page?} of the administrators' journal, checked; dates are Paris days
+    """{family_id?, dossier?, agent?, from?, to?, page?} of the administrators' journal, checked; dates are Paris days
     given as ISO dates (the gateway turns them into UTC bounds: `from`/`to` are instants here)."""
     filters = filters if isinstance(filters, dict) else {}
     parsed = {}
-    for name in ("family_id", "agent"):
+    for name in ("family_id", "dossier", "agent"):
         value = filters.get(name)
         if value in (None, ""):
             continue

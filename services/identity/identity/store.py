@@ -325,6 +325,9 @@ def agent_journal(uow, filters, page_size):
     conditions = []
     if "family_id" in filters:
         conditions.append(actions.family_id == filters["family_id"])
+    if "dossier" in filters:
+        conditions.append(actions.family_id.in_(
+            select(orm.families.c.id).where(orm.families.c.dossier == filters["dossier"].zfill(6))))
     if "agent" in filters:
         conditions.append(actions.agent_id.in_(agent_ids_named(uow, filters["agent"])))
     if "from" in filters:

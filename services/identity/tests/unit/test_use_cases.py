@@ -271,6 +271,8 @@ def test_an_agents_action_is_recorded_once_by_its_id_and_read_by_family_agent_an
     assert page["items"][1] | {"agent": "Guichet-Écoles", "dossier": family["dossier"],
                                "family_id": family["id"]} == page["items"][1]
     assert [i["id"] for i in journal.agent_journal(db, {"family_id": family["id"]})["items"]] == [first["id"]]
+    for dossier in (family["dossier"], family["dossier"].lstrip("0")):
+        assert [i["id"] for i in journal.agent_journal(db, {"dossier": dossier})["items"]] == [first["id"]]
     assert [i["agent"] for i in journal.agent_journal(db, {"agent": "guichet-ecoles"})["items"]] == ["Guichet-Écoles"]
     assert journal.agent_journal(db, {"agent": "personne"})["items"] == []
     since = (NOW - timedelta(days=1)).isoformat()
