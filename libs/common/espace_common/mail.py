@@ -36,6 +36,23 @@ def mail_outbox_table(metadata):
     )
 
 
+MAX_LISTED_RECIPIENTS = 20
+
+
+def mails_to(uow, table, recipients, limit=50):
+    """The mails of an outbox written to some addresses (a family's), newest first: recipient, subject, when
+    written and sent; never the body (it may carry a link that works). Addresses compare case-insensitively."""
+    from sqlalchemy import func, select
+    wanted = sorted({r.strip().casefold() for r in recipients or [] if isinstance(r, str) and 0 < len(r) <= 254})
+    if not wanted:
+        return []
+    rows = uow.execute(select(table.c.recipient, table.c.subject, table.c.created_at, table.c.sent_at)
+                       .where(func.lower(table.c.recipient).in_(wanted[:MAX_LISTED_RECIPIENTS]))
+                       .order_by(table.c.created_at.desc(), table.c.position.desc()).limit(limit)).all()
+    return [{"recipient": r.recipient, "subject": r.subject, "created_at": r.created_at.isoformat(),
+             "sent_at": r.sent_at.isoformat() if r.sent_at else None} for r in rows]
+
+
 def build_message(sender, recipient, subject, body):
     message = EmailMessage()
     message["From"] = sender

@@ -134,6 +134,11 @@ class BillingService(HealthMixin):
         return self.billing.family_invoices(family_id)
 
     @rpc
+    def family_overview(self, family_id, emails=()):
+        """The agents' family file: issued invoices with their payments, and the mails sent to the family."""
+        return self.billing.family_overview(family_id, emails)
+
+    @rpc
     def invoice(self, invoice_id, family_id=None):
         return self.billing.invoice(invoice_id, family_id)
 

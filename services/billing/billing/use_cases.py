@@ -14,8 +14,9 @@ from sqlalchemy.exc import IntegrityError
 
 from espace_common.errors import Conflict, DomainError, InvalidInput, NotFound
 from espace_common.events import Event
+from espace_common.mail import mails_to
 
-from . import debit_use_cases, documents, domain, store
+from . import debit_use_cases, documents, domain, orm, store
 
 log = logging.getLogger(__name__)
 
@@ -353,6 +354,14 @@ class Billing:
         """A family's issued invoices (drafts are the agents'), newest month first."""
         with self.unit_of_work(read_only=True) as uow:
             return {"invoices": [_summary(row) for row in store.invoices_of_family(uow, family_id)]}
+
+    def family_overview(self, family_id, emails=()):
+        """The agents' family file in one answer: the family's issued invoices with their payments, and the mails
+        billing wrote to the family's addresses (given by the gateway from identity), newest first."""
+        with self.unit_of_work(read_only=True) as uow:
+            invoices = [{**_summary(row), "payments": [_payment(p) for p in store.payments_of(uow, row.id)]}
+                        for row in store.invoices_of_family(uow, family_id)]
+            return {"invoices": invoices, "mails": mails_to(uow, orm.mail_outbox, emails)}
 
     def invoice(self, invoice_id, family_id=None):
         """One invoice with its lines, payments and credit notes. Given a family, another family's invoice or a

@@ -139,6 +139,16 @@ class CanteenService(HealthMixin):
         return self.canteen.family_absences(family_id)
 
     @rpc
+    def family_overview(self, family_id, start, end):
+        """The agents' family file: enrolments, the month's days of each child, absences with their reads."""
+        return self.canteen.family_overview(family_id, start, end)
+
+    @rpc
+    def absences_to_review(self, limit=200):
+        """The town's justifications no agent has opened yet, oldest first (the agents' queue)."""
+        return self.canteen.absences_to_review(limit)
+
+    @rpc
     def absence_document(self, absence_id, family_id=None, reader=None):
         """The justification file, for its family (family_id given) or an agent (None); every read is recorded."""
         return self.canteen.absence_document(absence_id, family_id, reader)

@@ -313,6 +313,18 @@ def active_feed(uow, family_id):
                                                         orm.calendar_feeds.c.revoked_at.is_(None))).first()
 
 
+def absences_unread_by_agents(uow, limit):
+    """Absences with a justification that no agent has read ('agent:<id>' readers), oldest first, with the
+    child's name (from the family projection)."""
+    a, reads, fc = orm.absences, orm.document_reads, orm.family_children
+    read = select(reads.c.id).where(reads.c.absence_id == a.c.id, reads.c.reader.like("agent:%")).exists()
+    first = select(fc.c.first_name).where(fc.c.child_id == a.c.child_id).limit(1).scalar_subquery()
+    last = select(fc.c.last_name).where(fc.c.child_id == a.c.child_id).limit(1).scalar_subquery()
+    return uow.execute(select(a, first.label("first_name"), last.label("last_name"))
+                       .where(a.c.document_path.is_not(None), ~read)
+                       .order_by(a.c.reported_at, a.c.id).limit(limit)).all()
+
+
 def absences_of_family(uow, family_id):
     return uow.execute(select(orm.absences).where(orm.absences.c.family_id == family_id)
                        .order_by(orm.absences.c.start.desc())).all()

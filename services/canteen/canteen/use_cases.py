@@ -270,6 +270,26 @@ class Canteen:
                  "reason": r.reason, "reported_at": r.reported_at.isoformat(), "has_document": r.document_path is not None}
                 for r in rows]
 
+    def family_overview(self, family_id, start, end):
+        """The agents' family file in one answer: each child's enrolments, the days of a month (meals reserved,
+        absences), the absences with who read their justification and when."""
+        absences = self.family_absences(family_id)
+        with self.unit_of_work(read_only=True) as uow:
+            for absence in absences:
+                absence["reads"] = [{"reader": r.reader, "read_at": r.read_at.isoformat()}
+                                    for r in store.document_reads(uow, absence["id"])]
+        return {"enrolments": self.enrolments_of_family(family_id), "children": self.family_meals(family_id, start, end),
+                "absences": absences}
+
+    def absences_to_review(self, limit=200):
+        """The town's absences whose justification no agent has opened yet, oldest first, with the child's name:
+        the agents' queue (canteen keeps no decision: an agent opening the file is what reviews it)."""
+        with self.unit_of_work(read_only=True) as uow:
+            rows = store.absences_unread_by_agents(uow, limit)
+        return [{"id": r.id, "child_id": r.child_id, "family_id": r.family_id, "first_name": r.first_name or "",
+                 "last_name": r.last_name or "", "from": r.start.isoformat(), "to": r.end.isoformat(),
+                 "reason": r.reason, "reported_at": r.reported_at.isoformat()} for r in rows]
+
     def absence_document(self, absence_id, family_id=None, reader=None):
         """The justification file, for its family (family_id given) or an agent (None); every read is recorded."""
         return documents.read_recorded(self.unit_of_work, store, self.files, self.clock, absence_id, family_id, reader)

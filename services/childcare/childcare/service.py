@@ -98,6 +98,11 @@ class ChildcareService(HealthMixin):
         return self.childcare.family_childcare(family_id)
 
     @rpc
+    def family_overview(self, family_id, emails=()):
+        """The agents' family file: children, registration, bookings, absences with their reads, mails sent."""
+        return self.childcare.family_overview(family_id, emails)
+
+    @rpc
     def child_bookings(self, family_id, child_id):
         return self.childcare.child_bookings(family_id, child_id)
 

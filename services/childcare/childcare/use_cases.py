@@ -8,8 +8,9 @@ from datetime import timedelta
 
 from espace_common import documents
 from espace_common.errors import Conflict, InvalidInput, NotFound
+from espace_common.mail import mails_to
 
-from . import domain, mails, store
+from . import domain, mails, orm, store
 from .domain import CANCELLED, CONFIRMED, WAITING, hhmm
 
 CHILD_NOT_FOUND = ("child_not_found", "Cet enfant n'existe pas.")
@@ -370,6 +371,18 @@ class Childcare:
     def absence_document(self, absence_id, family_id=None, reader=None):
         """The justification file, for its family (family_id given) or an agent (None); every read is recorded."""
         return documents.read_recorded(self.unit_of_work, store, self.files, self.clock, absence_id, family_id, reader)
+
+    def family_overview(self, family_id, emails=()):
+        """The agents' family file in one answer: the family's children with registration, bookings, leaves and
+        absences (each absence with who read its justification, when), and the mails sent to the family."""
+        children = self.family_childcare(family_id)
+        with self.unit_of_work(read_only=True) as uow:
+            for child in children:
+                for absence in child.get("absences", []):
+                    absence["reads"] = [{"reader": r.reader, "read_at": r.read_at.isoformat()}
+                                        for r in store.document_reads(uow, absence["id"])]
+            mails = mails_to(uow, orm.mail_outbox, emails)
+        return {"children": children, "mails": mails}
 
     def document_reads(self, absence_id):
         with self.unit_of_work(read_only=True) as uow:

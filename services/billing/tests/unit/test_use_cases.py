@@ -128,6 +128,10 @@ def test_a_draft_is_the_agents_not_the_familys(billing, facts):
         billing.invoice(invoice_id, family_id=MARTIN)
     billing.finalize_run(run["id"], AGENT)
     assert [i["id"] for i in billing.family_invoices(MARTIN)["invoices"]] == [invoice_id]
+    overview = billing.family_overview(MARTIN, [])
+    assert [i["id"] for i in overview["invoices"]] == [invoice_id] and overview["invoices"][0]["payments"] == []
+    assert overview["mails"] == [] and billing.family_overview("fam-unknown", ["nobody@example.org"]) == {
+        "invoices": [], "mails": []}
     with pytest.raises(NotFound):
         billing.invoice(invoice_id, family_id=DUPONT)
 

@@ -245,6 +245,27 @@ def test_a_family_reads_its_own_justification_and_the_read_is_recorded(canteen, 
     assert [r["reader"] for r in canteen.document_reads(absence["id"])] == [f"family:{FAMILY}", "agent:a-1"]
 
 
+def test_the_family_overview_gives_enrolments_the_month_and_absences_with_their_reads(canteen, town):
+    absence = canteen.report_absence(FAMILY, LEA, "2026-12-03", "2026-12-03", "illness", pdf_document())
+    canteen.absence_document(absence["id"], None, "agent:a-1")
+    overview = canteen.family_overview(FAMILY, "2026-12-01", "2026-12-31")
+    assert overview["enrolments"] == canteen.enrolments_of_family(FAMILY)
+    assert overview["children"] == canteen.family_meals(FAMILY, "2026-12-01", "2026-12-31")
+    (listed,) = overview["absences"]
+    assert listed["id"] == absence["id"] and [r["reader"] for r in listed["reads"]] == ["agent:a-1"]
+    assert canteen.family_overview(OTHER, "2026-12-01", "2026-12-31")["absences"] == []
+
+
+def test_a_justification_waits_for_an_agent_until_one_opens_it(canteen, town):
+    absence = canteen.report_absence(FAMILY, LEA, "2026-12-03", "2026-12-03", "illness", pdf_document())
+    canteen.report_absence(FAMILY, LEA, "2026-12-07", "2026-12-07", "other")  # no file: nothing to review
+    canteen.absence_document(absence["id"], FAMILY, None)  # the family's own read reviews nothing
+    (waiting,) = canteen.absences_to_review()
+    assert waiting | {"id": absence["id"], "family_id": FAMILY, "from": "2026-12-03", "first_name": "Léa"} == waiting
+    canteen.absence_document(absence["id"], None, "agent:a-1")
+    assert canteen.absences_to_review() == []
+
+
 # --- Schools, classes, vocabulary ------------------------------------------------------------------------
 
 def test_the_school_directory_gives_every_school_with_its_classes_of_two_years(canteen, town):

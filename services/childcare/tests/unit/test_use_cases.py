@@ -259,6 +259,24 @@ def test_an_agent_accepts_a_justification_and_billing_deducts_what_the_rules_say
     assert creche.document_reads(absence["id"])[0]["reader"] == "family:fam-1"
 
 
+def test_the_family_overview_gives_the_children_the_reads_of_each_justification_and_the_mails_sent(creche):
+    slot = slot_on(creche, MONDAY)
+    creche.set_capacity(slot["id"], 1)
+    mine = creche.book(FAMILY, LINA, slot["id"], "claire@example.org")
+    creche.book(OTHER, ZOE, slot["id"], "Paul@Example.org")
+    creche.cancel(FAMILY, mine["id"])  # Zoé is promoted: her family is mailed
+    absence = creche.report_absence(FAMILY, LINA, "2026-11-30", "2026-12-01", "illness",
+                                    {"name": "certificat.pdf", "content_base64": pdf()})
+    creche.absence_document(absence["id"], None, "agent:pe")
+    overview = creche.family_overview(FAMILY, ["claire@example.org"])
+    assert [c["child_id"] for c in overview["children"]] == [c["child_id"] for c in creche.family_childcare(FAMILY)]
+    (lina,) = [c for c in overview["children"] if c["child_id"] == LINA]
+    assert [r["reader"] for r in lina["absences"][0]["reads"]] == ["agent:pe"]
+    assert overview["mails"] == []
+    (mail,) = creche.family_overview(OTHER, ["paul@example.org", "x" * 300, None])["mails"]
+    assert mail["recipient"] == "Paul@Example.org" and "Zoé" in mail["subject"] and "body" not in mail
+
+
 def test_billable_facts_count_by_the_half_hour_and_bill_late_cancellations_unless_justified(creche, clock):
     monday = slot_on(creche, MONDAY)
     afternoon = slot_on(creche, MONDAY, "13:30")
