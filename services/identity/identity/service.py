@@ -49,9 +49,10 @@ class IdentityService(HealthMixin):
         return families.find_families(self.db, query)
 
     @rpc
-    def family_for_agent(self, family_id):
-        """A family with each representative's account and key state, for the agents' pages."""
-        return families.family_for_agent(self.db, family_id)
+    def family_for_agent(self, family_id, with_mails=False):
+        """A family with each representative's account and key state, for the agents' pages; with_mails, its
+        addresses and the mails identity sent to them (the family's file)."""
+        return families.family_for_agent(self.db, family_id, with_mails)
 
     @rpc
     def billing_contacts(self, family_ids):

@@ -55,6 +55,21 @@ def refresh_search_text(uow, family_id):
     return family
 
 
+def family_emails(uow, family_id):
+    """Every address the family's mails may have gone to: its representatives' and its accounts' (confirmed or
+    waiting for their link), without repeats."""
+    reps = uow.execute(select(orm.representatives.c.email).where(orm.representatives.c.family_id == family_id)).all()
+    accounts = uow.execute(select(orm.accounts.c.email).where(orm.accounts.c.family_id == family_id)).all()
+    pending = uow.execute(select(orm.link_tokens.c.email).join(orm.accounts, orm.accounts.c.id == orm.link_tokens.c.account_id)
+                          .where(orm.accounts.c.family_id == family_id, orm.link_tokens.c.email.is_not(None))).all()
+    seen, emails = set(), []
+    for (email,) in reps + accounts + pending:
+        if email and email.casefold() not in seen:
+            seen.add(email.casefold())
+            emails.append(email)
+    return emails
+
+
 def load_family(uow, family_id):
     row = uow.execute(select(orm.families).where(orm.families.c.id == family_id)).first()
     if row is None:

@@ -3,8 +3,9 @@ from dataclasses import asdict
 
 from espace_common.errors import InvalidInput, NotFound
 from espace_common.events import Event
+from espace_common.mail import mails_to
 
-from .. import domain, store
+from .. import domain, orm, store
 
 FAMILY_NOT_FOUND = ("family_not_found", "Cette famille n'existe pas.")
 
@@ -44,13 +45,19 @@ def find_families(db, query):
         return [_summary(uow, family) for family in store.search_families(uow, query)]
 
 
-def family_for_agent(db, family_id):
-    """A family with each representative's account and key state, for the agents' pages."""
+def family_for_agent(db, family_id, with_mails=False):
+    """A family with each representative's account and key state, for the agents' pages; with_mails adds the
+    family's e-mail addresses (its representatives' and accounts') and the mails identity wrote to them."""
     with db.unit_of_work(read_only=True) as uow:
         family = store.load_family(uow, family_id)
         if family is None:
             raise NotFound(*FAMILY_NOT_FOUND)
-        return _summary(uow, family)
+        summary = _summary(uow, family)
+        if with_mails:
+            emails = store.family_emails(uow, family_id)
+            summary["emails"] = emails
+            summary["mails"] = mails_to(uow, orm.mail_outbox, emails)
+        return summary
 
 
 def _summary(uow, family):

@@ -211,6 +211,17 @@ def test_a_new_phone_or_email_is_found_and_the_old_one_no_longer(db, clock, poli
     assert [f["id"] for f in families.find_families(db, "claire.perso")] == [family["id"]]
 
 
+def test_the_family_file_gives_its_addresses_and_the_mails_identity_sent_them(db, clock, policy, passwords, family):
+    assert "mails" not in families.family_for_agent(db, family["id"])
+    new_account(db, clock, policy, passwords, family)  # a confirmation link goes to claire.perso@example.org
+    file = families.family_for_agent(db, family["id"], with_mails=True)
+    assert sorted(file["emails"]) == ["claire.perso@example.org", "julien@example.org"]
+    assert [m["recipient"] for m in file["mails"]] == ["claire.perso@example.org"]
+    assert set(file["mails"][0]) == {"recipient", "subject", "created_at", "sent_at"}
+    other = families.register_family(db, clock, SEARCHED)
+    assert families.family_for_agent(db, other["id"], with_mails=True)["mails"] == []
+
+
 def test_the_search_reads_the_index_of_terms_not_every_family(db, clock, family):
     """The plan of the query: the terms' primary key answers the prefix (no scan of the table)."""
     from identity import store
