@@ -906,7 +906,7 @@ def test_the_enrolment_page_shows_where_each_child_is_enrolled_per_year(client, 
 def test_the_family_file_shows_the_enrolments_and_links_to_the_enrolment_page(client, services):
     as_agent(client, services)
     answer_everything(services)
-    services.answers[("canteen", "enrolments_of_family")] = LEA_ENROLMENTS
+    services.answers[("canteen", "family_overview")] = {"enrolments": LEA_ENROLMENTS, "children": [], "absences": []}
     page = text(client.get("/agents/familles/fam-1"))
     assert "Année 2026-2027 : <bdi>École publique Jules Verne</bdi>, classe <bdi>CE2</bdi>" in page
     assert 'href="/agents/cantine/inscriptions/fam-1"' in page
@@ -916,13 +916,13 @@ def test_the_family_file_of_a_creche_agent_asks_nothing_of_the_canteen(client, s
     as_agent(client, services, CRECHE)
     answer_everything(services)
     page = text(client.get("/agents/familles/fam-1"))
-    assert calls(services, "enrolments_of_family") == [] and "/agents/cantine/inscriptions/fam-1" not in page
+    assert calls(services, "family_overview") == [] and "/agents/cantine/inscriptions/fam-1" not in page
 
 
 def test_the_family_file_stays_readable_while_the_canteen_is_down(client, services):
     as_agent(client, services)
     answer_everything(services)
-    del services.answers[("canteen", "enrolments_of_family")]  # the fake then answers ServiceUnavailable
+    services.answers.pop(("canteen", "family_overview"), None)  # the fake then answers ServiceUnavailable
     response = client.get("/agents/familles/fam-1")
     assert response.status_code == 200
     assert "ne peuvent pas être lues pour le moment" in text(response)

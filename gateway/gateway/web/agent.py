@@ -15,8 +15,11 @@ from ..errors import FormError, refusal
 from ..responses import no_store
 from ..services import services
 from ..schemas import form_problem
-from ..vocabularies import agent_role_names
+from ..vocabularies import agent_role_names, vocabulary
+from .billing_agent import BILLING_ROLES, agent_regies
 from .canteen_agent import CANTEEN_ROLES, enrolments_by_child
+from .canteen_common import Month, today
+from .childcare_agent import CHILDCARE_ROLES
 from .helpers import PARIS, render_form
 
 bp = Blueprint("agent", __name__, url_prefix="/agents")
@@ -131,8 +134,8 @@ def register():
                        request_id=request_id)
 
 
-def _family_and_representative(family_id, representative_id=None):
-    family = identity("family_for_agent", family_id)
+def _family_and_representative(family_id, representative_id=None, with_mails=False):
+    family = identity("family_for_agent", family_id, True) if with_mails else identity("family_for_agent", family_id)
     if representative_id is None:
         return family, None
     rep = next((r for r in family["representatives"] if r["id"] == representative_id), None)
@@ -159,18 +162,81 @@ def _live_key(rep):
     return key if key and not key.get("used") and not key.get("expired") else None
 
 
+def _section(service, method, *args):
+    """One service's part of the family file, or "unavailable" while the service does not answer: the file
+    stays readable and the section says so."""
+    try:
+        return services().call(service, method, *args)
+    except ServiceUnavailable:
+        return "unavailable"
+
+
+def _words(service):
+    try:
+        return vocabulary(service)
+    except ServiceUnavailable:
+        return {}
+
+
+def _reader_label(reader):
+    kind, _, who = (reader or "").partition(":")
+    return {"agent": f"Agent {who[:8]}", "family": "La famille"}.get(kind, reader)
+
+
+def sensitive_reads(canteen_part, childcare_part, children):
+    """Who read the family's justifications, when, newest first: from canteen's and childcare's own records."""
+    names = {c["id"]: f"{c['first_name']} {c['last_name']}" for c in children}
+    reads = []
+    if isinstance(canteen_part, dict):
+        for absence in canteen_part.get("absences", []):
+            for read in absence.get("reads", []):
+                reads.append({"service": "Restauration scolaire", "child": names.get(absence["child_id"], ""),
+                              "absence": absence, "reader": _reader_label(read["reader"]), "at": read["read_at"]})
+    if isinstance(childcare_part, dict):
+        for child in childcare_part.get("children", []):
+            for absence in child.get("absences", []):
+                for read in absence.get("reads", []):
+                    reads.append({"service": "Multi-accueil", "child": names.get(child["child_id"], ""),
+                                  "absence": absence, "reader": _reader_label(read["reader"]), "at": read["read_at"]})
+    return sorted(reads, key=lambda r: r["at"], reverse=True)
+
+
 @bp.get("/familles/<family_id>")
 @role_required(*FAMILY_ROLES)
 def family(family_id):
-    """A family: its representatives with their account and key, its children."""
-    family, _ = _family_and_representative(family_id)
-    enrolled = None  # not an Affaires Scolaires agent: no canteen call, no canteen section
-    if has_role(current_principal(), CANTEEN_ROLES):
-        try:
-            enrolled = enrolments_by_child(services().call("canteen", "enrolments_of_family", family_id))
-        except ServiceUnavailable:
-            enrolled = "unavailable"  # the family file stays readable while the canteen is down
-    return render_template("agent/family.html", family=_with_key_state(family), enrolled=enrolled)
+    """The family's file: representatives with their account and key, children, and what each service the agent
+    works for knows of it (canteen: enrolments, the month, absences; crèche: registration, bookings, absences;
+    billing: invoices and payments of the agent's régies), the mails sent and who read its justifications.
+    One call per service at most; a service that does not answer leaves its section saying so."""
+    principal = current_principal()
+    month = Month.parse(request.args.get("mois", "")[:7], today())  # a bad month is InvalidInput: a French 400
+    family, _ = _family_and_representative(family_id, with_mails=True)
+    canteen_part = childcare_part = billing_part = None  # None: a section the agent's roles do not show
+    if has_role(principal, CANTEEN_ROLES):
+        canteen_part = _section("canteen", "family_overview", family_id, month.first.isoformat(),
+                                month.last.isoformat())
+    if has_role(principal, CHILDCARE_ROLES):
+        childcare_part = _section("childcare", "family_overview", family_id, family.get("emails", []))
+    regies = []
+    if has_role(principal, BILLING_ROLES):
+        billing_part = _section("billing", "family_overview", family_id, family.get("emails", []))
+        if isinstance(billing_part, dict):
+            regies = agent_regies(principal)
+            billing_part = {**billing_part, "invoices": [i for i in billing_part["invoices"] if i["regie"] in regies]}
+    mails = list(family.get("mails", []))
+    for part in (childcare_part, billing_part):
+        if isinstance(part, dict):
+            mails += part.get("mails", [])
+    mails.sort(key=lambda m: m["created_at"], reverse=True)
+    enrolled = enrolments_by_child(canteen_part["enrolments"]) if isinstance(canteen_part, dict) else canteen_part
+    meals = {c["child_id"]: c["days"] for c in canteen_part["children"]} if isinstance(canteen_part, dict) else {}
+    return render_template(
+        "agent/family.html", family=_with_key_state(family), enrolled=enrolled, month=month, meals=meals,
+        canteen=canteen_part, childcare=childcare_part, billing=billing_part, mails=mails,
+        reads=sensitive_reads(canteen_part, childcare_part, family["children"]),
+        canteen_words=_words("canteen") if isinstance(canteen_part, dict) else {},
+        childcare_words=_words("childcare") if isinstance(childcare_part, dict) else {},
+        billing_words=_words("billing") if isinstance(billing_part, dict) else {})
 
 
 KEY_CONFIRMATION = ("Cochez la case pour confirmer : la clé en cours et son courrier ne fonctionneront plus.",
