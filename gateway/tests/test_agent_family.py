@@ -123,3 +123,44 @@ def test_another_month_and_a_junk_month(client, services):
     response, page = page_as(client, services, SCOLAIRE, "/agents/familles/fam-1?mois=%C3%A9t%C3%A9")
     assert response.status_code == 400 and "Le mois s'écrit comme" in page
 
+
+
+# --- The town's absences waiting for an agent ------------------------------------------------------------------
+
+CANTEEN_WAITING = [{"id": "abs-c", "child_id": KID, "family_id": "fam-1", "first_name": "Inès", "last_name": "Martin",
+                    "from": "2026-12-03", "to": "2026-12-04", "reason": "illness",
+                    "reported_at": "2026-12-02T07:00:00+00:00"}]
+CRECHE_WAITING = [{"id": "abs-p", "child_id": "kid-2", "first_name": "Noé", "last_name": "Durand", "from": "2026-11-30",
+                   "to": "2026-11-30", "reason": "illness", "has_document": True, "decision": "pending"}]
+
+
+@pytest.fixture
+def waiting(services):
+    services.answers[("canteen", "absences_to_review")] = CANTEEN_WAITING
+    services.answers[("childcare", "justifications")] = lambda status: CRECHE_WAITING if status == "pending" else []
+
+
+def test_the_town_wide_absences_show_each_service_to_its_agents_with_a_link_to_decide(client, services, waiting):
+    response, page = page_as(client, services, ADMIN, "/agents/absences")
+    assert response.status_code == 200
+    assert "Restauration scolaire : 1 justificatif à examiner" in page
+    assert "Multi-accueil : 1 justificatif en attente de décision" in page
+    assert "absence du 3 décembre 2026 au 4 décembre 2026 (maladie)" in page and "d'Inès Martin" in page
+    assert 'href="/agents/cantine/absences/abs-c/justificatif"' in page
+    assert 'href="/agents/petite-enfance/justificatifs#absence-abs-p"' in page
+    services.calls.clear()
+    response, page = page_as(client, services, SCOLAIRE, "/agents/absences")
+    assert "abs-c" in page and "abs-p" not in page
+    assert not [c for c in services.calls if c[0] == "childcare"]
+    services.calls.clear()
+    response, page = page_as(client, services, CRECHE, "/agents/absences")
+    assert "abs-p" in page and "abs-c" not in page
+    assert not [c for c in services.calls if c[0] == "canteen"]
+
+
+def test_the_absences_page_says_in_french_when_a_service_is_down(client, services):
+    services.answers[("childcare", "justifications")] = []
+    response, page = page_as(client, services, ADMIN, "/agents/absences")
+    assert response.status_code == 200
+    assert "La restauration scolaire ne répond pas pour le moment" in page
+    assert "Aucun justificatif en attente de décision." in page

@@ -69,6 +69,7 @@ ROLE_TABLE = {
     ("GET", "/agents/facturation/tournees/<run_id>/papier.pdf"): SP,
     ("GET", "/agents/familles"): SP,
     ("GET", "/agents/journal"): A,
+    ("GET", "/agents/absences"): SP,
     ("GET", "/agents/familles/<family_id>"): SP,
     ("GET", "/agents/familles/<family_id>/representants/<representative_id>/cle"): SP,
     ("POST", "/agents/familles/<family_id>/representants/<representative_id>/cle"): SP,

@@ -239,6 +239,24 @@ def family(family_id):
         billing_words=_words("billing") if isinstance(billing_part, dict) else {})
 
 
+@bp.get("/absences")
+@role_required(*FAMILY_ROLES)
+def absences():
+    """The town's justifications waiting for an agent, both services: the canteen's not yet opened by an agent
+    (Affaires Scolaires), the crèche's waiting for a decision (Petite Enfance); an administrator sees both.
+    Each leads to where it is decided."""
+    principal = current_principal()
+    canteen_items = childcare_items = None
+    if has_role(principal, CANTEEN_ROLES):
+        canteen_items = _section("canteen", "absences_to_review")
+    if has_role(principal, CHILDCARE_ROLES):
+        childcare_items = _section("childcare", "justifications", "pending")
+    return render_template(
+        "agent/absences.html", canteen=canteen_items, childcare=childcare_items,
+        canteen_words=_words("canteen") if isinstance(canteen_items, list) else {},
+        childcare_words=_words("childcare") if isinstance(childcare_items, list) else {})
+
+
 KEY_CONFIRMATION = ("Cochez la case pour confirmer : la clé en cours et son courrier ne fonctionneront plus.",
                     "confirmation_needed")
 
