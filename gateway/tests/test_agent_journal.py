@@ -111,3 +111,12 @@ def test_the_journal_refuses_a_bad_filter_in_french_and_is_for_administrators(cl
     assert "Journal des actions" not in client.get("/agents/").get_data(as_text=True)
     log_in_as(client, services, ADMIN)
     assert "Journal des actions" in client.get("/agents/").get_data(as_text=True)
+
+
+def test_an_api_registration_names_the_family_it_created(client, services):
+    from .test_api_identity import ADMIN as API_ADMIN, FAMILY, VALID_BODIES, as_
+    services.answers[("identity", "register_family")] = FAMILY
+    client.post("/api/v1/families", headers=as_(services, API_ADMIN), json=VALID_BODIES[("/families", "post")])
+    (registered,) = services.agent_actions
+    assert registered | {"action": "api.register_family", "family_id": FAMILY["id"], "agent_id": "agent-admin"} \
+        == registered

@@ -6,7 +6,7 @@ back from identity as RemoteError and become {code, message} in errors.py.
 """
 import base64
 
-from flask import Response, jsonify, request
+from flask import Response, g, jsonify, request
 
 from espace_common.errors import InvalidInput
 
@@ -139,6 +139,7 @@ def find_families():
 @api_auth(kinds=("agent",), roles=FAMILY_AGENTS)
 def register_family():
     family = identity("register_family", body())
+    g.acted_family_id = family["id"]  # for the agents' journal (web/agent.py)
     return created(family, f"/api/v1/families/{family['id']}")
 
 
