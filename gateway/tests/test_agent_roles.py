@@ -257,3 +257,24 @@ def test_the_table_keeps_each_service_to_its_agents():
             assert allowed == P, rule
         elif rule.startswith(("/agents/familles", "/agents/facturation")) and allowed != A:
             assert allowed == SP, rule
+
+
+NAVIGATION = {  # what the agents' home links to, by role
+    SCOLAIRE: {"/agents/cantine/": True, "/agents/petite-enfance/": False, "/agents/journal": False},
+    CRECHE: {"/agents/cantine/": False, "/agents/petite-enfance/": True, "/agents/journal": False},
+    ADMIN: {"/agents/cantine/": True, "/agents/petite-enfance/": True, "/agents/journal": True},
+}
+
+
+@pytest.mark.parametrize("role", list(NAVIGATION))
+def test_the_agents_home_links_only_to_what_the_role_allows(role_app, role):
+    app, services = role_app
+    services.answers[("billing", "vocabulary")] = {"regies": {"affaires_scolaires": "AS", "petite_enfance": "PE"}}
+    page = request_as(app, services, role, "GET", "/agents/").get_data(as_text=True)
+    links = set(re.findall(r'href="([^"#?]+)', page))
+    for prefix, shown in NAVIGATION[role].items():
+        assert any(link.startswith(prefix) for link in links) == shown, (role, prefix)
+    for link in links:  # and every page the home links to is one the role may open
+        rule = next((r for r in app.url_map.iter_rules() if r.rule == link and "GET" in r.methods), None)
+        if rule is not None and ("GET", rule.rule) in ROLE_TABLE and ROLE_TABLE[("GET", rule.rule)] is not PUBLIC:
+            assert role in ROLE_TABLE[("GET", rule.rule)], (role, link)
