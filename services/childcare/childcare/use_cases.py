@@ -196,7 +196,8 @@ class Childcare:
                 "bookings": [self._booking(b, positions[child.child_id]) for b in bookings[child.child_id]
                              if b.status != CANCELLED],
                 "leaves": [_leave(r) for r in leaves if r.child_id == child.child_id],
-                "absences": [_absence(r) for r in absences if r.child_id == child.child_id],
+                "absences": [self._family_absence(r, {child.child_id: child.first_name}) for r in absences
+                             if r.child_id == child.child_id and r.family_id == family_id],
             })
         return answer
 
