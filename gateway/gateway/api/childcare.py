@@ -92,6 +92,31 @@ def report_childcare_absence(child_id):
                              document))
 
 
+@bp.get("/childcare-absences")
+@api_auth(kinds=("parent",))
+def childcare_absences():
+    """The family's absences at the crèche, newest first, with the decision and what can still be done."""
+    return jsonify({"absences": childcare("family_absences", family_id())})
+
+
+@bp.delete("/childcare-absences/<absence_id>")
+@api_auth(kinds=("parent",))
+def withdraw_childcare_absence(absence_id):
+    """Withdraw an absence not begun and not decided (409 otherwise, 404 for another family's)."""
+    return jsonify(childcare("withdraw_absence", family_id(), absence_id[:40]))
+
+
+@bp.post("/childcare-absences/<absence_id>/document")
+@api_auth(kinds=("parent",))
+def attach_childcare_absence_document(absence_id):
+    """Add a justification afterwards (multipart `document`); it then waits for the crèche's decision."""
+    upload = request.files.get("document")
+    if upload is None or not upload.filename:
+        raise InvalidInput("invalid_document", "Joignez le fichier du justificatif (champ « document »).")
+    document = {"name": upload.filename[:150], "content_base64": base64.b64encode(upload.read()).decode("ascii")}
+    return jsonify(childcare("attach_justification", family_id(), absence_id[:40], document))
+
+
 @bp.get("/childcare-absences/<absence_id>/document")
 @api_auth(kinds=("parent", "agent"), roles=CHILDCARE_AGENTS)
 def childcare_absence_document(absence_id):
