@@ -24,6 +24,16 @@ PHONE_390 = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2
              "has_touch": True}
 
 
+def one_page_pdf():
+    import io
+
+    from pypdf import PdfWriter
+    writer, out = PdfWriter(), io.BytesIO()
+    writer.add_blank_page(width=595, height=842)
+    writer.write(out)
+    return out.getvalue()
+
+
 def today():
     return datetime.now(ZoneInfo("Europe/Paris")).date()
 
@@ -142,15 +152,26 @@ def test_a_new_parent_creates_the_space_and_reaches_meals_bookings_and_invoices_
     page.get_by_label(re.compile("^Hugo ")).check()
     page.get_by_label("Premier jour d'absence").fill(day)
     page.get_by_label("Dernier jour d'absence").fill(day)
-    page.get_by_label("Autre motif").check()
+    page.get_by_label("Maladie").check()
     page.get_by_role("button", name="Signaler l'absence").click()
     expect(page.get_by_role("status")).to_contain_text(f"Absence d'Hugo enregistrée pour le {day_fr(day)}")
     page.goto(f"/cantine/?mois={day[:7]}")
     page.get_by_role("link", name=f"Voir l'absence d'Hugo du {day_fr(day)}").click()
     expect(page).to_have_url(re.compile(r"/cantine/absences#absence-"))
     item = page.locator(".absence-item", has_text=day_fr(datetime.fromisoformat(day).date(), year=True))
-    expect(item).to_contain_text("Sans justificatif")
+    expect(item).to_contain_text("À envoyer")
     check(page)
+    # The certificate afterwards: a false PDF is refused beside its field, a real one taken.
+    upload = item.get_by_label(re.compile("^Ajouter le certificat médical"))
+    upload.set_input_files({"name": "certificat.pdf", "mimeType": "application/pdf", "buffer": b"GIF89a, pas un PDF"})
+    item.get_by_role("button", name=re.compile("^Envoyer le certificat")).click()
+    expect(page.get_by_role("alert")).to_contain_text("PDF, JPEG ou PNG")
+    expect(upload).to_have_attribute("aria-invalid", "true")
+    check(page)
+    upload.set_input_files({"name": "certificat.pdf", "mimeType": "application/pdf", "buffer": one_page_pdf()})
+    item.get_by_role("button", name=re.compile("^Envoyer le certificat")).click()
+    expect(page.get_by_role("status")).to_contain_text("Justificatif « certificat.pdf » ajouté à l'absence d'Hugo")
+    expect(item).to_contain_text("Accepté")
     item.get_by_role("button", name=re.compile("^Retirer cette absence")).click()
     expect(page.get_by_role("status")).to_contain_text("est retirée")
     expect(page.locator(f"#e1-{day}")).to_contain_text("Réservé")  # the meal was never cancelled: it is served again
