@@ -14,6 +14,7 @@ from ..auth import api_auth, current_principal
 from ..services import services
 from ..web.canteen_common import justification_response
 from . import bp
+from .canteen import uploaded_document
 from .identity import created
 from .validation import body
 
@@ -110,11 +111,7 @@ def withdraw_childcare_absence(absence_id):
 @api_auth(kinds=("parent",))
 def attach_childcare_absence_document(absence_id):
     """Add a justification afterwards (multipart `document`); it then waits for the crèche's decision."""
-    upload = request.files.get("document")
-    if upload is None or not upload.filename:
-        raise InvalidInput("invalid_document", "Joignez le fichier du justificatif (champ « document »).")
-    document = {"name": upload.filename[:150], "content_base64": base64.b64encode(upload.read()).decode("ascii")}
-    return jsonify(childcare("attach_justification", family_id(), absence_id[:40], document))
+    return jsonify(childcare("attach_justification", family_id(), absence_id[:40], uploaded_document()))
 
 
 @bp.get("/childcare-absences/<absence_id>/document")

@@ -178,14 +178,9 @@ def report_absence():
         return absences_page(FormError("Indiquez le premier et le dernier jour d'absence.", "invalid_date"), values)
     if values["reason"] not in words["absence_reasons"]:
         return absences_page(FormError("Choisissez le motif de l'absence.", "invalid_reason"), values)
-    document, upload = None, request.files.get("document")
-    if upload is not None and upload.filename:
-        limit = words["justification"]["max_bytes"]
-        content = upload.read(limit + 1)
-        if len(content) > limit:
-            return absences_page(FormError(f"Le justificatif ne doit pas dépasser {megabytes(limit)}.",
-                                           "document_too_large"), values)
-        document = {"name": upload.filename, "content_base64": base64.b64encode(content).decode("ascii")}
+    document = read_document(request.files.get("document"), words["justification"]["max_bytes"])
+    if isinstance(document, FormError):
+        return absences_page(document, values)
     try:
         childcare("report_absence", family_id(), values["child"], values["from"], values["to"], values["reason"],
                   document)
