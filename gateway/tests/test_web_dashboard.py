@@ -106,6 +106,10 @@ def test_a_service_that_does_not_answer_leaves_its_tile_saying_so_and_the_others
     assert "le multi-accueil ne répond pas" in tile(text, "tuile-absences", "tuile-espace")
     assert "ne peuvent pas être affichées" in tile(text, "tuile-compte", "tuile-cantine")
     assert "prochains repas mar. 1 déc." in words(text)
+    services.answers[("canteen", "family_dashboard")] = ServiceUnavailable("canteen", "down")
+    text = page(client.get("/tableau-de-bord"))
+    assert "la restauration scolaire et le multi-accueil ne répondent pas" in tile(text, "tuile-absences", "tuile-espace")
+    assert "Dossier famille n° 000042" in words(text)  # identity still answers: the page is whole
 
 
 def test_an_empty_family_gets_plain_tiles(client, services):
