@@ -75,7 +75,7 @@ def test_the_dashboard_makes_one_call_per_service_and_every_tile_is_live(client,
     assert "Paul" not in canteen  # not enrolled at the canteen
     assert 'href="/cantine/"' in canteen
     creche = tile(text, "tuile-multi-accueil", "tuile-absences")
-    assert "Paul : lun. 30 nov. 8h00–12h00." in words(creche)
+    assert "Paul : lun. 30 nov. 8h00–12h00 " in words(creche)
     assert "Liste d'attente : 1re place le mar. 1 déc. 13h30–18h00" in words(creche)
     assert 'href="/petite-enfance/mes-reservations"' in creche
     absences = tile(text, "tuile-absences", "tuile-espace")
