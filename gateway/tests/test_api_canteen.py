@@ -107,6 +107,28 @@ def test_another_familys_justification_is_404_and_agents_use_their_own_pages(cli
     assert client.get("/api/v1/absences/a-1/document", headers=as_(services, SCOLAIRE)).status_code == 403
 
 
+def test_a_parent_withdraws_an_absence_and_adds_its_certificate_afterwards(client, services):
+    services.answers[("canteen", "withdraw_absence")] = {"id": "a-1", "child_id": CHILD, "from": "2026-12-03",
+                                                         "to": "2026-12-03", "withdrawn": True}
+    response = client.delete("/api/v1/absences/a-1", headers=as_(services, PARENT))
+    assert response.status_code == 200 and response.get_json()["withdrawn"] is True
+    services.answers[("canteen", "withdraw_absence")] = remote("Conflict", "absence_started", "Déjà commencée.")
+    response = client.delete("/api/v1/absences/a-1", headers=as_(services, PARENT))
+    assert response.status_code == 409 and response.get_json()["code"] == "absence_started"
+    services.answers[("canteen", "withdraw_absence")] = remote("NotFound", "absence_not_found", "Non.")
+    assert client.delete("/api/v1/absences/" + "é" * 3000, headers=as_(services, PARENT)).status_code == 404
+    services.answers[("canteen", "attach_justification")] = {"id": "a-1", "justification": "accepted"}
+    response = client.post("/api/v1/absences/a-1/document", headers=as_(services, PARENT), content_type="multipart/form-data",
+                           data={"document": (io.BytesIO(b"%PDF-1.4 test"), "certificat.pdf")})
+    assert response.status_code == 200 and response.get_json()["justification"] == "accepted"
+    assert ("attach_justification", (FAMILY_ID, "a-1", {"name": "certificat.pdf",
+                                                        "content_base64": "JVBERi0xLjQgdGVzdA=="})) in canteen_calls(services)
+    response = client.post("/api/v1/absences/a-1/document", headers=as_(services, PARENT), data={})
+    assert response.status_code == 400 and response.get_json()["code"] == "invalid_document"
+    assert client.delete("/api/v1/absences/a-1", headers=as_(services, SCOLAIRE)).status_code == 403
+    assert client.delete("/api/v1/absences/a-1").status_code == 401
+
+
 # --- Attendance from the school's tablet ------------------------------------------------------------------------
 
 def test_attendance_from_the_kitchen_scope_a_school_agent_or_an_admin(client, services):

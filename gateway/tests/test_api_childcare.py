@@ -108,3 +108,21 @@ def test_registration_capacity_decision_and_attendance_by_an_agent(client, servi
     assert ("register", (CHILD, "regular", contract)) in calls
     assert ("decide_justification", ("a-1", True, "Reçu", "agent:agent-pe")) in calls
     assert ("record_attendance", (CHILD, "2026-12-01", "08:10", "12:00")) in calls
+
+
+def test_a_parent_lists_withdraws_and_justifies_the_familys_creche_absences(client, services):
+    services.answers[("childcare", "family_absences")] = [{"id": "ab-1", "decision": "none"}]
+    response = client.get("/api/v1/childcare-absences", headers=as_(services, PARENT))
+    assert response.status_code == 200 and response.get_json() == {"absences": [{"id": "ab-1", "decision": "none"}]}
+    services.answers[("childcare", "withdraw_absence")] = remote("Conflict", "absence_decided", "Déjà examinée.")
+    response = client.delete("/api/v1/childcare-absences/ab-1", headers=as_(services, PARENT))
+    assert response.status_code == 409 and response.get_json()["code"] == "absence_decided"
+    services.answers[("childcare", "attach_justification")] = {"id": "ab-1", "decision": "pending"}
+    response = client.post("/api/v1/childcare-absences/ab-1/document", headers=as_(services, PARENT),
+                           content_type="multipart/form-data",
+                           data={"document": (io.BytesIO(b"%PDF-1.4 test"), "certificat.pdf")})
+    assert response.status_code == 200 and response.get_json()["decision"] == "pending"
+    assert ("withdraw_absence", (FAMILY_ID, "ab-1")) in childcare_calls(services)
+    assert client.post("/api/v1/childcare-absences/ab-1/document", headers=as_(services, PARENT),
+                       data={}).status_code == 400
+    assert client.get("/api/v1/childcare-absences", headers=as_(services, PETITE_ENFANCE)).status_code == 403

@@ -45,6 +45,8 @@ VOCABULARY = {
     "day_states": {"reserved": "Réservé", "not_reserved": "Non réservé", "absent": "Absent", "closed": "Fermé"},
     "bulk_results": {"reserved": "réservé", "cancelled": "annulé", "unchanged": "inchangé", "refused": "refusé"},
     "absence_reasons": {"illness": "Maladie", "other": "Autre motif"},
+    "justification_states": {"none": "Sans justificatif", "waiting": "À envoyer", "accepted": "Accepté",
+                             "refused": "Non retenu"},
     "school_kinds": {"public": "École publique", "private": "École privée"},
     "justification": {"max_bytes": 5 * 1024 * 1024, "media_types": ["application/pdf", "image/jpeg", "image/png"],
                       "hours": 48},
@@ -373,34 +375,70 @@ PDF = b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
 
 
 def absence_form(**changes):
-    return {"child": HUGO["child_id"], "from": "2026-12-03", "to": "2026-12-04", "reason": "illness", **changes}
+    return {"children": HUGO["child_id"], "from": "2026-12-03", "to": "2026-12-04", "reason": "illness", **changes}
+
+
+def reported(family, child_ids, start, end, reason, document):
+    """What the canteen's report_absences answers when every child's absence is recorded."""
+    return {"results": [{"child_id": c, "absence": {"id": f"a-{c[:4]}", "child_id": c, "from": start, "to": end,
+                                                     "reason": reason, "has_document": bool(document)},
+                         "refusal": None} for c in child_ids]}
 
 
 def test_an_absence_with_a_pdf_goes_to_the_service(client, services):
     as_parent(client, services)
-    services.answers[("canteen", "report_absence")] = {"id": "a-1", "has_document": True}
+    services.answers[("canteen", "report_absences")] = reported
     token = csrf_token(client, "/cantine/absences")
     response = client.post("/cantine/absences", data={**absence_form(), "csrf_token": token,
                                                       "document": (io.BytesIO(PDF), "certificat.pdf")},
                            content_type="multipart/form-data")
     assert response.status_code == 303 and response.headers["Location"] == "/cantine/?mois=2026-12"
-    (args,) = calls(services, "report_absence")
-    assert args[:5] == (FAMILY_ID, HUGO["child_id"], "2026-12-03", "2026-12-04", "illness")
+    (args,) = calls(services, "report_absences")
+    assert args[:5] == (FAMILY_ID, [HUGO["child_id"]], "2026-12-03", "2026-12-04", "illness")
     assert args[5]["name"] == "certificat.pdf" and base64.b64decode(args[5]["content_base64"]) == PDF
     page = text(client.get("/cantine/?mois=2026-12"))
     assert "Absence d'Hugo enregistrée du jeudi 3 décembre au vendredi 4 décembre, avec le justificatif" in page
 
 
+def test_one_form_reports_the_absence_of_several_children_in_one_call(client, services):
+    as_parent(client, services)
+    page = text(client.get("/cantine/absences"))
+    assert page.count('type="checkbox" id="enfant-') == 2 and 'name="children"' in page
+    services.answers[("canteen", "report_absences")] = lambda family, ids, start, end, reason, document: {
+        "results": [reported(family, ids[:1], start, end, reason, document)["results"][0],
+                    {"child_id": ids[1], "absence": None, "refusal": {
+                        "code": "absence_overlaps", "message": "Une absence est déjà signalée du 03/12/2026 au "
+                                                               "03/12/2026 pour cet enfant."}}]}
+    token = csrf_token(client, "/cantine/absences")
+    response = client.post("/cantine/absences", data={"children": [LEA["child_id"], HUGO["child_id"], "intrus"],
+                                                      "from": "2026-12-03", "to": "2026-12-03", "reason": "other",
+                                                      "csrf_token": token})
+    assert response.status_code == 303
+    assert [c[1] for c in calls(services, "report_absences")] == [[LEA["child_id"], HUGO["child_id"]]]
+    page = text(client.get(response.headers["Location"]))
+    assert "Absence de Léa enregistrée pour le jeudi 3 décembre." in page
+    assert "L'absence d'Hugo n'a pas été enregistrée : Une absence est déjà signalée" in page
+
+
+def test_an_absence_every_child_of_which_is_refused_stays_on_the_form(client, services):
+    as_parent(client, services)
+    services.answers[("canteen", "report_absences")] = {"results": [{"child_id": HUGO["child_id"], "absence": None,
+        "refusal": {"code": "absence_overlaps", "message": "Une absence est déjà signalée."}}]}
+    response = post(client, "/cantine/absences", absence_form())
+    assert response.status_code == 409 and "Une absence est déjà signalée." in text(response)
+    assert re.search(r'id="from" name="from"[^>]*aria-invalid="true"', text(response), re.S)
+
+
 def test_an_absence_without_a_file(client, services):
     as_parent(client, services)
-    services.answers[("canteen", "report_absence")] = {"id": "a-1", "has_document": False}
+    services.answers[("canteen", "report_absences")] = reported
     response = post(client, "/cantine/absences", absence_form(reason="other", to="2026-12-03"))
-    assert response.status_code == 303 and calls(services, "report_absence")[0][5] is None
+    assert response.status_code == 303 and calls(services, "report_absences")[0][5] is None
 
 
 def test_a_file_that_is_not_a_pdf_whatever_its_name_is_refused_in_french(client, services):
     as_parent(client, services)
-    services.answers[("canteen", "report_absence")] = remote(
+    services.answers[("canteen", "report_absences")] = remote(
         "InvalidInput", "invalid_document", "Le justificatif doit être un fichier PDF, JPEG ou PNG.")
     token = csrf_token(client, "/cantine/absences")
     response = client.post("/cantine/absences", data={**absence_form(), "csrf_token": token,
@@ -413,27 +451,103 @@ def test_a_file_that_is_not_a_pdf_whatever_its_name_is_refused_in_french(client,
     assert re.search(rf'value="{HUGO["child_id"]}" checked', page) and 'value="2026-12-03"' in page
 
 
-def test_an_absence_needs_a_reason(client, services):
+def test_an_absence_needs_a_reason_and_a_child(client, services):
     as_parent(client, services)
     response = post(client, "/cantine/absences", absence_form(reason=""))
     assert response.status_code == 400 and "Choisissez le motif de l'absence." in text(response)
-    assert calls(services, "report_absence") == []
+    response = post(client, "/cantine/absences", absence_form(children="pas-un-enfant-de-la-famille"))
+    assert response.status_code == 400 and "Cochez l'enfant absent" in text(response)
+    assert re.search(r'type="checkbox" id="enfant-1"[^>]*aria-invalid="true"', text(response))
+    assert calls(services, "report_absences") == []
+
+
+ABSENCE = {"id": "abs-1", "child_id": HUGO["child_id"], "first_name": "Hugo", "from": "2026-12-03",
+           "to": "2026-12-04", "reason": "illness", "reported_at": "2026-12-03T07:00:00+00:00", "has_document": True,
+           "document_name": "x.pdf", "justification": "accepted", "justify_until": None, "withdrawable": True}
 
 
 def test_a_parent_sees_the_familys_absences_and_reads_a_justification_which_is_recorded(client, services):
     as_parent(client, services)
     services.answers[("canteen", "family_absences")] = [
-        {"id": "abs-1", "child_id": HUGO["child_id"], "from": "2026-12-03", "to": "2026-12-04", "reason": "illness",
-         "reported_at": "2026-12-03T07:00:00+00:00", "has_document": True}]
+        ABSENCE, {**ABSENCE, "id": "abs-2", "child_id": LEA["child_id"], "first_name": "Léa", "from": "2026-11-25",
+                  "to": "2026-11-25", "has_document": False, "justification": "waiting",
+                  "justify_until": "2026-11-26T23:00:00+00:00", "withdrawable": False},
+        {**ABSENCE, "id": "abs-3", "reason": "other", "justification": "refused", "withdrawable": False}]
     page = text(client.get("/cantine/absences"))
-    assert "<bdi>Hugo</bdi> : du jeudi 3 décembre au vendredi 4 décembre 2026,\n      maladie" in page
-    assert 'href="/cantine/absences/abs-1/justificatif"' in page
+    first = page[page.index('id="absence-abs-1"'):page.index('id="absence-abs-2"')]
+    assert "<bdi>Hugo</bdi></strong> :\n        du jeudi 3 décembre au vendredi 4 décembre 2026" in first
+    assert ">Accepté</span>" in first and 'href="/cantine/absences/abs-1/justificatif"' in first
+    assert 'action="/cantine/absences/abs-1/retirer"' in first and "/abs-1/justificatif\" enctype" not in first
+    second = page[page.index('id="absence-abs-2"'):page.index('id="absence-abs-3"')]
+    assert ">À envoyer</span>" in second and "Avant le ven. 27/11 à 0h00" in second
+    assert 'action="/cantine/absences/abs-2/justificatif"' in second and "/retirer" not in second
+    assert "Seule une absence pour maladie justifiée" in page[page.index('id="absence-abs-3"'):]
     services.answers[("canteen", "absence_document")] = {"name": "x.pdf", "media_type": "application/pdf",
                                                          "content_base64": "JVBERi0xLjQ="}
     response = client.get("/cantine/absences/abs-1/justificatif")
     assert response.status_code == 200 and response.data == b"%PDF-1.4"
     assert response.headers["Content-Type"] == "application/pdf" and response.headers["Cache-Control"] == "no-store"
     assert calls(services, "absence_document") == [("abs-1", FAMILY_ID, f"parent:{PARENT['id']}")]
+
+
+def test_a_parent_withdraws_a_future_absence(client, services):
+    as_parent(client, services)
+    services.answers[("canteen", "family_absences")] = [ABSENCE]
+    services.answers[("canteen", "withdraw_absence")] = {"id": "abs-1", "child_id": HUGO["child_id"],
+                                                         "from": "2026-12-03", "to": "2026-12-04", "withdrawn": True}
+    response = post(client, "/cantine/absences/abs-1/retirer", {}, csrf_from="/cantine/absences")
+    assert response.status_code == 303 and response.headers["Location"] == "/cantine/?mois=2026-12"
+    assert calls(services, "withdraw_absence") == [(FAMILY_ID, "abs-1")]
+    assert "L'absence d'Hugo du jeudi 3 décembre au vendredi 4 décembre est retirée" in \
+        text(client.get("/cantine/?mois=2026-12"))
+    services.answers[("canteen", "withdraw_absence")] = remote(
+        "Conflict", "absence_started", "Cette absence a déjà commencé : elle ne peut plus être retirée.")
+    response = post(client, "/cantine/absences/abs-1/retirer", {}, csrf_from="/cantine/absences")
+    assert response.status_code == 303 and response.headers["Location"] == "/cantine/absences#absence-abs-1"
+    assert "elle ne peut plus être retirée" in text(client.get("/cantine/absences"))
+    services.answers[("canteen", "withdraw_absence")] = remote("NotFound", "absence_not_found", "Non.")
+    assert post(client, "/cantine/absences/" + "x" * 5000 + "/retirer", {},
+                csrf_from="/cantine/absences").status_code == 404
+    assert calls(services, "withdraw_absence")[-1] == (FAMILY_ID, "x" * 40)
+
+
+def test_a_parent_adds_the_certificate_afterwards_and_a_refusal_is_linked_to_its_field(client, services):
+    as_parent(client, services)
+    waiting = {**ABSENCE, "has_document": False, "justification": "waiting",
+               "justify_until": "2026-12-04T23:00:00+00:00"}
+    services.answers[("canteen", "family_absences")] = [waiting]
+    services.answers[("canteen", "attach_justification")] = {**ABSENCE, "first_name": ""}
+    token = csrf_token(client, "/cantine/absences")
+    response = client.post("/cantine/absences/abs-1/justificatif", content_type="multipart/form-data",
+                           data={"csrf_token": token, "document": (io.BytesIO(PDF), "certificat.pdf")})
+    assert response.status_code == 303 and response.headers["Location"] == "/cantine/absences#absence-abs-1"
+    (args,) = calls(services, "attach_justification")
+    assert args[:2] == (FAMILY_ID, "abs-1") and base64.b64decode(args[2]["content_base64"]) == PDF
+    assert "Justificatif « certificat.pdf » ajouté à l'absence d'Hugo du jeudi 3" in text(client.get("/cantine/absences"))
+    services.answers[("canteen", "attach_justification")] = remote(
+        "Conflict", "justification_too_late", "Le justificatif devait être envoyé au plus tard le 05/12/2026.")
+    response = client.post("/cantine/absences/abs-1/justificatif", content_type="multipart/form-data",
+                           data={"csrf_token": token, "document": (io.BytesIO(PDF), "certificat.pdf")})
+    page = text(response)
+    assert response.status_code == 409 and 'role="alert" id="erreur-abs-1"' in page
+    assert re.search(r'id="document-abs-1"[^>]*aria-describedby="aide-abs-1 erreur-abs-1"[^>]*aria-invalid="true"',
+                     page, re.S)
+    response = client.post("/cantine/absences/abs-1/justificatif", data={"csrf_token": token})
+    assert response.status_code == 400 and "Choisissez le fichier du justificatif." in text(response)
+    assert len(calls(services, "attach_justification")) == 2
+    services.answers[("canteen", "attach_justification")] = remote("NotFound", "absence_not_found", "Non.")
+    response = client.post("/cantine/absences/abs-9/justificatif", content_type="multipart/form-data",
+                           data={"csrf_token": token, "document": (io.BytesIO(PDF), "certificat.pdf")})
+    assert response.status_code == 404
+
+
+def test_an_absent_day_of_the_month_leads_to_its_absence(client, services):
+    as_parent(client, services)
+    services.answers[("canteen", "family_absences")] = [ABSENCE]
+    response = client.get(f"/cantine/absences?enfant={HUGO['child_id']}&jour=2026-12-04")
+    assert response.status_code == 302 and response.headers["Location"] == "/cantine/absences#absence-abs-1"
+    assert client.get(f"/cantine/absences?enfant={LEA['child_id']}&jour=2026-12-04").status_code == 200
+    assert client.get("/cantine/absences?enfant=%00&jour=" + "é" * 3000).status_code == 200
 
 
 def test_another_familys_justification_is_404_for_a_parent(client, services):
@@ -501,7 +615,8 @@ def test_the_dashboard_tile_leads_to_the_canteen(client, services):
     services.answers[("identity", "me")] = ME
     page = text(client.get("/tableau-de-bord"))
     tile = re.search(r'<section class="tile tile-live" aria-labelledby="tuile-cantine">.*?</section>', page, re.S).group(0)
-    assert 'href="/cantine/"' in tile and 'href="/cantine/absences"' in tile and 'href="/cantine/menus"' in tile
+    assert 'href="/cantine/"' in tile and 'href="/cantine/menus"' in tile
+    assert 'href="/cantine/absences"' in page
 
 
 def test_the_agents_home_links_to_the_canteen_pages_for_its_agents_only(client, services):

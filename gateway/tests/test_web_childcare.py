@@ -1,6 +1,7 @@
 """The Petite Enfance pages (public, parents', agents') against fake services."""
 import html
 import io
+import re
 from datetime import datetime
 
 import pytest
@@ -132,6 +133,61 @@ def test_an_absence_with_a_file_and_a_leave_past_the_allowance(client, services)
     response = client.post("/petite-enfance/conges", data={"csrf_token": token, "child": "kid-lina",
                                                            "from": "2026-12-14", "to": "2026-12-31"})
     assert response.status_code == 409 and "dépasse le nombre de jours" in page(response)
+
+
+CRECHE_ABSENCE = {"id": "ab-1", "child_id": "kid-lina", "first_name": "Lina", "from": "2026-12-07", "to": "2026-12-08",
+                  "reason": "illness", "reported_at": "2026-12-01T08:00:00+00:00", "has_document": False,
+                  "document_name": None, "decision": "none", "comment": "", "justify_until": "2027-01-06",
+                  "withdrawable": True}
+
+
+def test_the_absences_page_lists_the_familys_absences_with_their_decision(client, services):
+    log_in_as(client, services, PARENT)
+    services.answers[("childcare", "family_childcare")] = [{**LINA, "absences": [
+        CRECHE_ABSENCE, {**CRECHE_ABSENCE, "id": "ab-2", "from": "2026-11-20", "to": "2026-11-20",
+                         "has_document": True, "decision": "refused", "comment": "Illisible",
+                         "justify_until": None, "withdrawable": False}]}]
+    text = page(client.get("/petite-enfance/absences"))
+    first = text[text.index('id="absence-ab-1"'):text.index('id="absence-ab-2"')]
+    assert "du lundi 7 décembre au mardi 8 décembre 2026" in first and ">Sans justificatif</span>" in first
+    assert 'action="/petite-enfance/absences/ab-1/retirer"' in first and "Jusqu'au mercredi 6 janvier 2027" in first
+    second = text[text.index('id="absence-ab-2"'):]
+    assert ">Refusé</span>" in second and "Illisible" in second and "/ab-2/retirer" not in second
+    assert 'href="/petite-enfance/absences/ab-2/justificatif"' in second and "/ab-2/justificatif\" enctype" not in second
+    assert len([c for c in services.calls if c[0] == "childcare" and c[1] != "vocabulary"]) == 1
+
+
+def test_a_parent_withdraws_a_creche_absence_and_adds_a_justification_afterwards(client, services):
+    log_in_as(client, services, PARENT)
+    services.answers[("childcare", "family_childcare")] = [{**LINA, "absences": [CRECHE_ABSENCE]}]
+    services.answers[("childcare", "withdraw_absence")] = {**CRECHE_ABSENCE, "withdrawn": True}
+    token = csrf_token(client, "/petite-enfance/absences")
+    response = client.post("/petite-enfance/absences/ab-1/retirer", data={"csrf_token": token})
+    assert response.status_code == 303 and ("childcare", "withdraw_absence", (FAMILY_ID, "ab-1"), {}) in services.calls
+    assert "L'absence du lundi 7 décembre au mardi 8 décembre est retirée." in page(client.get("/petite-enfance/absences"))
+    services.answers[("childcare", "withdraw_absence")] = remote("Conflict", "absence_decided", "La crèche a déjà examiné.")
+    response = client.post("/petite-enfance/absences/ab-1/retirer", data={"csrf_token": token})
+    assert response.status_code == 303 and "La crèche a déjà examiné." in page(client.get("/petite-enfance/absences"))
+    services.answers[("childcare", "withdraw_absence")] = remote("NotFound", "absence_not_found", "Non.")
+    assert client.post("/petite-enfance/absences/zz/retirer", data={"csrf_token": token}).status_code == 404
+
+    services.answers[("childcare", "attach_justification")] = {**CRECHE_ABSENCE, "decision": "pending"}
+    response = client.post("/petite-enfance/absences/ab-1/justificatif", content_type="multipart/form-data",
+                           data={"csrf_token": token, "document": (io.BytesIO(b"%PDF-1.4 x"), "certificat.pdf")})
+    assert response.status_code == 303 and response.headers["Location"] == "/petite-enfance/absences#absence-ab-1"
+    call, = [c for c in services.calls if c[1] == "attach_justification"]
+    assert call[2][:2] == (FAMILY_ID, "ab-1") and call[2][2]["name"] == "certificat.pdf"
+    services.answers[("childcare", "attach_justification")] = remote(
+        "InvalidInput", "invalid_document", "Le justificatif doit être un fichier PDF, JPEG ou PNG.")
+    response = client.post("/petite-enfance/absences/ab-1/justificatif", content_type="multipart/form-data",
+                           data={"csrf_token": token, "document": (io.BytesIO(b"MZ junk"), "certificat.pdf")})
+    text = page(response)
+    assert response.status_code == 400 and 'role="alert" id="erreur-ab-1"' in text
+    assert re.search(r'id="document-ab-1"[^>]*aria-invalid="true"', text)
+    services.answers[("childcare", "attach_justification")] = remote("NotFound", "absence_not_found", "Non.")
+    response = client.post("/petite-enfance/absences/zz/justificatif", content_type="multipart/form-data",
+                           data={"csrf_token": token, "document": (io.BytesIO(b"%PDF-1.4 x"), "c.pdf")})
+    assert response.status_code == 404
 
 
 def test_agent_pages_need_petite_enfance(client, services):

@@ -205,15 +205,16 @@ def test_dashboard_tiles_and_the_unconfirmed_email_banner(client, services):
     log_in_as(client, services, PARENT)
     services.answers[("identity", "me")] = ME
     page = text(client.get("/tableau-de-bord"))
-    for tile in ("Mon compte", "Cantine", "Multi-accueil", "Absences", "Mes coordonnées"):
+    for tile in ("Mon compte", "Cantine", "Multi-accueil", "Absences", "Mon espace"):
         assert f">{tile}</h2>" in page
     assert "Bientôt disponible" not in page  # every tile says what it does today
-    absences = page[page.index('id="tuile-absences"'):page.index('id="tuile-coordonnees"')]
+    absences = page[page.index('id="tuile-absences"'):page.index('id="tuile-espace"')]
     assert 'href="/cantine/absences"' in absences and 'href="/petite-enfance/absences"' in absences
     account = page[page.index('id="tuile-compte"'):page.index('id="tuile-cantine"')]
     # No fake billing here: the tile says it cannot show the invoices now (test_web_billing.py tests the rest).
     assert "ne peuvent pas être affichées pour le moment" in account and 'href="/mon-compte/factures"' in account
-    assert "Confirmez votre adresse e-mail" in page and "000042" in page and "06 12 34 56 78" in page
+    assert "Confirmez votre adresse e-mail" in page and "000042" in page
+    assert 'href="/mon-espace/coordonnees"' in page[page.index('id="tuile-espace"'):]
     confirmed = {**ME, "account": {**ME["account"], "email_confirmed": True}}
     services.answers[("identity", "me")] = confirmed
     assert "Confirmez votre adresse e-mail" not in text(client.get("/tableau-de-bord"))

@@ -126,7 +126,7 @@ def test_a_parent_reserves_cancels_and_reports_an_absence_and_the_agent_sees_the
     # --- The parent reserves next month for both children with the pattern form --------------------
     log_in(parent, town["username"], PARENT_PASSWORD)
     expect(heading(parent)).to_have_text("Mon tableau de bord")
-    parent.get_by_role("region", name="Cantine").get_by_role("link", name="Réserver les repas").click()
+    parent.get_by_role("region", name="Cantine").get_by_role("link", name="Mes réservations de repas").click()
     expect(heading(parent)).to_have_text(re.compile(r"^Repas (de |d')"))
     check(parent)
     parent.get_by_role("navigation", name="Cantine").get_by_role("link", name="Par période").click()
@@ -206,7 +206,7 @@ def test_a_parent_reserves_cancels_and_reports_an_absence_and_the_agent_sees_the
 
     # --- An absence with a justification: a false PDF is refused, a real one accepted ---------------------
     parent.get_by_role("navigation", name="Cantine").get_by_role("link", name="Absence").click()
-    expect(heading(parent)).to_have_text("Signaler une absence à la cantine")
+    expect(heading(parent)).to_have_text("Absences à la cantine")
     check(parent)
     parent.get_by_label(f"Hugo {hugo['last_name']}").check()
     parent.get_by_label("Premier jour d'absence").fill(absent_day)
@@ -228,7 +228,7 @@ def test_a_parent_reserves_cancels_and_reports_an_absence_and_the_agent_sees_the
     expect(absent_cell.get_by_role("button")).to_have_count(0)
     # The parent reads the justification back, as the canteen service stored it.
     parent.get_by_role("navigation", name="Cantine").get_by_role("link", name="Absence").click()
-    link = parent.get_by_role("link", name="voir le justificatif d'Hugo")
+    link = parent.get_by_role("link", name="Voir le justificatif de l'absence d'Hugo")
     expect(link).to_have_count(1)
     document = parent.request.get(link.get_attribute("href"))
     assert document.status == 200 and document.headers["content-type"] == "application/pdf"

@@ -144,7 +144,7 @@ def test_a_new_parent_from_the_key_to_a_confirmed_new_email(page, phone_page, ag
     banner = parent.get_by_role("region", name="Confirmez votre adresse e-mail")
     expect(banner).to_contain_text(personal_email)
     expect(parent.get_by_role("main")).to_contain_text(dossier)
-    for tile in ("Mon compte", "Cantine", "Multi-accueil", "Absences", "Mes coordonnées"):
+    for tile in ("Mon compte", "Cantine", "Multi-accueil", "Absences", "Mon espace"):
         expect(parent.get_by_role("heading", level=2, name=tile)).to_be_visible()
     check(parent)
 
@@ -157,7 +157,7 @@ def test_a_new_parent_from_the_key_to_a_confirmed_new_email(page, phone_page, ag
     check(parent)
     parent.get_by_role("link", name="Aller à mon tableau de bord").click()
     expect(parent.get_by_role("region", name="Confirmez votre adresse e-mail")).to_have_count(0)
-    expect(parent.get_by_role("region", name="Mes coordonnées")).to_contain_text("confirmée")
+    expect(parent.get_by_role("region", name="Mon espace")).to_contain_text("confirmé")
 
     # --- Logs out, forgets the password, resets it from the mailed link -----------------------
     parent.get_by_role("button", name="Se déconnecter").click()
@@ -194,7 +194,7 @@ def test_a_new_parent_from_the_key_to_a_confirmed_new_email(page, phone_page, ag
     expect(parent).to_have_url(re.compile(r"/tableau-de-bord$"))
 
     # --- Changes phone and e-mail, then confirms the new e-mail -------------------------------
-    parent.get_by_role("link", name="Modifier mes coordonnées").click()
+    parent.get_by_role("region", name="Mon espace").get_by_role("link", name="Mes coordonnées").click()
     expect(heading(parent)).to_have_text("Mes coordonnées")
     expect(parent.get_by_label("Téléphone", exact=True)).to_have_value("06 12 34 56 78")
     check(parent)
@@ -214,10 +214,9 @@ def test_a_new_parent_from_the_key_to_a_confirmed_new_email(page, phone_page, ag
     expect(parent.get_by_label("Adresse e-mail personnelle")).to_have_value(newer_email)
     expect(parent.locator("#etat-email")).to_have_text("confirmée")
     parent.get_by_role("link", name="Mon tableau de bord").click()
-    coordinates = parent.get_by_role("region", name="Mes coordonnées")
-    expect(coordinates).to_contain_text(newer_email)
-    expect(coordinates).to_contain_text("07 98 76 54 32")
-    expect(coordinates).to_contain_text("confirmée")
+    space = parent.get_by_role("region", name="Mon espace")
+    expect(space).to_contain_text(newer_email)
+    expect(space).to_contain_text("confirmé")
 
     # --- Mon espace › sécurité tells the story ---------------------------------------------------
     parent.goto("/mon-espace/")

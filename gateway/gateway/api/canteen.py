@@ -87,6 +87,28 @@ def absences():
     return jsonify({"absences": canteen("family_absences", family_id())})
 
 
+def uploaded_document():
+    """The multipart `document` file as the service's argument (the service opens it with a real parser)."""
+    upload = request.files.get("document")
+    if upload is None or not upload.filename:
+        raise InvalidInput("invalid_document", "Joignez le fichier du justificatif (champ « document »).")
+    return {"name": upload.filename[:150], "content_base64": base64.b64encode(upload.read()).decode("ascii")}
+
+
+@bp.delete("/absences/<absence_id>")
+@api_auth(kinds=("parent",))
+def withdraw_absence(absence_id):
+    """Withdraw one of the family's absences that has not begun (409 once begun, 404 for another family's)."""
+    return jsonify(canteen("withdraw_absence", family_id(), absence_id[:40]))
+
+
+@bp.post("/absences/<absence_id>/document")
+@api_auth(kinds=("parent",))
+def attach_absence_document(absence_id):
+    """Add the medical certificate afterwards (multipart `document`), once, within the justification window."""
+    return jsonify(canteen("attach_justification", family_id(), absence_id[:40], uploaded_document()))
+
+
 @bp.get("/absences/<absence_id>/document")
 @api_auth(kinds=("parent",))
 def absence_document(absence_id):

@@ -14,6 +14,7 @@ from ..auth import api_auth, current_principal
 from ..services import services
 from ..web.canteen_common import justification_response
 from . import bp
+from .canteen import uploaded_document
 from .identity import created
 from .validation import body
 
@@ -90,6 +91,27 @@ def report_childcare_absence(child_id):
         document = {"name": upload.filename, "content_base64": base64.b64encode(upload.read()).decode("ascii")}
     return created(childcare("report_absence", family_id(), child_id, form["from"], form["to"], form["reason"],
                              document))
+
+
+@bp.get("/childcare-absences")
+@api_auth(kinds=("parent",))
+def childcare_absences():
+    """The family's absences at the crèche, newest first, with the decision and what can still be done."""
+    return jsonify({"absences": childcare("family_absences", family_id())})
+
+
+@bp.delete("/childcare-absences/<absence_id>")
+@api_auth(kinds=("parent",))
+def withdraw_childcare_absence(absence_id):
+    """Withdraw an absence not begun and not decided (409 otherwise, 404 for another family's)."""
+    return jsonify(childcare("withdraw_absence", family_id(), absence_id[:40]))
+
+
+@bp.post("/childcare-absences/<absence_id>/document")
+@api_auth(kinds=("parent",))
+def attach_childcare_absence_document(absence_id):
+    """Add a justification afterwards (multipart `document`); it then waits for the crèche's decision."""
+    return jsonify(childcare("attach_justification", family_id(), absence_id[:40], uploaded_document()))
 
 
 @bp.get("/childcare-absences/<absence_id>/document")

@@ -216,51 +216,137 @@ CLOSURE_WORDS = {"public_holiday": "jour férié", "holiday": "vacances", "close
                  "weekday": "pas de cantine ce jour-là"}
 
 
+def read_document(upload, words):
+    """An uploaded file as the service's document argument, or a FormError when it is too large; None when the
+    parent chose no file. The canteen service opens it with a real parser (a PDF library, Pillow)."""
+    if upload is None or not upload.filename:
+        return None
+    content = upload.read(words.max_document_bytes + 1)
+    if len(content) > words.max_document_bytes:
+        return CanteenFormError(f"Le justificatif ne doit pas dépasser {megabytes(words.max_document_bytes)}.",
+                                "document_too_large")
+    return {"name": upload.filename[:150], "content_base64": base64.b64encode(content).decode("ascii")}
+
+
+def period_words(start, end):
+    start, end = date.fromisoformat(start), date.fromisoformat(end)
+    return f"pour le {day_fr(start)}" if start == end else f"du {day_fr(start)} au {day_fr(end)}"
+
+
 @bp.route("/absences", methods=("GET", "POST"))
 @parent_required
 def absence():
-    """Report an absence for a period, with an optional justification (PDF, JPEG or PNG)."""
+    """Report an absence for a period, for one or several children at once (one form, one call), with an optional
+    justification (PDF, JPEG or PNG); the family's absences listed below with what can still be done to each."""
     children = my_children()
     names = {c["child_id"]: c["first_name"] for c in children}
-    values = {"child": children[0]["child_id"] if len(children) == 1 else "", "from": "", "to": "", "reason": ""}
+    values = {"children": [children[0]["child_id"]] if len(children) == 1 else [], "from": "", "to": "",
+              "reason": ""}
     error, words = None, vocabulary()
     if request.method == "POST":
         form = request.form
-        values = {name: form.get(name, "").strip() for name in ("child", "from", "to", "reason")}
-        upload = request.files.get("document")
+        values = {name: form.get(name, "").strip() for name in ("from", "to", "reason")}
+        values["children"] = [c for c in dict.fromkeys(form.getlist("children")) if c in names]
         document = None
-        if values["child"] not in names:
-            error = CanteenFormError("Choisissez l'enfant absent.", "invalid_children")
+        if not values["children"]:
+            error = CanteenFormError("Cochez l'enfant absent (ou les enfants absents).", "invalid_children")
         elif not values["from"] or not values["to"]:
             error = CanteenFormError("Indiquez le premier et le dernier jour d'absence.", "invalid_date")
         elif values["reason"] not in words.absence_reasons:
             error = CanteenFormError("Choisissez le motif de l'absence.", "invalid_reason")
-        elif upload is not None and upload.filename:
-            content = upload.read(words.max_document_bytes + 1)
-            if len(content) > words.max_document_bytes:
-                error = CanteenFormError(f"Le justificatif ne doit pas dépasser {megabytes(words.max_document_bytes)}.",
-                                         "document_too_large")
-            else:
-                document = {"name": upload.filename, "content_base64": base64.b64encode(content).decode("ascii")}
+        else:
+            document = read_document(request.files.get("document"), words)
+            if isinstance(document, CanteenFormError):
+                error, document = document, None
         if error is None:
             try:
-                canteen("report_absence", family_id(), values["child"], values["from"], values["to"],
-                        values["reason"], document)
+                answer = canteen("report_absences", family_id(), values["children"], values["from"], values["to"],
+                                 values["reason"], document)
             except RemoteError as exc:
                 error = refusal(exc)
             else:
-                start, end = date.fromisoformat(values["from"]), date.fromisoformat(values["to"])
-                period = f"pour le {day_fr(start)}" if start == end else f"du {day_fr(start)} au {day_fr(end)}"
-                with_file = f", avec le justificatif « {document['name']} »" if document else ""
-                flash(f"Absence {de(names[values['child']])} enregistrée {period}{with_file}.")
-                return redirect(url_for("canteen.month", mois=values["from"][:7]), 303)
+                done = [r for r in answer["results"] if r["absence"]]
+                refused = [r for r in answer["results"] if r["refusal"]]
+                if not done:
+                    first = refused[0]
+                    error = CanteenFormError(first["refusal"]["message"], first["refusal"]["code"], 409)
+                else:
+                    period = period_words(values["from"], values["to"])
+                    with_file = f", avec le justificatif « {document['name']} »" if document else ""
+                    who = " et ".join(", ".join(names[r["child_id"]] for r in done).rsplit(", ", 1))
+                    flash(f"Absence {de(who)} enregistrée {period}{with_file}.")
+                    for r in refused:
+                        flash(f"L'absence {de(names[r['child_id']])} n'a pas été enregistrée : "
+                              f"{r['refusal']['message']}", "error")
+                    return redirect(url_for("canteen.month", mois=values["from"][:7]), 303)
     absences = canteen("family_absences", family_id())
-    names = {c["child_id"]: c["first_name"] for c in children}
-    for reported in absences:
-        reported["first_name"] = names.get(reported["child_id"], "")
-    return render_form("canteen/absence.html", error, children=children, values=values, reasons=words.absence_reasons,
+    if request.method == "GET" and request.args.get("jour"):
+        # From an absent day of the month page: straight to the absence that covers it.
+        wanted, child = request.args.get("jour", "")[:10], request.args.get("enfant", "")[:40]
+        match = next((a for a in absences if a["child_id"] == child and a["from"] <= wanted <= a["to"]), None)
+        if match:
+            return redirect(url_for("canteen.absence", _anchor=f"absence-{match['id']}"))
+    return absences_page(error, children, values, absences)
+
+
+def absences_page(error, children, values, absences, attach_error=None, attach_id=None):
+    words = vocabulary()
+    return render_form("canteen/absence.html", error or attach_error, form_error=error, attach_error=attach_error,
+                       attach_id=attach_id, children=children, values=values, reasons=words.absence_reasons,
                        absences=absences, justification_hours=words.justification_hours,
-                       max_document=megabytes(words.max_document_bytes))
+                       states=words.justification_states, max_document=megabytes(words.max_document_bytes))
+
+
+def absence_call(method, *args):
+    """A parent's call about one absence of theirs; another family's (or a junk id) is 404."""
+    try:
+        return canteen(method, family_id(), *args)
+    except RemoteError as exc:
+        if exc.exc_type == "NotFound":
+            abort(404)
+        raise
+
+
+@bp.post("/absences/<absence_id>/retirer")
+@parent_required
+def withdraw_absence(absence_id):
+    """Withdraw an absence that has not begun: the meals still reserved on its days are served again."""
+    try:
+        answer = absence_call("withdraw_absence", absence_id[:40])
+    except RemoteError as exc:
+        flash(refusal(exc).message, "error")
+        return redirect(url_for("canteen.absence", _anchor=f"absence-{absence_id[:40]}"), 303)
+    name = next((c["first_name"] for c in my_children() if c["child_id"] == answer["child_id"]), "")
+    flash(f"L'absence {de(name)} {period_words(answer['from'], answer['to'])} est retirée : les repas réservés "
+          "ces jours-là sont de nouveau servis.")
+    return redirect(url_for("canteen.month", mois=answer["from"][:7]), 303)
+
+
+@bp.post("/absences/<absence_id>/justificatif")
+@parent_required
+def attach_justification(absence_id):
+    """Add the medical certificate afterwards, within the hours the page announces."""
+    absence_id, words = absence_id[:40], vocabulary()
+    document = read_document(request.files.get("document"), words)
+    error = document if isinstance(document, CanteenFormError) else None
+    if document is None:
+        error = CanteenFormError("Choisissez le fichier du justificatif.", "invalid_document")
+    if error is None:
+        try:
+            answer = absence_call("attach_justification", absence_id, document)
+        except RemoteError as exc:
+            error = refusal(exc)
+        else:
+            name = next((c["first_name"] for c in my_children() if c["child_id"] == answer["child_id"]), "")
+            flash(f"Justificatif « {document['name']} » ajouté à l'absence {de(name)} "
+                  f"{period_words(answer['from'], answer['to'])}.")
+            return redirect(url_for("canteen.absence", _anchor=f"absence-{absence_id}"), 303)
+    children = my_children()
+    absences = canteen("family_absences", family_id())
+    if not any(a["id"] == absence_id for a in absences):
+        abort(404)
+    return absences_page(None, children, {"children": [], "from": "", "to": "", "reason": ""}, absences,
+                         attach_error=error, attach_id=absence_id)
 
 
 @bp.get("/absences/<absence_id>/justificatif")

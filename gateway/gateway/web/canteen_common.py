@@ -50,6 +50,7 @@ class Vocabulary:
         self.day_states = answer["day_states"]
         self.bulk_results = answer["bulk_results"]
         self.absence_reasons = answer["absence_reasons"]
+        self.justification_states = answer["justification_states"]
         self.school_kinds = answer["school_kinds"]
         self.max_document_bytes = answer["justification"]["max_bytes"]
         self.justification_hours = answer["justification"]["hours"]

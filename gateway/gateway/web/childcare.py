@@ -143,15 +143,20 @@ def mine():
 
 # --- Leaves and absences ----------------------------------------------------------------------------------------
 
-def absences_page(error=None, values=None, leave_values=None, leave_error=None):
+def absences_page(error=None, values=None, leave_values=None, leave_error=None, attach_error=None, attach_id=None):
+    """The absences page from one call: the forms, and the family's absences (newest first) with what can be done."""
     children = childcare("family_childcare", family_id())
     registered = [c for c in children if c["registration"]]
     words = vocabulary()
     one = registered[0]["child_id"] if len(registered) == 1 else ""
-    return render_form("childcare/absences.html", error or leave_error, absence_error=error, leave_error=leave_error,
+    absences = sorted((a for c in children for a in c["absences"]), key=lambda a: a["from"], reverse=True)
+    if attach_id is not None and not any(a["id"] == attach_id for a in absences):
+        abort(404)
+    return render_form("childcare/absences.html", error or leave_error or attach_error, absence_error=error,
+                       leave_error=leave_error, attach_error=attach_error, attach_id=attach_id,
                        children=registered, regular=[c for c in registered if c["registration"]["kind"] == "regular"],
                        values=values or {"child": one, "from": "", "to": "", "reason": ""},
-                       leave_values=leave_values or {"child": one, "from": "", "to": ""},
+                       leave_values=leave_values or {"child": one, "from": "", "to": ""}, absences=absences,
                        words=words, max_document=megabytes(words["justification"]["max_bytes"]))
 
 
@@ -173,14 +178,9 @@ def report_absence():
         return absences_page(FormError("Indiquez le premier et le dernier jour d'absence.", "invalid_date"), values)
     if values["reason"] not in words["absence_reasons"]:
         return absences_page(FormError("Choisissez le motif de l'absence.", "invalid_reason"), values)
-    document, upload = None, request.files.get("document")
-    if upload is not None and upload.filename:
-        limit = words["justification"]["max_bytes"]
-        content = upload.read(limit + 1)
-        if len(content) > limit:
-            return absences_page(FormError(f"Le justificatif ne doit pas dépasser {megabytes(limit)}.",
-                                           "document_too_large"), values)
-        document = {"name": upload.filename, "content_base64": base64.b64encode(content).decode("ascii")}
+    document = read_document(request.files.get("document"), words["justification"]["max_bytes"])
+    if isinstance(document, FormError):
+        return absences_page(document, values)
     try:
         childcare("report_absence", family_id(), values["child"], values["from"], values["to"], values["reason"],
                   document)
@@ -191,6 +191,52 @@ def report_absence():
     with_file = " Le justificatif sera examiné par l'équipe de la crèche." if document else ""
     flash(f"Absence enregistrée du {day_fr(values['from'])} au {day_fr(values['to'])}.{with_file}")
     return redirect(url_for("childcare.mine"), 303)
+
+
+def read_document(upload, limit):
+    """An uploaded file as the service's document argument (the service opens it with a real parser), a FormError
+    when it is too large, None when no file was chosen."""
+    if upload is None or not upload.filename:
+        return None
+    content = upload.read(limit + 1)
+    if len(content) > limit:
+        return FormError(f"Le justificatif ne doit pas dépasser {megabytes(limit)}.", "document_too_large")
+    return {"name": upload.filename[:150], "content_base64": base64.b64encode(content).decode("ascii")}
+
+
+@bp.post("/absences/<absence_id>/retirer")
+@parent_required
+def withdraw_absence(absence_id):
+    """Withdraw an absence that has not begun and whose justification the crèche has not decided on."""
+    absence_id = absence_id[:40]
+    try:
+        answer = not_found_as_404("withdraw_absence", family_id(), absence_id)
+    except RemoteError as exc:
+        flash(refusal(exc).message, "error")
+        return redirect(url_for("childcare.absences", _anchor=f"absence-{absence_id}"), 303)
+    flash(f"L'absence du {day_fr(answer['from'])} au {day_fr(answer['to'])} est retirée.")
+    return redirect(url_for("childcare.absences", _anchor="absences-signalees"), 303)
+
+
+@bp.post("/absences/<absence_id>/justificatif")
+@parent_required
+def attach_justification(absence_id):
+    """Add a justification afterwards; the crèche's team then decides on it."""
+    absence_id = absence_id[:40]
+    document = read_document(request.files.get("document"), vocabulary()["justification"]["max_bytes"])
+    error = document if isinstance(document, FormError) else None
+    if document is None:
+        error = FormError("Choisissez le fichier du justificatif.", "invalid_document")
+    if error is None:
+        try:
+            answer = not_found_as_404("attach_justification", family_id(), absence_id, document)
+        except RemoteError as exc:
+            error = refusal(exc)
+        else:
+            flash(f"Justificatif « {document['name']} » ajouté à l'absence du {day_fr(answer['from'])} : il sera "
+                  "examiné par l'équipe de la crèche.")
+            return redirect(url_for("childcare.absences", _anchor=f"absence-{absence_id}"), 303)
+    return absences_page(attach_error=error, attach_id=absence_id)
 
 
 @bp.post("/conges")

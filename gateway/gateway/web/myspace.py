@@ -40,8 +40,27 @@ def my_account():
 @bp.get("/tableau-de-bord")
 @parent_required
 def dashboard():
-    """Mon tableau de bord: a tile per thing a parent does."""
-    return render_template("myspace/dashboard.html", me=my_account(), account=account_tile())
+    """Mon tableau de bord: a live tile per thing a parent does, each from one call to the service that owns it
+    (identity's me, billing's invoices, canteen's and childcare's family_dashboard); a service that does not answer
+    leaves its tile saying so, and the others still show."""
+    canteen, childcare = service_tile("canteen"), service_tile("childcare")
+    return render_template("myspace/dashboard.html", me=my_account(), account=account_tile(), canteen=canteen,
+                           childcare=childcare, justifications=justifications_tile(canteen, childcare))
+
+
+def service_tile(service):
+    """A service's summary of the family for its tile, in one call; None when the service does not answer."""
+    try:
+        return services().call(service, "family_dashboard", current_principal()["family_id"])
+    except ServiceUnavailable:
+        return None
+
+
+def justifications_tile(canteen, childcare):
+    """The absences whose justification is awaited: certificates the canteen still accepts, files the crèche is
+    still to decide on; None for a service that did not answer."""
+    return {"canteen": None if canteen is None else canteen["justifications_to_send"],
+            "childcare": None if childcare is None else childcare["justifications_pending"]}
 
 
 def account_tile():

@@ -105,6 +105,18 @@ def day_views(start, end, calendar, rules, now, reserved, absent):
     return views
 
 
+def meals_ahead(views, enrolled_years, today, count=3):
+    """The dashboard's view of a child's coming days: the next `count` meals reserved from today, and the school
+    days still open and not reserved whose deadline is the next one to pass (what to reserve before it)."""
+    days = [v for v in views if v.date >= today and v.state != CLOSED and school_year_of(v.date) in enrolled_years]
+    upcoming = [v for v in days if v.state == RESERVED][:count]
+    open_days = [v for v in days if v.changeable]
+    next_deadline = min((v.deadline for v in open_days), default=None)
+    to_reserve = [v for v in open_days if v.deadline == next_deadline and v.state == NOT_RESERVED]
+    return {"next_meals": [v.date.isoformat() for v in upcoming], "next_deadline": next_deadline,
+            "to_reserve": [v.date.isoformat() for v in to_reserve]}
+
+
 def check_change(day, calendar, rules, now):
     """Refuse a single-day change on a closed or frozen day (HTTP 409 at the gateway)."""
     closure = calendar.closure_reason(day, rules)
@@ -290,6 +302,49 @@ def overlap_refusal(existing):
                                         "pour cet enfant.")
 
 
+JUSTIFICATION_STATES = {"none": "Sans justificatif", "waiting": "À envoyer", "accepted": "Accepté",
+                        "refused": "Non retenu"}
+
+
+def justification_deadline(first_day, rules):
+    """The last instant a medical certificate can be sent for an absence: `justification_hours` after the start
+    of its first day, in the town's time (what the absence page announces)."""
+    return datetime.combine(first_day, datetime.min.time(), tzinfo=rules.zone) + \
+        timedelta(hours=rules.justification_hours)
+
+
+def justification_state(reason, first_day, reported_at, has_document, now, rules):
+    """Where the parent stands with an absence's justification. The canteen has no agent reviewing it: the rule
+    decides at once. «accepted»: an illness with its certificate in time, whose meals are not billed; «refused»: a
+    file that cannot spare the meals (another reason, or reported too late); «waiting»: an illness with no
+    certificate yet and still time to send one; «none»: nothing sent and nothing more to send."""
+    if has_document:
+        return "refused" if absence_is_billable(reason, first_day, reported_at, True, rules) else "accepted"
+    if reason == "illness" and now <= justification_deadline(first_day, rules) \
+            and not absence_is_billable(reason, first_day, reported_at, True, rules):
+        return "waiting"
+    return "none"
+
+
+def check_attachment(has_document, first_day, now, rules):
+    """A certificate is added afterwards once, and only within the window the page announces."""
+    if has_document:
+        raise Conflict("already_justified", "Un justificatif a déjà été envoyé pour cette absence.")
+    deadline = justification_deadline(first_day, rules)
+    if now > deadline:
+        moment = deadline.astimezone(rules.zone)
+        raise Conflict("justification_too_late", "Le justificatif devait être envoyé au plus tard le "
+                                                 f"{moment.strftime('%d/%m/%Y à %H:%M')}, {rules.justification_hours} "
+                                                 "heures après le premier jour d'absence.")
+
+
+def check_withdrawal(first_day, today):
+    """Only an absence that has not begun is withdrawn: the days already past have been counted (and billed)."""
+    if first_day <= today:
+        raise Conflict("absence_started", "Cette absence a déjà commencé : elle ne peut plus être retirée. "
+                                          "Appelez le service des Affaires Scolaires pour la modifier.")
+
+
 # --- School years, menus, diets ----------------------------------------------------
 
 def school_year_of(day):
@@ -423,7 +478,7 @@ def vocabulary(rules, max_document_bytes, document_types):
     return {
         "allergens": ALLERGENS, "labels": LABELS, "courses": [{"code": c, "label": lab} for c, lab in COURSES.items()],
         "diets": DIETS, "meal_kinds": MEAL_KINDS, "day_states": DAY_STATES, "bulk_results": BULK_RESULTS,
-        "absence_reasons": ABSENCE_REASONS, "school_kinds": SCHOOL_KINDS,
+        "absence_reasons": ABSENCE_REASONS, "school_kinds": SCHOOL_KINDS, "justification_states": JUSTIFICATION_STATES,
         "justification": {"max_bytes": max_document_bytes, "media_types": list(document_types),
                           "hours": rules.justification_hours},
         "absence": {"past_days": rules.absence_past_days, "max_days": rules.absence_max_days},

@@ -149,6 +149,26 @@ class CanteenService(HealthMixin):
         return self.canteen.absences_to_review(limit)
 
     @rpc
+    def report_absences(self, family_id, child_ids, start, end, reason, document=None):
+        """One absence form for several children: answered child by child."""
+        return self.canteen.report_absences(family_id, child_ids, start, end, reason, document)
+
+    @rpc
+    def withdraw_absence(self, family_id, absence_id):
+        """A parent withdraws an absence that has not begun (another family's is NotFound)."""
+        return self.canteen.withdraw_absence(family_id, absence_id)
+
+    @rpc
+    def attach_justification(self, family_id, absence_id, document):
+        """The medical certificate added afterwards, within the hours the absence page announces."""
+        return self.canteen.attach_justification(family_id, absence_id, document)
+
+    @rpc
+    def family_dashboard(self, family_id):
+        """The dashboard's canteen tile: next meals, days to reserve before the next deadline, certificates to send."""
+        return self.canteen.family_dashboard(family_id)
+
+    @rpc
     def absence_document(self, absence_id, family_id=None, reader=None):
         """The justification file, for its family (family_id given) or an agent (None); every read is recorded."""
         return self.canteen.absence_document(absence_id, family_id, reader)

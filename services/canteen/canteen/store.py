@@ -194,6 +194,17 @@ def attach_document(uow, absence_id, name, media_type, path):
                 .values(document_name=name, document_type=media_type, document_path=path))
 
 
+def attach_document_once(uow, absence_id, name, media_type, path):
+    """Attach a file to an absence that has none; False when another request attached one first."""
+    table = orm.absences
+    return uow.execute(update(table).where(table.c.id == absence_id, table.c.document_path.is_(None))
+                       .values(document_name=name, document_type=media_type, document_path=path)).rowcount == 1
+
+
+def delete_absence(uow, absence_id):
+    return uow.execute(delete(orm.absences).where(orm.absences.c.id == absence_id)).rowcount
+
+
 def absence(uow, absence_id):
     return uow.execute(select(orm.absences).where(orm.absences.c.id == absence_id)).first()
 

@@ -16,6 +16,7 @@ from .calendar_rules import days_between
 
 CHILD_NOT_FOUND = ("child_not_found", "Cet enfant n'existe pas.")
 SCHOOL_NOT_FOUND = ("school_not_found", "Cette école n'existe pas.")
+ABSENCE_NOT_FOUND = ("absence_not_found", "Cette absence n'existe pas.")
 
 
 class Canteen:
@@ -264,11 +265,96 @@ class Canteen:
                  "school_name": r.school_name, "class_id": r.class_id, "class_name": r.class_name} for r in rows]
 
     def family_absences(self, family_id):
+        """The family's absences, newest first, each with its child's first name, where its justification stands
+        (`justification_state`), until when a certificate can still be added, and whether it can be withdrawn."""
         with self.unit_of_work(read_only=True) as uow:
             rows = store.absences_of_family(uow, family_id)
-        return [{"id": r.id, "child_id": r.child_id, "from": r.start.isoformat(), "to": r.end.isoformat(),
-                 "reason": r.reason, "reported_at": r.reported_at.isoformat(), "has_document": r.document_path is not None}
-                for r in rows]
+            names = {c.child_id: c.first_name for c in store.children_of_family(uow, family_id)}
+        return [self._absence(r, names) for r in rows]
+
+    def _absence(self, row, names):
+        now, has_document = self.clock.now(), row.document_path is not None
+        deadline = domain.justification_deadline(row.start, self.rules)
+        return {"id": row.id, "child_id": row.child_id, "first_name": names.get(row.child_id, ""),
+                "from": row.start.isoformat(), "to": row.end.isoformat(), "reason": row.reason,
+                "reported_at": row.reported_at.isoformat(), "has_document": has_document,
+                "document_name": row.document_name,
+                "justification": domain.justification_state(row.reason, row.start, row.reported_at, has_document,
+                                                            now, self.rules),
+                "justify_until": deadline.isoformat() if not has_document and now <= deadline else None,
+                "withdrawable": row.start > self.today()}
+
+    def report_absences(self, family_id, child_ids, start, end, reason, document=None):
+        """One form for several children: the same period and reason reported for each, answered child by child
+        (the absence, or the rule that refused it); a child of another family refuses the whole request."""
+        if not isinstance(child_ids, list) or not child_ids or len(child_ids) > 10 or \
+                not all(isinstance(c, str) for c in child_ids):
+            raise InvalidInput("invalid_children", "Indiquez de un à dix enfants.")
+        with self.unit_of_work(read_only=True) as uow:
+            for child_id in child_ids:
+                _own_child(uow, family_id, child_id)
+        results = []
+        for child_id in dict.fromkeys(child_ids):
+            try:
+                results.append({"child_id": child_id, "absence": self.report_absence(
+                    family_id, child_id, start, end, reason, document), "refusal": None})
+            except (InvalidInput, Conflict) as refused:
+                if refused.code not in ("absence_overlaps",):
+                    raise
+                results.append({"child_id": child_id, "absence": None,
+                                "refusal": {"code": refused.code, "message": refused.message}})
+        return {"results": results}
+
+    def withdraw_absence(self, family_id, absence_id):
+        """A parent withdraws an absence that has not begun: the child is counted at the canteen again on the days
+        whose meals stay reserved (reporting an absence never cancelled them) and its file is deleted."""
+        with self.unit_of_work() as uow:
+            row = store.absence(uow, absence_id)
+            if row is None or row.family_id != family_id:
+                raise NotFound(*ABSENCE_NOT_FOUND)
+            domain.check_withdrawal(row.start, self.today())
+            store.delete_absence(uow, absence_id)
+            uow.commit()
+        self.files.delete(row.document_path)
+        return {"id": absence_id, "child_id": row.child_id, "from": row.start.isoformat(), "to": row.end.isoformat(),
+                "withdrawn": True}
+
+    def attach_justification(self, family_id, absence_id, document):
+        """The medical certificate added afterwards, once, within `justification_hours` of the first day."""
+        justification = documents.inspect(document)
+        with self.unit_of_work() as uow:
+            row = store.absence(uow, absence_id)
+            if row is None or row.family_id != family_id:
+                raise NotFound(*ABSENCE_NOT_FOUND)
+            domain.check_attachment(row.document_path is not None, row.start, self.clock.now(), self.rules)
+            path = self.files.save(justification.content, justification.suffix)
+            if not store.attach_document_once(uow, absence_id, justification.name, justification.media_type, path):
+                self.files.delete(path)
+                raise Conflict("already_justified", "Un justificatif a déjà été envoyé pour cette absence.")
+            uow.commit()
+            row = store.absence(uow, absence_id)
+        return self._absence(row, {})
+
+    def family_dashboard(self, family_id, next_count=3):
+        """The parent's dashboard tile in one answer: each child's next meals and the days still to reserve before
+        the next deadline, and the absences whose certificate can still be sent."""
+        today, now = self.today(), self.clock.now()
+        end = today + timedelta(days=31)
+        with self.unit_of_work(read_only=True) as uow:
+            children = store.children_of_family(uow, family_id)
+            ids = [c.child_id for c in children]
+            calendar = store.calendar(uow, today, end)
+            reserved = store.reserved_days(uow, ids, today, end)
+            absent = {c: store.absent_days(uow, c, today, end) for c in ids}
+            enrolled = store.enrolled_years(uow, ids)
+            rows = store.absences_of_family(uow, family_id)
+        names = {c.child_id: c.first_name for c in children}
+        waiting = [a for a in (self._absence(r, names) for r in rows) if a["justification"] == "waiting"]
+        return {"today": today.isoformat(),
+                "children": [{**_child(c), "enrolled": bool(enrolled[c.child_id]), **domain.meals_ahead(
+                    domain.day_views(today, end, calendar, self.rules, now, reserved[c.child_id], absent[c.child_id]),
+                    enrolled[c.child_id], today, next_count)} for c in children],
+                "justifications_to_send": waiting}
 
     def family_overview(self, family_id, start, end):
         """The agents' family file in one answer: each child's enrolments, the days of a month (meals reserved,

@@ -375,6 +375,31 @@ def check_absence(start, end, reason, today, rules):
         raise InvalidInput("absence_too_far", "Une absence se signale au plus un an à l'avance.")
 
 
+def justification_until(first_day, rules):
+    """The last day a justification can be added to an absence: as long as the absence itself could be reported."""
+    return first_day + timedelta(days=rules.absence_past_days)
+
+
+def check_attachment(decision, first_day, today, rules):
+    """A justification is added afterwards once, to an absence without one, within `absence_past_days`."""
+    if decision != "none":
+        raise Conflict("already_justified", "Un justificatif a déjà été envoyé pour cette absence.")
+    if today > justification_until(first_day, rules):
+        raise Conflict("justification_too_late", "Un justificatif s'envoie au plus tard "
+                                                 f"{rules.absence_past_days} jours après le premier jour d'absence "
+                                                 f"(le {justification_until(first_day, rules):%d/%m/%Y}).")
+
+
+def check_withdrawal(first_day, decision, today):
+    """Only an absence that has not begun and whose justification the crèche has not decided on is withdrawn."""
+    if first_day <= today:
+        raise Conflict("absence_started", "Cette absence a déjà commencé : elle ne peut plus être retirée. "
+                                          "Appelez le multi-accueil pour la modifier.")
+    if decision in ("accepted", "refused"):
+        raise Conflict("absence_decided", "La crèche a déjà examiné le justificatif de cette absence : appelez "
+                                          "le multi-accueil pour la modifier.")
+
+
 def deducted_days(absence_start, absence_end, reason, accepted, rules):
     """The days a justified absence deducts (PSU): a hospitalisation from its first day, an illness after
     the waiting period (its first day and the next ones, `illness_waiting_days` in all); nothing unjustified."""

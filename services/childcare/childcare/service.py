@@ -126,6 +126,26 @@ class ChildcareService(HealthMixin):
         return self.childcare.report_absence(family_id, child_id, start, end, reason, document)
 
     @rpc
+    def family_absences(self, family_id):
+        """The family's absences, newest first, with their justification's decision and what the parent may do."""
+        return self.childcare.family_absences(family_id)
+
+    @rpc
+    def withdraw_absence(self, family_id, absence_id):
+        """A parent withdraws an absence that has not begun and is not decided (another family's is NotFound)."""
+        return self.childcare.withdraw_absence(family_id, absence_id)
+
+    @rpc
+    def attach_justification(self, family_id, absence_id, document):
+        """A justification added afterwards; it waits for the crèche's decision."""
+        return self.childcare.attach_justification(family_id, absence_id, document)
+
+    @rpc
+    def family_dashboard(self, family_id):
+        """The dashboard's crèche tile: next bookings, waiting-list places, justifications waiting for a decision."""
+        return self.childcare.family_dashboard(family_id)
+
+    @rpc
     def absence_document(self, absence_id, family_id=None, reader=None):
         """The justification, for its family (family_id given) or an agent (None); every read is recorded."""
         return self.childcare.absence_document(absence_id, family_id, reader)

@@ -259,6 +259,19 @@ def absence(uow, absence_id):
     return uow.execute(select(orm.absences).where(orm.absences.c.id == absence_id)).first()
 
 
+def attach_document_once(uow, absence_id, name, media_type, path):
+    """Attach a file to an absence that has none (it then waits for a decision); False when one got there first."""
+    table = orm.absences
+    return uow.execute(update(table).where(table.c.id == absence_id, table.c.decision == "none")
+                       .values(document_name=name, document_type=media_type, document_path=path,
+                               decision="pending")).rowcount == 1
+
+
+def delete_absence(uow, absence_id):
+    uow.execute(delete(orm.document_reads).where(orm.document_reads.c.absence_id == absence_id))
+    return uow.execute(delete(orm.absences).where(orm.absences.c.id == absence_id)).rowcount
+
+
 def absences_of(uow, child_ids, start=None, end=None):
     if not child_ids:
         return []

@@ -197,7 +197,8 @@ class Childcare:
                 "bookings": [self._booking(b, positions[child.child_id]) for b in bookings[child.child_id]
                              if b.status != CANCELLED],
                 "leaves": [_leave(r) for r in leaves if r.child_id == child.child_id],
-                "absences": [_absence(r) for r in absences if r.child_id == child.child_id],
+                "absences": [self._family_absence(r, {child.child_id: child.first_name}) for r in absences
+                             if r.child_id == child.child_id and r.family_id == family_id],
             })
         return answer
 
@@ -342,6 +343,76 @@ class Childcare:
         return {"id": absence_id, "child_id": child_id, "from": start.isoformat(), "to": end.isoformat(),
                 "reason": reason, "has_document": bool(justification),
                 "decision": "pending" if justification else "none"}
+
+    def family_absences(self, family_id):
+        """The family's absences at the crèche, newest first, with the child's first name, the justification's
+        decision, until when a file can be added and whether the absence can still be withdrawn."""
+        with self.unit_of_work(read_only=True) as uow:
+            children = store.children_of_family(uow, family_id)
+            rows = store.absences_of(uow, [c.child_id for c in children])
+        names = {c.child_id: c.first_name for c in children}
+        return [self._family_absence(r, names) for r in rows if r.family_id == family_id]
+
+    def _family_absence(self, row, names):
+        today, until = self.today(), domain.justification_until(row.start, self.rules)
+        return {**_absence(row), "first_name": names.get(row.child_id, ""),
+                "justify_until": until.isoformat() if row.decision == "none" and today <= until else None,
+                "withdrawable": row.start > today and row.decision not in ("accepted", "refused")}
+
+    def withdraw_absence(self, family_id, absence_id):
+        """A parent withdraws an absence that has not begun and is not decided; its file (and the record of who read
+        it) goes with it."""
+        with self.unit_of_work() as uow:
+            row = store.absence(uow, absence_id)
+            if row is None or row.family_id != family_id:
+                raise NotFound(*ABSENCE_NOT_FOUND)
+            domain.check_withdrawal(row.start, row.decision, self.today())
+            store.delete_absence(uow, absence_id)
+            uow.commit()
+        self.files.delete(row.document_path)
+        return {"id": absence_id, "child_id": row.child_id, "from": row.start.isoformat(), "to": row.end.isoformat(),
+                "withdrawn": True}
+
+    def attach_justification(self, family_id, absence_id, document):
+        """A justification added afterwards to an absence without one: it waits for the crèche's decision."""
+        justification = documents.inspect(document)
+        with self.unit_of_work() as uow:
+            row = store.absence(uow, absence_id)
+            if row is None or row.family_id != family_id:
+                raise NotFound(*ABSENCE_NOT_FOUND)
+            domain.check_attachment(row.decision, row.start, self.today(), self.rules)
+            path = self.files.save(justification.content, justification.suffix)
+            if not store.attach_document_once(uow, absence_id, justification.name, justification.media_type, path):
+                self.files.delete(path)
+                raise Conflict("already_justified", "Un justificatif a déjà été envoyé pour cette absence.")
+            uow.commit()
+            row = store.absence(uow, absence_id)
+        return self._family_absence(row, {})
+
+    def family_dashboard(self, family_id, next_count=3):
+        """The dashboard's crèche tile in one answer: each registered child's next confirmed bookings, its places on
+        waiting lists, and the family's justifications waiting for the crèche's decision."""
+        today = self.today()
+        with self.unit_of_work(read_only=True) as uow:
+            children = store.children_of_family(uow, family_id)
+            ids = [c.child_id for c in children]
+            registrations = store.registrations_of(uow, ids)
+            bookings = {c: store.bookings_of_child(uow, c, today) for c in ids}
+            positions = {c: store.positions_of(uow, bookings[c]) for c in ids}
+            pending = [r for r in store.absences_of(uow, ids) if r.decision == "pending" and r.family_id == family_id]
+        names = {c.child_id: c.first_name for c in children}
+        answer = []
+        for child in children:
+            if child.child_id not in registrations:
+                continue
+            rows = bookings[child.child_id]
+            answer.append({"child_id": child.child_id, "first_name": child.first_name, "last_name": child.last_name,
+                           "kind": registrations[child.child_id].kind,
+                           "next_bookings": [self._booking(b, {}) for b in rows if b.status == CONFIRMED][:next_count],
+                           "waiting": [self._booking(b, positions[child.child_id]) for b in rows
+                                       if b.status == WAITING]})
+        return {"today": today.isoformat(), "children": answer,
+                "justifications_pending": [self._family_absence(r, names) for r in pending]}
 
     def justifications(self, status="pending"):
         """The justifications with a decision state, oldest first, with the child's name: the agents' queue."""

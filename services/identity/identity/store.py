@@ -312,6 +312,12 @@ def audit(uow, kind, now, account_id=None, agent_id=None, client_ip="", detail="
         account_id=account_id, agent_id=agent_id, kind=kind, at=now, client_ip=client_ip or "", detail=detail[:300]))
 
 
+def latest_audit_of_kind(uow, account_id, kind, limit):
+    table = orm.audit_events
+    return uow.execute(select(table).where(table.c.account_id == account_id, table.c.kind == kind)
+                       .order_by(table.c.id.desc()).limit(limit)).all()
+
+
 def recent_audit(uow, account_id, limit):
     return uow.execute(select(orm.audit_events).where(orm.audit_events.c.account_id == account_id)
                        .order_by(orm.audit_events.c.id.desc()).limit(limit)).all()

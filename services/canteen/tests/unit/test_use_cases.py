@@ -266,6 +266,98 @@ def test_a_justification_waits_for_an_agent_until_one_opens_it(canteen, town):
     assert canteen.absences_to_review() == []
 
 
+def test_a_future_absence_is_withdrawn_and_its_reserved_meals_are_back(canteen, town, tmp_path):
+    canteen.change_meal(FAMILY, LEA, "2026-12-03", "reserve")
+    absence = canteen.report_absence(FAMILY, LEA, "2026-12-03", "2026-12-04", "illness", pdf_document())
+    assert state(canteen, LEA, "2026-12-03") == "absent"
+    listed = canteen.family_absences(FAMILY)[0]
+    assert listed["withdrawable"] and listed["first_name"] == "Léa"
+    with pytest.raises(NotFound):  # another family's absence does not exist for this one
+        canteen.withdraw_absence(OTHER, absence["id"])
+    with pytest.raises(NotFound):
+        canteen.withdraw_absence(FAMILY, "pas-un-id")
+    assert list((tmp_path / "files").iterdir())
+    assert canteen.withdraw_absence(FAMILY, absence["id"])["withdrawn"]
+    assert canteen.family_absences(FAMILY) == []
+    assert state(canteen, LEA, "2026-12-03") == "reserved"  # the meal was never cancelled: the child eats again
+    assert state(canteen, LEA, "2026-12-04") == "not_reserved"
+    assert not list((tmp_path / "files").iterdir())  # the certificate goes with it
+    with pytest.raises(NotFound):  # withdrawing again changes nothing
+        canteen.withdraw_absence(FAMILY, absence["id"])
+
+
+def test_an_absence_that_has_begun_is_not_withdrawn(canteen, town):
+    today = canteen.report_absence(FAMILY, LEA, "2026-11-26", "2026-11-27", "other", None)
+    assert not canteen.family_absences(FAMILY)[0]["withdrawable"]
+    with pytest.raises(Conflict) as refused:
+        canteen.withdraw_absence(FAMILY, today["id"])
+    assert code_of(refused) == "absence_started"
+    assert len(canteen.family_absences(FAMILY)) == 1
+
+
+def test_the_certificate_is_added_afterwards_within_the_window_once(canteen, town, clock):
+    canteen.change_meal(FAMILY, LEA, "2026-12-07", "reserve")
+    absence = canteen.report_absence(FAMILY, LEA, "2026-11-25", "2026-11-25", "illness", None)
+    listed = canteen.family_absences(FAMILY)[0]
+    assert listed["justification"] == "waiting"
+    assert listed["justify_until"] == "2026-11-27T00:00:00+01:00"  # 48 hours after the first day began
+    with pytest.raises(NotFound):
+        canteen.attach_justification(OTHER, absence["id"], pdf_document())
+    with pytest.raises(InvalidInput):  # opened by a real parser: junk is refused
+        canteen.attach_justification(FAMILY, absence["id"], {"name": "x.pdf", "content_base64": "JVBERi0xLjQK"})
+    attached = canteen.attach_justification(FAMILY, absence["id"], pdf_document())
+    assert attached["has_document"] and attached["justification"] == "accepted" and attached["justify_until"] is None
+    with pytest.raises(Conflict) as again:
+        canteen.attach_justification(FAMILY, absence["id"], pdf_document())
+    assert code_of(again) == "already_justified"
+
+
+def test_the_certificate_is_refused_past_the_window(canteen, town, clock):
+    absence = canteen.report_absence(FAMILY, LEA, "2026-11-24", "2026-11-24", "illness", None)
+    assert canteen.family_absences(FAMILY)[0]["justification"] == "none"  # reported 57 hours after: billed anyway
+    with pytest.raises(Conflict) as late:
+        canteen.attach_justification(FAMILY, absence["id"], pdf_document())
+    assert code_of(late) == "justification_too_late" and "26/11/2026 à 00:00" in late.value.message
+    future = canteen.report_absence(FAMILY, HUGO, "2026-12-01", "2026-12-01", "illness", None)
+    clock.advance(hours=24 * 6 + 16)  # Thursday 3 December, 1:00: 49 hours after the first day began
+    assert [a["justification"] for a in canteen.family_absences(FAMILY)] == ["none", "none"]
+    with pytest.raises(Conflict):
+        canteen.attach_justification(FAMILY, future["id"], pdf_document())
+
+
+def test_one_form_reports_the_absence_of_several_children(canteen, town):
+    canteen.report_absence(FAMILY, HUGO, "2026-12-03", "2026-12-03", "other", None)
+    answer = canteen.report_absences(FAMILY, [LEA, HUGO], "2026-12-03", "2026-12-04", "illness", None)
+    lea, hugo = answer["results"]
+    assert lea["absence"]["child_id"] == LEA and lea["refusal"] is None
+    assert hugo["absence"] is None and hugo["refusal"]["code"] == "absence_overlaps"
+    with pytest.raises(NotFound):  # a child of another family refuses it whole, before anything is written
+        canteen.report_absences(FAMILY, [LEA, TOM], "2026-12-10", "2026-12-10", "other", None)
+    assert len(canteen.family_absences(FAMILY)) == 2
+    for junk in ([], "child-lea", [LEA] * 11, [None]):
+        with pytest.raises(InvalidInput):
+            canteen.report_absences(FAMILY, junk, "2026-12-10", "2026-12-10", "other", None)
+
+
+def test_the_dashboard_gives_the_next_meals_and_the_days_to_reserve_before_the_next_deadline(canteen, town):
+    for day in ("2026-12-01", "2026-12-03", "2026-12-04", "2026-12-07", "2026-12-08"):
+        canteen.change_meal(FAMILY, LEA, day, "reserve")
+    canteen.report_absence(FAMILY, LEA, "2026-12-03", "2026-12-03", "other", None)
+    canteen.report_absence(FAMILY, HUGO, "2026-11-25", "2026-11-25", "illness", None)
+    board = canteen.family_dashboard(FAMILY)
+    assert board["today"] == "2026-11-26"
+    lea, hugo = sorted(board["children"], key=lambda c: c["first_name"], reverse=True)
+    assert lea["first_name"] == "Léa"
+    # Thursday 26, 9:00: Monday 30's deadline is today at 10:00, the next to pass; 3 December is an absence.
+    assert lea["next_meals"] == ["2026-12-01", "2026-12-04", "2026-12-07"]
+    assert lea["next_deadline"] == "2026-11-26T10:00:00+01:00" and lea["to_reserve"] == ["2026-11-30"]
+    assert hugo["next_meals"] == [] and hugo["to_reserve"] == ["2026-11-30"]
+    assert [a["first_name"] for a in board["justifications_to_send"]] == ["Hugo"]
+    assert canteen.family_dashboard(OTHER)["justifications_to_send"] == []
+    assert canteen.family_dashboard("no-such-family") == {"today": "2026-11-26", "children": [],
+                                                          "justifications_to_send": []}
+
+
 # --- Schools, classes, vocabulary ------------------------------------------------------------------------
 
 def test_the_school_directory_gives_every_school_with_its_classes_of_two_years(canteen, town):

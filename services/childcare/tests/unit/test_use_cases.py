@@ -277,6 +277,73 @@ def test_the_family_overview_gives_the_children_the_reads_of_each_justification_
     assert mail["recipient"] == "Paul@Example.org" and "Zoé" in mail["subject"] and "body" not in mail
 
 
+def test_a_parent_lists_withdraws_and_justifies_afterwards_the_familys_absences(creche, tmp_path):
+    later = creche.report_absence(FAMILY, LINA, "2026-12-07", "2026-12-08", "other", None)
+    begun = creche.report_absence(FAMILY, LINA, "2026-11-25", "2026-11-26", "illness", None)
+    creche.report_absence(OTHER, ZOE, "2026-12-07", "2026-12-07", "other", None)
+    listed = creche.family_absences(FAMILY)
+    assert [(a["id"], a["first_name"], a["withdrawable"]) for a in listed] == [
+        (later["id"], "Lina", True), (begun["id"], "Lina", False)]
+    assert listed[1]["justify_until"] == "2026-12-25" and listed[1]["decision"] == "none"
+    for family, absence_id in ((OTHER, later["id"]), (FAMILY, "pas-un-id")):
+        with pytest.raises(NotFound):
+            creche.withdraw_absence(family, absence_id)
+        with pytest.raises(NotFound):
+            creche.attach_justification(family, absence_id, {"name": "c.pdf", "content_base64": pdf()})
+    with pytest.raises(Conflict) as started:
+        creche.withdraw_absence(FAMILY, begun["id"])
+    assert started.value.code == "absence_started"
+    with pytest.raises(InvalidInput):
+        creche.attach_justification(FAMILY, begun["id"], {"name": "c.pdf", "content_base64": "bm90IGEgcGRm"})
+    attached = creche.attach_justification(FAMILY, begun["id"], {"name": "c.pdf", "content_base64": pdf()})
+    assert attached["decision"] == "pending" and attached["has_document"] and attached["justify_until"] is None
+    assert [j["id"] for j in creche.justifications("pending")] == [begun["id"]]
+    with pytest.raises(Conflict) as again:
+        creche.attach_justification(FAMILY, begun["id"], {"name": "c.pdf", "content_base64": pdf()})
+    assert again.value.code == "already_justified"
+    assert creche.withdraw_absence(FAMILY, later["id"])["withdrawn"]
+    assert [a["id"] for a in creche.family_absences(FAMILY)] == [begun["id"]]
+    assert len(creche.family_absences(OTHER)) == 1
+
+
+def test_a_decided_absence_is_not_withdrawn_and_a_late_justification_is_refused(creche, clock):
+    absence = creche.report_absence(FAMILY, LINA, "2026-12-07", "2026-12-07", "illness",
+                                    {"name": "c.pdf", "content_base64": pdf()})
+    creche.absence_document(absence["id"], family_id=FAMILY)  # a read is recorded
+    creche.decide_justification(absence["id"], True, "", "agent:pe")
+    with pytest.raises(Conflict) as decided:
+        creche.withdraw_absence(FAMILY, absence["id"])
+    assert decided.value.code == "absence_decided"
+    pending = creche.report_absence(FAMILY, LINA, "2026-12-10", "2026-12-10", "other",
+                                    {"name": "c.pdf", "content_base64": pdf()})
+    creche.absence_document(pending["id"], family_id=FAMILY)
+    assert creche.withdraw_absence(FAMILY, pending["id"])["withdrawn"]  # its file and its reads go with it
+    bare = creche.report_absence(FAMILY, LINA, "2026-11-20", "2026-11-20", "other", None)
+    clock.advance(hours=24 * 25)  # 21 December: 31 days after the first day
+    with pytest.raises(Conflict) as late:
+        creche.attach_justification(FAMILY, bare["id"], {"name": "c.pdf", "content_base64": pdf()})
+    assert late.value.code == "justification_too_late"
+
+
+def test_the_dashboard_gives_next_bookings_waiting_places_and_pending_justifications(creche):
+    first, second = slot_on(creche, MONDAY), slot_on(creche, MONDAY + timedelta(days=1))
+    creche.set_capacity(second["id"], 1)
+    creche.book(OTHER, ZOE, second["id"])
+    creche.book(FAMILY, LINA, first["id"])
+    creche.book(FAMILY, LINA, second["id"])  # the waiting list, first in line
+    creche.report_absence(FAMILY, LINA, "2026-12-07", "2026-12-07", "illness",
+                          {"name": "c.pdf", "content_base64": pdf()})
+    board = creche.family_dashboard(FAMILY)
+    assert board["today"] == "2026-11-26"
+    assert [c["first_name"] for c in board["children"]] == ["Léo", "Lina", "Mia"]  # registered ones only
+    lina = board["children"][1]
+    assert [b["date"] for b in lina["next_bookings"]] == ["2026-11-30"]
+    assert [(b["date"], b["position"]) for b in lina["waiting"]] == [("2026-12-01", 1)]
+    assert [j["first_name"] for j in board["justifications_pending"]] == ["Lina"]
+    assert creche.family_dashboard(OTHER)["justifications_pending"] == []
+    assert creche.family_dashboard("nobody") == {"today": "2026-11-26", "children": [], "justifications_pending": []}
+
+
 def test_billable_facts_count_by_the_half_hour_and_bill_late_cancellations_unless_justified(creche, clock):
     monday = slot_on(creche, MONDAY)
     afternoon = slot_on(creche, MONDAY, "13:30")

@@ -52,9 +52,12 @@ def me(db, clock, account_id):
             raise NotFound("account_not_found", "Ce compte n'existe pas.")
         family = asdict(store.load_family(uow, account.family_id))
         pending = store.pending_email(uow, account, clock.now())
+        # The dashboard tells the last logins (this session's, then the one before): no other call for them.
+        logins = store.latest_audit_of_kind(uow, account.id, "login_ok", 2)
     return {"account": {"id": account.id, "username": account.username, "email": account.email,
                         "email_confirmed": account.email_confirmed, "representative_id": account.representative_id,
-                        "pending_email": pending},
+                        "pending_email": pending,
+                        "last_logins": [{"at": r.at.isoformat(), "client_ip": r.client_ip} for r in logins]},
             "family": family}
 
 

@@ -404,6 +404,19 @@ def test_the_login_lock_is_per_identifier_and_the_address_limit_is_loose(db, clo
     assert logins.login(db, clock, policy, passwords, describe, "claire.martin", PASSWORD, SCHOOL_ADDRESS)["token"]
 
 
+def test_me_tells_the_last_two_logins_for_the_dashboard(db, clock, policy, passwords, family):
+    account_id = new_account(db, clock, policy, passwords, family)["account"]["id"]
+    assert accounts.me(db, clock, account_id)["account"]["last_logins"] == []
+    logins.login(db, clock, policy, passwords, describe, "claire.martin", PASSWORD, "10.0.0.7")
+    clock.advance(hours=30)
+    with pytest.raises(Unauthenticated):
+        logins.login(db, clock, policy, passwords, describe, "claire.martin", "mauvais", "10.0.0.9")
+    logins.login(db, clock, policy, passwords, describe, "claire.martin", PASSWORD, "10.0.0.8")
+    latest, previous = accounts.me(db, clock, account_id)["account"]["last_logins"]
+    assert latest["client_ip"] == "10.0.0.8" and previous["client_ip"] == "10.0.0.7"
+    assert datetime.fromisoformat(latest["at"]) - datetime.fromisoformat(previous["at"]) == timedelta(hours=30)
+
+
 def test_an_over_long_identifier_is_a_failed_login_and_stores_no_long_text(db, clock, policy, passwords):
     with pytest.raises(Unauthenticated):
         logins.login(db, clock, policy, passwords, describe, "é" * 100_000, "x" * 1000, "10.0.0.1")
