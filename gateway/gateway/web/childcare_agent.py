@@ -23,7 +23,7 @@ TASKS = (
     ("childcare_agent.registrations", "Inscriptions et contrats", "Inscrire un enfant en accueil occasionnel ou régulier."),
     ("childcare_agent.justifications", "Justificatifs", "Accepter ou refuser les justificatifs d'absence envoyés par les familles."),
     ("childcare_agent.closures", "Fermetures", "Fermer la crèche un jour (fermeture estivale, journée pédagogique)."),
-    ("childcare_agent.news", "Actualités", "Publier une actualité ou une information pratique de la Petite Enfance."),
+    ("childcare_agent.news", "Actualités", "Publier, modifier ou retirer une actualité ou une information pratique."),
 )
 
 
@@ -268,12 +268,60 @@ def news():
     error, values = None, {"kind": "news"}
     if request.method == "POST":
         values = {k: request.form.get(k, "").strip() for k in ("title", "body", "kind")}
-        try:
-            childcare("publish_news", values["title"], values["body"], values["kind"] or "news")
-        except RemoteError as exc:
-            error = refusal(exc)
+        if not values["title"] or not values["body"]:
+            error = FormError("Donnez un titre et un texte.", "invalid_news")
         else:
-            flash("Publié.")
-            return back("childcare_agent.news")
+            try:
+                childcare("publish_news", values["title"], values["body"], values["kind"] or "news")
+            except RemoteError as exc:
+                error = refusal(exc)
+            else:
+                flash(f"« {values['title']} » est publié.")
+                return back("childcare_agent.news")
     return render_form("agent/childcare/news.html", error, values=values, limits=vocabulary()["limits"],
-                       items=childcare("list_news", "news", 20) + childcare("list_news", "practical", 20))
+                       news=childcare("list_news", "news", 50), practical=childcare("list_news", "practical", 50))
+
+
+def news_item(news_id):
+    """The published item, or 404 (an id longer than any id is not sent to the service)."""
+    if len(news_id) > 64:
+        abort(404)
+    return childcare("news_item", news_id)
+
+
+@bp.route("/actualites/<news_id>", methods=("GET", "POST"))
+@agents_only
+def edit_news(news_id):
+    """Correct a published item (title, text, section); it keeps its publication date."""
+    item = news_item(news_id)
+    error, values = None, item
+    if request.method == "POST":
+        values = {k: request.form.get(k, "").strip() for k in ("title", "body", "kind")}
+        if not values["title"] or not values["body"]:
+            error = FormError("Donnez un titre et un texte.", "invalid_news")
+        else:
+            try:
+                childcare("edit_news", item["id"], values["title"], values["body"], values["kind"] or "news")
+            except RemoteError as exc:
+                if exc.exc_type == "NotFound":
+                    raise
+                error = refusal(exc)
+            else:
+                flash(f"« {values['title']} » est modifié.")
+                return back("childcare_agent.news")
+    return render_form("agent/news_edit.html", error, item=item, values=values, nav="agent/childcare/_nav.html",
+                       limits=vocabulary()["limits"], back_to=url_for("childcare_agent.news"))
+
+
+@bp.route("/actualites/<news_id>/retirer", methods=("GET", "POST"))
+@agents_only
+def withdraw_news(news_id):
+    """Withdraw a published item from the public pages, after a confirmation."""
+    item = news_item(news_id)
+    if request.method == "POST":
+        childcare("withdraw_news", item["id"])
+        flash(f"« {item['title']} » est retiré des pages publiques.")
+        return back("childcare_agent.news")
+    return render_template("agent/confirm.html", nav="agent/childcare/_nav.html", heading="Retirer cette publication ?",
+                           item=item, explanation="Elle disparaîtra des pages publiques. Ce retrait est définitif.",
+                           button="Retirer la publication", cancel=url_for("childcare_agent.news"))
