@@ -1,0 +1,113 @@
+"""The public space of both services in a real browser at 320 px, reached through the footer's menus, checked by
+axe-core; and a Petite Enfance agent editing then withdrawing a news item, seen changing then disappearing from the
+public page."""
+import uuid
+
+import pytest
+from playwright.sync_api import expect
+
+from espace_common.rpc_client import RpcClient
+
+from .pages import heading, log_in
+
+pytestmark = [pytest.mark.browser, pytest.mark.broker, pytest.mark.slow]
+
+PHONE_320 = {"viewport": {"width": 320, "height": 640}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
+AGENT_PASSWORD = "Creche-Actualites-Donges-7?"
+
+# (the footer link's name, the group it sits in, the page's h1), in the order a visitor reads the footer.
+FOOTER_WALK = (
+    ("Affaires Scolaires", "Actualités", "Actualités de la restauration scolaire"),
+    ("Affaires Scolaires", "Informations pratiques", "Informations pratiques"),
+    ("Petite Enfance", "Le multi-accueil", "Petite Enfance : le multi-accueil « Bout D'chou »"),
+    ("Petite Enfance", "Actualités", "Actualités de la Petite Enfance"),
+    ("Petite Enfance", "Informations pratiques", "Informations pratiques de la Petite Enfance"),
+    ("Espace Famille", "Comment ça marche", "Comment fonctionne l'Espace Famille"),
+    ("Espace Famille", "S'inscrire : les documents", "S'inscrire : les documents à fournir"),
+    ("Espace Famille", "Questions fréquentes", "Questions fréquentes"),
+)
+
+
+@pytest.fixture(scope="module")
+def rpc(suite):
+    client = RpcClient(suite.vhost.amqp_uri, timeout=30, caller="public-space")
+    yield client
+    client.close()
+
+
+def suite_url(page):
+    return "/".join(page.url.split("/", 3)[:3])
+
+
+def footer_link(page, group, name):
+    column = page.get_by_role("contentinfo").locator(".footer-nav").filter(
+        has=page.locator(".footer-group", has_text=group))
+    return column.get_by_role("link", name=name, exact=True)
+
+
+def test_the_public_space_of_both_services_at_320_px_through_the_footer(new_page, check):
+    page = new_page(**PHONE_320)
+    page.goto("/")
+    expect(page.get_by_role("main").get_by_role("heading", name="Affaires Scolaires", exact=True)).to_be_visible()
+    expect(page.get_by_role("main").get_by_role("heading", name="Petite Enfance", exact=True)).to_be_visible()
+    check(page)
+    for group, name, title in FOOTER_WALK:
+        footer_link(page, group, name).click()
+        expect(heading(page)).to_have_text(title)
+        check(page)
+    page.get_by_role("contentinfo").get_by_role("link", name="Contacts", exact=True).click()
+    expect(heading(page)).to_have_text("Contacts")
+    for phone, tel in (("02 40 45 79 79", "tel:+33240457979"), ("02 40 91 01 91", "tel:+33240910191"),
+                       ("02 40 45 25 03", "tel:+33240452503")):
+        expect(page.get_by_role("main").get_by_role("link", name=phone)).to_have_attribute("href", tel)
+    check(page)
+    page.get_by_role("contentinfo").get_by_role("link", name="Accessibilité : partiellement conforme").click()
+    expect(heading(page)).to_have_text("Déclaration d'accessibilité")
+    expect(page.get_by_role("main")).to_contain_text("partiellement conforme")
+    expect(page.get_by_role("main")).to_contain_text("Défenseur des droits")
+    check(page)
+    # From the explanation pages, a visitor goes on to create the space.
+    page.goto("/espace-famille")
+    page.get_by_role("main").get_by_role("link", name="Créer mon espace avec ma clé").click()
+    expect(page).to_have_url(f"{suite_url(page)}/creer-mon-espace")
+    check(page)
+
+
+def test_an_agent_edits_then_withdraws_a_creche_news_item_which_leaves_the_public_page(rpc, new_page, check):
+    suffix = uuid.uuid4().hex[:6]
+    agent = f"actus-{suffix}"
+    rpc.call("identity", "ensure_agent", agent, AGENT_PASSWORD, ["petite_enfance"])
+    title, edited = f"Portes ouvertes {suffix}", f"Portes ouvertes du samedi {suffix}"
+    rpc.call("childcare", "publish_news", title, "Venez visiter la crèche.", "news")
+    visitor, page = new_page(**PHONE_320), new_page(**PHONE_320)
+    visitor.goto("/petite-enfance/actualites")
+    expect(visitor.get_by_role("heading", name=title)).to_be_visible()
+
+    log_in(page, agent, AGENT_PASSWORD)
+    page.goto("/agents/petite-enfance/actualites")
+    check(page)
+    item = page.locator(".admin-list li").filter(has_text=title)
+    item.get_by_role("link", name=f"Modifier « {title} »").click()
+    expect(heading(page)).to_have_text(f"Modifier « {title} »")
+    edit_url = page.url
+    check(page)
+    page.get_by_label("Titre").fill(edited)
+    page.get_by_role("button", name="Enregistrer les modifications").click()
+    expect(page.get_by_role("status")).to_contain_text(f"« {edited} » est modifié.")
+    visitor.reload()
+    expect(visitor.get_by_role("heading", name=edited)).to_be_visible()
+    expect(visitor.get_by_role("heading", name=title, exact=True)).to_have_count(0)
+
+    page.locator(".admin-list li").filter(has_text=edited).get_by_role("link", name=f"Retirer « {edited} »").click()
+    expect(heading(page)).to_have_text("Retirer cette publication ?")
+    check(page)
+    page.get_by_role("button", name="Retirer la publication").click()
+    expect(page.get_by_role("status")).to_contain_text(f"« {edited} » est retiré des pages publiques.")
+    expect(page.locator(".admin-list li").filter(has_text=edited)).to_have_count(0)
+    visitor.reload()
+    expect(visitor.get_by_role("heading", level=1)).to_have_text("Actualités de la Petite Enfance")
+    expect(visitor.get_by_text(edited)).to_have_count(0)
+    # The withdrawn item's pages are gone too: its edit page is a French 404.
+    response = page.goto(edit_url)
+    assert response.status == 404
+    expect(heading(page)).to_have_text("Page introuvable")
