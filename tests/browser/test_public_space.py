@@ -1,6 +1,7 @@
 """The public space of both services in a real browser at 320 px, reached through the footer's menus, checked by
 axe-core; and a Petite Enfance agent editing then withdrawing a news item, seen changing then disappearing from the
 public page."""
+import time
 import uuid
 
 import pytest
@@ -111,3 +112,40 @@ def test_an_agent_edits_then_withdraws_a_creche_news_item_which_leaves_the_publi
     response = page.goto(edit_url)
     assert response.status == 404
     expect(heading(page)).to_have_text("Page introuvable")
+
+
+def test_a_school_agent_corrects_a_school_and_cannot_delete_one_with_an_enrolled_child(rpc, new_page, check):
+    suffix = uuid.uuid4().hex[:6]
+    agent = f"ecoles-{suffix}"
+    rpc.call("identity", "ensure_agent", agent, AGENT_PASSWORD, ["affaires_scolaires"])
+    family = rpc.call("identity", "register_family", {
+        "request_id": f"public-space-{suffix}",
+        "representatives": [{"first_name": "Inès", "last_name": f"Ecole{suffix}", "email": f"ines.{suffix}@example.org"}],
+        "children": [{"first_name": "Léa", "last_name": f"Ecole{suffix}", "birth_date": "2018-04-17"}],
+    })
+    school = rpc.call("canteen", "add_school", f"Ecole Jules Vern {suffix}", "public")
+    deadline = time.monotonic() + 60
+    while not rpc.call("canteen", "family_children", family["id"]):
+        assert time.monotonic() < deadline, "canteen never learnt the family's children"
+        time.sleep(0.3)
+    year = rpc.call("canteen", "school_directory")["school_years"][0]
+    rpc.call("canteen", "enrol", family["children"][0]["id"], school["id"], year)
+
+    page = new_page(**PHONE_320)
+    log_in(page, agent, AGENT_PASSWORD)
+    page.goto("/agents/cantine/ecoles")
+    check(page)
+    card = page.get_by_role("region", name=f"Ecole Jules Vern {suffix}")
+    card.get_by_role("link", name=f"Modifier l'école Ecole Jules Vern {suffix}").click()
+    check(page)
+    page.get_by_label("Nom de l'école").fill(f"École Jules Verne {suffix}")
+    page.get_by_role("button", name="Enregistrer").click()
+    expect(page.get_by_role("status")).to_contain_text(f"École « École Jules Verne {suffix} » modifiée.")
+    card = page.get_by_role("region", name=f"École Jules Verne {suffix}")
+    card.get_by_role("link", name=f"Supprimer l'école École Jules Verne {suffix}").click()
+    expect(heading(page)).to_have_text(f"Supprimer l'école « École Jules Verne {suffix} » ?")
+    check(page)
+    page.get_by_role("button", name="Supprimer l'école").click()
+    expect(page.get_by_role("alert")).to_contain_text("a un enfant inscrit : elle ne peut pas être supprimée")
+    check(page)
+    assert any(s["id"] == school["id"] for s in rpc.call("canteen", "list_schools"))
