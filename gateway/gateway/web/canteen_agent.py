@@ -10,6 +10,7 @@ from espace_common.rpc_client import RemoteError
 
 from ..auth import current_principal, role_required
 from ..services import services
+from . import news_admin
 from .canteen_common import (
     CanteenFormError, Week, canteen, day_fr, justification_response, megabytes, refusal, sorted_courses, today,
     vocabulary,
@@ -594,41 +595,15 @@ def news():
                        practical=canteen("list_news", "practical", 50))
 
 
-def news_values(form):
-    return {name: form.get(name, "").strip() for name in ("title", "body", "kind")}
-
-
 @bp.route("/actualites/<news_id>", methods=("GET", "POST"))
 @agents_only
 def edit_news(news_id):
     """Correct a published item (title, text, section); it keeps its publication date."""
-    item = canteen("news_item", known_id(news_id))
-    error, values = None, item
-    if request.method == "POST":
-        values = news_values(request.form)
-        if not values["title"] or not values["body"]:
-            error = CanteenFormError("Donnez un titre et un texte.", "invalid_news")
-        else:
-            try:
-                canteen("edit_news", item["id"], values["title"], values["body"], values["kind"] or "news")
-            except RemoteError as exc:
-                error = refused_unless_not_found(exc)
-            else:
-                flash(f"« {values['title']} » est modifié.")
-                return back("canteen_agent.news")
-    return render_form("agent/news_edit.html", error, item=item, values=values, nav="agent/canteen/_nav.html",
-                       limits=vocabulary().limits, back_to=url_for("canteen_agent.news"))
+    return news_admin.edit("canteen", news_id, "canteen_agent.news", "agent/canteen/_nav.html", vocabulary().limits)
 
 
 @bp.route("/actualites/<news_id>/retirer", methods=("GET", "POST"))
 @agents_only
 def withdraw_news(news_id):
     """Withdraw a published item from the public pages, after a confirmation."""
-    item = canteen("news_item", known_id(news_id))
-    if request.method == "POST":
-        canteen("withdraw_news", item["id"])
-        flash(f"« {item['title']} » est retiré des pages publiques.")
-        return back("canteen_agent.news")
-    return render_template("agent/confirm.html", nav="agent/canteen/_nav.html", heading="Retirer cette publication ?", item=item,
-                           explanation="Elle disparaîtra des pages publiques. Ce retrait est définitif.",
-                           button="Retirer la publication", cancel=url_for("canteen_agent.news"))
+    return news_admin.withdraw("canteen", news_id, "canteen_agent.news", "agent/canteen/_nav.html")

@@ -8,6 +8,7 @@ from espace_common.rpc_client import RemoteError
 
 from ..auth import current_principal, role_required
 from ..errors import refusal
+from . import news_admin
 from .canteen_common import day_fr, justification_response, today
 from .childcare import childcare, hhmm_fr, vocabulary
 from .helpers import FormError, render_form
@@ -282,46 +283,16 @@ def news():
                        news=childcare("list_news", "news", 50), practical=childcare("list_news", "practical", 50))
 
 
-def news_item(news_id):
-    """The published item, or 404 (an id longer than any id is not sent to the service)."""
-    if len(news_id) > 64:
-        abort(404)
-    return childcare("news_item", news_id)
-
-
 @bp.route("/actualites/<news_id>", methods=("GET", "POST"))
 @agents_only
 def edit_news(news_id):
     """Correct a published item (title, text, section); it keeps its publication date."""
-    item = news_item(news_id)
-    error, values = None, item
-    if request.method == "POST":
-        values = {k: request.form.get(k, "").strip() for k in ("title", "body", "kind")}
-        if not values["title"] or not values["body"]:
-            error = FormError("Donnez un titre et un texte.", "invalid_news")
-        else:
-            try:
-                childcare("edit_news", item["id"], values["title"], values["body"], values["kind"] or "news")
-            except RemoteError as exc:
-                if exc.exc_type == "NotFound":
-                    raise
-                error = refusal(exc)
-            else:
-                flash(f"« {values['title']} » est modifié.")
-                return back("childcare_agent.news")
-    return render_form("agent/news_edit.html", error, item=item, values=values, nav="agent/childcare/_nav.html",
-                       limits=vocabulary()["limits"], back_to=url_for("childcare_agent.news"))
+    return news_admin.edit("childcare", news_id, "childcare_agent.news", "agent/childcare/_nav.html",
+                           vocabulary()["limits"])
 
 
 @bp.route("/actualites/<news_id>/retirer", methods=("GET", "POST"))
 @agents_only
 def withdraw_news(news_id):
     """Withdraw a published item from the public pages, after a confirmation."""
-    item = news_item(news_id)
-    if request.method == "POST":
-        childcare("withdraw_news", item["id"])
-        flash(f"« {item['title']} » est retiré des pages publiques.")
-        return back("childcare_agent.news")
-    return render_template("agent/confirm.html", nav="agent/childcare/_nav.html", heading="Retirer cette publication ?",
-                           item=item, explanation="Elle disparaîtra des pages publiques. Ce retrait est définitif.",
-                           button="Retirer la publication", cancel=url_for("childcare_agent.news"))
+    return news_admin.withdraw("childcare", news_id, "childcare_agent.news", "agent/childcare/_nav.html")
