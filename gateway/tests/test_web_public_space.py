@@ -240,7 +240,7 @@ def test_a_school_name_taken_or_too_long_is_shown_on_its_field(client, services)
 def test_deleting_a_school_with_children_is_refused_in_french(client, services):
     log_in_as(client, services, AGENT)
     page = text(client.get("/agents/cantine/ecoles/s-1/supprimer"))
-    assert "Supprimer l'école « École Jules Verne » ?" in page and calls(services, "canteen", "delete_school") == []
+    assert "Supprimer l'école « <bdi>École Jules Verne</bdi> » ?" in page and calls(services, "canteen", "delete_school") == []
     message = ("L'école « École Jules Verne » a un enfant inscrit : elle ne peut pas être supprimée. "
                "Changez d'abord l'inscription de ces enfants, ou corrigez son nom.")
     services.answers[("canteen", "delete_school")] = remote("Conflict", "school_in_use", message)

@@ -5,6 +5,7 @@ import io
 from datetime import date, timedelta
 
 from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
+from markupsafe import Markup
 
 from espace_common.rpc_client import RemoteError
 
@@ -322,7 +323,7 @@ def delete_school(school_id):
             flash(f"École « {school['name']} » supprimée.")
             return back("canteen_agent.schools")
     classes = sum(len(school["classes"][year]) for year in years)
-    return render_form("agent/confirm.html", error, nav="agent/canteen/_nav.html", heading=f"Supprimer l'école « {school['name']} » ?",
+    return render_form("agent/confirm.html", error, nav="agent/canteen/_nav.html", heading=Markup("Supprimer l'école « <bdi>{}</bdi> » ?").format(school["name"]),
                        explanation=("Ses classes seront supprimées avec elle" if classes else "Elle n'a aucune classe")
                        + ". Une école où des enfants sont inscrits ne peut pas être supprimée.",
                        button="Supprimer l'école", cancel=url_for("canteen_agent.schools"))
@@ -367,7 +368,8 @@ def delete_class(class_id):
             flash(f"Classe « {klass['name']} » supprimée.")
             return back("canteen_agent.schools", annee=klass["school_year"])
     return render_form("agent/confirm.html", error, nav="agent/canteen/_nav.html",
-                       heading=f"Supprimer la classe « {klass['name']} » ({school['name']}, {klass['school_year']}) ?",
+                       heading=Markup("Supprimer la classe « <bdi>{}</bdi> » (<bdi>{}</bdi>, {}) ?").format(
+                           klass["name"], school["name"], klass["school_year"]),
                        explanation="Une classe où des enfants sont inscrits ne peut pas être supprimée : "
                                    "changez d'abord leur inscription.",
                        button="Supprimer la classe", cancel=url_for("canteen_agent.schools", annee=klass["school_year"]))
