@@ -149,3 +149,27 @@ def test_a_school_agent_corrects_a_school_and_cannot_delete_one_with_an_enrolled
     expect(page.get_by_role("alert")).to_contain_text("a un enfant inscrit : elle ne peut pas être supprimée")
     check(page)
     assert any(s["id"] == school["id"] for s in rpc.call("canteen", "list_schools"))
+
+
+def test_the_canteens_news_schools_and_classes_are_edited_and_deleted_over_rpc(rpc, new_page):
+    """The canteen's new commands through the real broker; the public page follows."""
+    suffix = uuid.uuid4().hex[:6]
+    news = rpc.call("canteen", "publish_news", f"Menu de Noël {suffix}", "Le 17 décembre.", "news")
+    edited = rpc.call("canteen", "edit_news", news["id"], f"Repas de Noël {suffix}", "Le **18** décembre.", "news")
+    assert edited["title"] == f"Repas de Noël {suffix}"
+    page = new_page(**PHONE_320)
+    page.goto("/cantine/actualites")
+    expect(page.get_by_role("heading", name=f"Repas de Noël {suffix}")).to_be_visible()
+    assert rpc.call("canteen", "withdraw_news", news["id"])["id"] == news["id"]
+    page.reload()
+    expect(page.get_by_text(f"Repas de Noël {suffix}")).to_have_count(0)
+
+    school = rpc.call("canteen", "add_school", f"École en double {suffix}", "public")
+    year = rpc.call("canteen", "school_directory")["school_years"][0]
+    klass = rpc.call("canteen", "add_class", school["id"], year, "CE 1")
+    assert rpc.call("canteen", "rename_class", klass["id"], "CE1")["name"] == "CE1"
+    assert rpc.call("canteen", "edit_school", school["id"], f"École à supprimer {suffix}", "public", "")["name"] \
+        == f"École à supprimer {suffix}"
+    assert rpc.call("canteen", "delete_class", klass["id"])["name"] == "CE1"
+    assert rpc.call("canteen", "delete_school", school["id"])["id"] == school["id"]
+    assert all(s["id"] != school["id"] for s in rpc.call("canteen", "list_schools"))
