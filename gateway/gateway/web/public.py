@@ -14,7 +14,14 @@ from ..services import services
 
 bp = Blueprint("public", __name__)
 
-CONTACTS = tuple((name, phone, town.tel_uri(phone)[4:]) for name, phone in town.CONTACTS)
+
+def guillemets(text):
+    """French typography: no line break just inside « and »."""
+    return text.replace("« ", "«\u00a0").replace(" »", "\u00a0»")
+
+
+CONTACTS = tuple((guillemets(name), phone, town.tel_uri(phone)[4:]) for name, phone in town.CONTACTS)
+CONTACT_ROLES = tuple(((guillemets(name), phone), role, address) for (name, phone), role, address in town.CONTACT_ROLES)
 
 # The public pages of both services, in the order the public menu shows them.
 PUBLIC_PAGES = (
@@ -59,7 +66,7 @@ def registering():
 
 @bp.get("/contacts")
 def contacts():
-    return render_template("public/contacts.html", contact_roles=town.CONTACT_ROLES)
+    return render_template("public/contacts.html", contact_roles=CONTACT_ROLES)
 
 
 def service_rules():
