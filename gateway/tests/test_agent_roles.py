@@ -24,6 +24,22 @@ PARENT = frozenset({PARENT_})
 PUBLIC = None                               # anonymous visitors too: nothing to refuse
 
 ROLE_TABLE = {
+    ("GET", "/agents/cantine/actualites/<news_id>"): S,
+    ("GET", "/agents/cantine/actualites/<news_id>/retirer"): S,
+    ("GET", "/agents/cantine/classes/<class_id>"): S,
+    ("GET", "/agents/cantine/classes/<class_id>/supprimer"): S,
+    ("GET", "/agents/cantine/ecoles/<school_id>"): S,
+    ("GET", "/agents/cantine/ecoles/<school_id>/supprimer"): S,
+    ("GET", "/agents/petite-enfance/actualites/<news_id>"): P,
+    ("GET", "/agents/petite-enfance/actualites/<news_id>/retirer"): P,
+    ("POST", "/agents/cantine/actualites/<news_id>"): S,
+    ("POST", "/agents/cantine/actualites/<news_id>/retirer"): S,
+    ("POST", "/agents/cantine/classes/<class_id>"): S,
+    ("POST", "/agents/cantine/classes/<class_id>/supprimer"): S,
+    ("POST", "/agents/cantine/ecoles/<school_id>"): S,
+    ("POST", "/agents/cantine/ecoles/<school_id>/supprimer"): S,
+    ("POST", "/agents/petite-enfance/actualites/<news_id>"): P,
+    ("POST", "/agents/petite-enfance/actualites/<news_id>/retirer"): P,
     ("GET", "/agents/"): SP,
     ("GET", "/agents/cantine/"): S,
     ("GET", "/agents/cantine/absences/<absence_id>/justificatif"): S,

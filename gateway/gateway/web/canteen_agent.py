@@ -5,11 +5,13 @@ import io
 from datetime import date, timedelta
 
 from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
+from markupsafe import Markup
 
 from espace_common.rpc_client import RemoteError
 
 from ..auth import current_principal, role_required
 from ..services import services
+from . import news_admin
 from .canteen_common import (
     CanteenFormError, Week, canteen, day_fr, justification_response, megabytes, refusal, sorted_courses, today,
     vocabulary,
@@ -32,7 +34,7 @@ TASKS = (
     ("canteen_agent.headcount", "Effectifs",
      "Les repas réservés par école et par régime, et leur export CSV pour la cuisine."),
     ("canteen_agent.diets", "Régimes et PAI", "Le régime alimentaire et le PAI de chaque enfant (données sensibles)."),
-    ("canteen_agent.news", "Actualités", "Publier une actualité ou une information pratique du service."),
+    ("canteen_agent.news", "Actualités", "Publier, modifier ou retirer une actualité ou une information pratique."),
 )
 
 
@@ -247,6 +249,130 @@ def schools():
     listed = [{**school, "classes": school["classes"][year]} for school in directory["schools"]]
     return render_form("agent/canteen/schools.html", error, schools=listed, years=years, year=year, values=values,
                        kinds=vocabulary().school_kinds)
+
+
+def known_id(value):
+    """An id from the URL: anything longer than an id is no id (404) and is not sent to the service."""
+    if len(value) > 64:
+        abort(404)
+    return value
+
+
+def directory_school(school_id):
+    """The school (with its classes of the offered years) from the directory, or 404."""
+    directory = canteen("school_directory")
+    school = next((s for s in directory["schools"] if s["id"] == known_id(school_id)), None)
+    return school or abort(404), directory["school_years"]
+
+
+def directory_class(class_id):
+    """The class, its school and its year from the directory, or 404."""
+    known_id(class_id)
+    for school in canteen("school_directory")["schools"]:
+        for year, classes in school["classes"].items():
+            for klass in classes:
+                if klass["id"] == class_id:
+                    return {**klass, "school_year": year}, school
+    abort(404)
+
+
+def refused_unless_not_found(exc):
+    """A refusal shown on the form; an id the service does not know is the 404 page."""
+    if exc.exc_type == "NotFound":
+        raise exc
+    return refusal(exc)
+
+
+@bp.route("/ecoles/<school_id>", methods=("GET", "POST"))
+@agents_only
+def edit_school(school_id):
+    """Correct a school's name, kind or address."""
+    school, years = directory_school(school_id)
+    error, values = None, school
+    if request.method == "POST":
+        values = {"id": school["id"], **{name: request.form.get(name, "").strip() for name in ("name", "kind", "address")}}
+        try:
+            if not values["name"]:
+                raise_form("Donnez le nom de l'école.", "invalid_school")
+            canteen("edit_school", school["id"], values["name"], values["kind"] or "public", values["address"])
+        except FormRefusal as refused:
+            error = refused.error
+        except RemoteError as exc:
+            error = refused_unless_not_found(exc)
+            if error.code == "school_name_taken":
+                error.about = "name"
+        else:
+            flash(f"École « {values['name']} » modifiée.")
+            return back("canteen_agent.schools")
+    return render_form("agent/canteen/school_edit.html", error, school=school, values=values,
+                       kinds=vocabulary().school_kinds)
+
+
+@bp.route("/ecoles/<school_id>/supprimer", methods=("GET", "POST"))
+@agents_only
+def delete_school(school_id):
+    """Delete a school entered by mistake, after a confirmation; the service refuses one with enrolled children."""
+    school, years = directory_school(school_id)
+    error = None
+    if request.method == "POST":
+        try:
+            canteen("delete_school", school["id"])
+        except RemoteError as exc:
+            error = refused_unless_not_found(exc)
+        else:
+            flash(f"École « {school['name']} » supprimée.")
+            return back("canteen_agent.schools")
+    classes = sum(len(school["classes"][year]) for year in years)
+    return render_form("agent/confirm.html", error, nav="agent/canteen/_nav.html", heading=Markup("Supprimer l'école « <bdi>{}</bdi> » ?").format(school["name"]),
+                       explanation=("Ses classes seront supprimées avec elle" if classes else "Elle n'a aucune classe")
+                       + ". Une école où des enfants sont inscrits ne peut pas être supprimée.",
+                       button="Supprimer l'école", cancel=url_for("canteen_agent.schools"))
+
+
+@bp.route("/classes/<class_id>", methods=("GET", "POST"))
+@agents_only
+def rename_class(class_id):
+    """Correct a class's name."""
+    klass, school = directory_class(class_id)
+    error, values = None, {"class_name": klass["name"]}
+    if request.method == "POST":
+        values = {"class_name": request.form.get("class_name", "").strip()}
+        try:
+            if not values["class_name"]:
+                raise_form("Donnez un nom à la classe.", "invalid_class")
+            canteen("rename_class", class_id, values["class_name"])
+        except FormRefusal as refused:
+            error = refused.error
+        except RemoteError as exc:
+            error = refused_unless_not_found(exc)
+        if error is not None:
+            error.about = "class_name"
+        else:
+            flash(f"Classe renommée « {values['class_name']} ».")
+            return back("canteen_agent.schools", annee=klass["school_year"])
+    return render_form("agent/canteen/class_edit.html", error, klass=klass, school=school, values=values)
+
+
+@bp.route("/classes/<class_id>/supprimer", methods=("GET", "POST"))
+@agents_only
+def delete_class(class_id):
+    """Delete a class entered by mistake, after a confirmation; the service refuses one with enrolled children."""
+    klass, school = directory_class(class_id)
+    error = None
+    if request.method == "POST":
+        try:
+            canteen("delete_class", class_id)
+        except RemoteError as exc:
+            error = refused_unless_not_found(exc)
+        else:
+            flash(f"Classe « {klass['name']} » supprimée.")
+            return back("canteen_agent.schools", annee=klass["school_year"])
+    return render_form("agent/confirm.html", error, nav="agent/canteen/_nav.html",
+                       heading=Markup("Supprimer la classe « <bdi>{}</bdi> » (<bdi>{}</bdi>, {}) ?").format(
+                           klass["name"], school["name"], klass["school_year"]),
+                       explanation="Une classe où des enfants sont inscrits ne peut pas être supprimée : "
+                                   "changez d'abord leur inscription.",
+                       button="Supprimer la classe", cancel=url_for("canteen_agent.schools", annee=klass["school_year"]))
 
 
 class FormRefusal(Exception):
@@ -467,5 +593,19 @@ def news():
             else:
                 flash(f"« {values['title']} » est publié.")
                 return back("canteen_agent.news")
-    return render_form("agent/canteen/news.html", error, values=values, news=canteen("list_news", "news", 5),
-                       practical=canteen("list_news", "practical", 5))
+    return render_form("agent/canteen/news.html", error, values=values, news=canteen("list_news", "news", 50),
+                       practical=canteen("list_news", "practical", 50))
+
+
+@bp.route("/actualites/<news_id>", methods=("GET", "POST"))
+@agents_only
+def edit_news(news_id):
+    """Correct a published item (title, text, section); it keeps its publication date."""
+    return news_admin.edit("canteen", news_id, "canteen_agent.news", "agent/canteen/_nav.html", vocabulary().limits)
+
+
+@bp.route("/actualites/<news_id>/retirer", methods=("GET", "POST"))
+@agents_only
+def withdraw_news(news_id):
+    """Withdraw a published item from the public pages, after a confirmation."""
+    return news_admin.withdraw("canteen", news_id, "canteen_agent.news", "agent/canteen/_nav.html")

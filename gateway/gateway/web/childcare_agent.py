@@ -8,6 +8,7 @@ from espace_common.rpc_client import RemoteError
 
 from ..auth import current_principal, role_required
 from ..errors import refusal
+from . import news_admin
 from .canteen_common import day_fr, justification_response, today
 from .childcare import childcare, hhmm_fr, vocabulary
 from .helpers import FormError, render_form
@@ -23,7 +24,7 @@ TASKS = (
     ("childcare_agent.registrations", "Inscriptions et contrats", "Inscrire un enfant en accueil occasionnel ou régulier."),
     ("childcare_agent.justifications", "Justificatifs", "Accepter ou refuser les justificatifs d'absence envoyés par les familles."),
     ("childcare_agent.closures", "Fermetures", "Fermer la crèche un jour (fermeture estivale, journée pédagogique)."),
-    ("childcare_agent.news", "Actualités", "Publier une actualité ou une information pratique de la Petite Enfance."),
+    ("childcare_agent.news", "Actualités", "Publier, modifier ou retirer une actualité ou une information pratique."),
 )
 
 
@@ -268,12 +269,30 @@ def news():
     error, values = None, {"kind": "news"}
     if request.method == "POST":
         values = {k: request.form.get(k, "").strip() for k in ("title", "body", "kind")}
-        try:
-            childcare("publish_news", values["title"], values["body"], values["kind"] or "news")
-        except RemoteError as exc:
-            error = refusal(exc)
+        if not values["title"] or not values["body"]:
+            error = FormError("Donnez un titre et un texte.", "invalid_news")
         else:
-            flash("Publié.")
-            return back("childcare_agent.news")
+            try:
+                childcare("publish_news", values["title"], values["body"], values["kind"] or "news")
+            except RemoteError as exc:
+                error = refusal(exc)
+            else:
+                flash(f"« {values['title']} » est publié.")
+                return back("childcare_agent.news")
     return render_form("agent/childcare/news.html", error, values=values, limits=vocabulary()["limits"],
-                       items=childcare("list_news", "news", 20) + childcare("list_news", "practical", 20))
+                       news=childcare("list_news", "news", 50), practical=childcare("list_news", "practical", 50))
+
+
+@bp.route("/actualites/<news_id>", methods=("GET", "POST"))
+@agents_only
+def edit_news(news_id):
+    """Correct a published item (title, text, section); it keeps its publication date."""
+    return news_admin.edit("childcare", news_id, "childcare_agent.news", "agent/childcare/_nav.html",
+                           vocabulary()["limits"])
+
+
+@bp.route("/actualites/<news_id>/retirer", methods=("GET", "POST"))
+@agents_only
+def withdraw_news(news_id):
+    """Withdraw a published item from the public pages, after a confirmation."""
+    return news_admin.withdraw("childcare", news_id, "childcare_agent.news", "agent/childcare/_nav.html")

@@ -451,6 +451,15 @@ def parse_school(name, kind, address):
     return name, kind, bounded_text(address, "school_address", "invalid_school", "L'adresse d'une école")
 
 
+def in_use_message(subject, enrolled):
+    """Why a school or class cannot be deleted, in French: it has children enrolled (or meals recorded)."""
+    if enrolled:
+        children = "un enfant inscrit" if enrolled == 1 else f"{enrolled} enfants inscrits"
+        return (f"{subject} a {children} : elle ne peut pas être supprimée. "
+                "Changez d'abord l'inscription de ces enfants, ou corrigez son nom.")
+    return f"{subject} a des repas enregistrés : elle ne peut pas être supprimée, pour garder l'historique."
+
+
 def parse_class_name(name):
     return bounded_text(name, "class_name", "invalid_class", "Le nom d'une classe") or "Classe"
 

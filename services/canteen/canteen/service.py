@@ -60,6 +60,24 @@ class CanteenService(HealthMixin):
         return self.canteen.list_classes(school_id, school_year)
 
     @rpc
+    def edit_school(self, school_id, name, kind="public", address=""):
+        return self.canteen.edit_school(school_id, name, kind, address)
+
+    @rpc
+    def delete_school(self, school_id):
+        """Delete a school entered by mistake; refused (Conflict) when children are or were enrolled in it."""
+        return self.canteen.delete_school(school_id)
+
+    @rpc
+    def rename_class(self, class_id, name):
+        return self.canteen.rename_class(class_id, name)
+
+    @rpc
+    def delete_class(self, class_id):
+        """Delete a class entered by mistake; refused (Conflict) when children are enrolled in it."""
+        return self.canteen.delete_class(class_id)
+
+    @rpc
     def school_directory(self):
         """Every school with its classes of this school year and the next, in one call."""
         return self.canteen.school_directory()
@@ -238,6 +256,20 @@ class CanteenService(HealthMixin):
     @rpc
     def list_news(self, kind="news", limit=20):
         return self.canteen.list_news(kind, limit)
+
+    @rpc
+    def news_item(self, news_id):
+        return self.canteen.news_item(news_id)
+
+    @rpc
+    def edit_news(self, news_id, title, body, kind="news"):
+        """An agent corrects a published news item or practical information."""
+        return self.canteen.edit_news(news_id, title, body, kind)
+
+    @rpc
+    def withdraw_news(self, news_id):
+        """An agent withdraws a published item from the public pages."""
+        return self.canteen.withdraw_news(news_id)
 
     # --- The family's private calendar feed -------------------------------------------------------
 

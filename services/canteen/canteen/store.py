@@ -139,6 +139,46 @@ def add_school(uow, name, kind, address):
     return school_id
 
 
+def update_school(uow, school_id, name, kind, address):
+    return uow.execute(update(orm.schools).where(orm.schools.c.id == school_id)
+                       .values(name=name, kind=kind, address=address)).rowcount
+
+
+def school_uses(uow, school_id):
+    """How many enrolments (every school year) and attendance rows a school has: what forbids deleting it."""
+    enrolled = uow.execute(select(func.count()).select_from(orm.enrolments)
+                           .where(orm.enrolments.c.school_id == school_id)).scalar()
+    attended = uow.execute(select(func.count()).select_from(orm.attendance)
+                           .where(orm.attendance.c.school_id == school_id)).scalar()
+    return enrolled, attended
+
+
+def delete_school(uow, school_id):
+    """A school without enrolments nor attendance, its (empty) classes and its attendance sheets."""
+    uow.execute(delete(orm.attendance_sheets).where(orm.attendance_sheets.c.school_id == school_id))
+    uow.execute(delete(orm.classes).where(orm.classes.c.school_id == school_id))
+    return uow.execute(delete(orm.schools).where(orm.schools.c.id == school_id)).rowcount
+
+
+def class_enrolments(uow, class_id):
+    return uow.execute(select(func.count()).select_from(orm.enrolments)
+                       .where(orm.enrolments.c.class_id == class_id)).scalar()
+
+
+def class_named(uow, school_id, school_year, name):
+    return uow.execute(select(orm.classes).where(
+        orm.classes.c.school_id == school_id, orm.classes.c.school_year == school_year,
+        orm.classes.c.name == name)).first()
+
+
+def rename_class(uow, class_id, name):
+    return uow.execute(update(orm.classes).where(orm.classes.c.id == class_id).values(name=name)).rowcount
+
+
+def delete_class(uow, class_id):
+    return uow.execute(delete(orm.classes).where(orm.classes.c.id == class_id)).rowcount
+
+
 def school_class(uow, class_id):
     return uow.execute(select(orm.classes).where(orm.classes.c.id == class_id)).first()
 
@@ -276,6 +316,19 @@ def add_news(uow, title, body, kind, now):
 def news(uow, kind, limit):
     return uow.execute(select(orm.news).where(orm.news.c.kind == kind)
                        .order_by(orm.news.c.published_at.desc()).limit(limit)).all()
+
+
+def news_item(uow, news_id):
+    return uow.execute(select(orm.news).where(orm.news.c.id == news_id)).first()
+
+
+def update_news(uow, news_id, title, body, kind):
+    return uow.execute(update(orm.news).where(orm.news.c.id == news_id)
+                       .values(title=title, body=body, kind=kind)).rowcount
+
+
+def delete_news(uow, news_id):
+    return uow.execute(delete(orm.news).where(orm.news.c.id == news_id)).rowcount
 
 
 def month_facts(uow, family_ids, start, end):

@@ -17,6 +17,8 @@ from .calendar_rules import days_between
 CHILD_NOT_FOUND = ("child_not_found", "Cet enfant n'existe pas.")
 SCHOOL_NOT_FOUND = ("school_not_found", "Cette école n'existe pas.")
 ABSENCE_NOT_FOUND = ("absence_not_found", "Cette absence n'existe pas.")
+CLASS_NOT_FOUND = ("class_not_found", "Cette classe n'existe pas.")
+NEWS_NOT_FOUND = ("news_not_found", "Cette actualité n'existe pas ou a été retirée.")
 
 
 class Canteen:
@@ -66,6 +68,59 @@ class Canteen:
             class_id = store.add_class(uow, school_id, school_year, name)
             uow.commit()
         return {"id": class_id, "school_id": school_id, "school_year": school_year, "name": name}
+
+    def edit_school(self, school_id, name, kind="public", address=""):
+        """An agent corrects a school's name, kind or address; another school's name is refused."""
+        name, kind, address = domain.parse_school(name, kind, address)
+        with self.unit_of_work() as uow:
+            if store.school(uow, school_id) is None:
+                raise NotFound(*SCHOOL_NOT_FOUND)
+            namesake = store.school_by_name(uow, name)
+            if namesake is not None and namesake.id != school_id:
+                raise Conflict("school_name_taken", f"Une autre école s'appelle déjà « {name} ».")
+            store.update_school(uow, school_id, name, kind, address)
+            uow.commit()
+        return {"id": school_id, "name": name, "kind": kind, "address": address}
+
+    def delete_school(self, school_id):
+        """Delete a school entered by mistake, with its classes. A school that has (or had) enrolled children or
+        attendance is refused: deleting it would lose where children ate, which invoicing and the history need."""
+        with self.unit_of_work() as uow:
+            school = store.school(uow, school_id)
+            if school is None:
+                raise NotFound(*SCHOOL_NOT_FOUND)
+            enrolled, attended = store.school_uses(uow, school_id)
+            if enrolled or attended:
+                raise Conflict("school_in_use", domain.in_use_message(f"L'école « {school.name} »", enrolled))
+            store.delete_school(uow, school_id)
+            uow.commit()
+        return {"id": school_id, "name": school.name}
+
+    def rename_class(self, class_id, name):
+        name = domain.parse_class_name(name)
+        with self.unit_of_work() as uow:
+            klass = store.school_class(uow, class_id)
+            if klass is None:
+                raise NotFound(*CLASS_NOT_FOUND)
+            namesake = store.class_named(uow, klass.school_id, klass.school_year, name)
+            if namesake is not None and namesake.id != class_id:
+                raise Conflict("class_name_taken", f"Cette école a déjà une classe « {name} » en {klass.school_year}.")
+            store.rename_class(uow, class_id, name)
+            uow.commit()
+        return {"id": class_id, "school_id": klass.school_id, "school_year": klass.school_year, "name": name}
+
+    def delete_class(self, class_id):
+        """Delete a class entered by mistake; one with enrolled children is refused (change their class first)."""
+        with self.unit_of_work() as uow:
+            klass = store.school_class(uow, class_id)
+            if klass is None:
+                raise NotFound(*CLASS_NOT_FOUND)
+            enrolled = store.class_enrolments(uow, class_id)
+            if enrolled:
+                raise Conflict("class_in_use", domain.in_use_message(f"La classe « {klass.name} »", enrolled))
+            store.delete_class(uow, class_id)
+            uow.commit()
+        return {"id": class_id, "name": klass.name, "school_year": klass.school_year}
 
     def list_classes(self, school_id, school_year):
         with self.unit_of_work(read_only=True) as uow:
@@ -518,8 +573,34 @@ class Canteen:
     def list_news(self, kind="news", limit=20):
         with self.unit_of_work(read_only=True) as uow:
             rows = store.news(uow, kind, min(int(limit), 100))
-        return [{"id": r.id, "title": r.title, "body": r.body, "published_at": r.published_at.isoformat()}
-                for r in rows]
+        return [_news(r) for r in rows]
+
+    def news_item(self, news_id):
+        with self.unit_of_work(read_only=True) as uow:
+            row = store.news_item(uow, news_id)
+        if row is None:
+            raise NotFound(*NEWS_NOT_FOUND)
+        return _news(row)
+
+    def edit_news(self, news_id, title, body, kind="news"):
+        """An agent corrects a published item (title, text, section); it keeps its publication date."""
+        title, body, kind = domain.parse_news(title, body, kind)
+        with self.unit_of_work() as uow:
+            if not store.update_news(uow, news_id, title, body, kind):
+                raise NotFound(*NEWS_NOT_FOUND)
+            row = store.news_item(uow, news_id)
+            uow.commit()
+        return _news(row)
+
+    def withdraw_news(self, news_id):
+        """Withdraw a published item: it leaves the public pages at once. Withdrawing it again finds nothing."""
+        with self.unit_of_work() as uow:
+            row = store.news_item(uow, news_id)
+            if row is None:
+                raise NotFound(*NEWS_NOT_FOUND)
+            store.delete_news(uow, news_id)
+            uow.commit()
+        return {"id": row.id, "title": row.title, "kind": row.kind}
 
     # --- The family's private calendar feed ----------------------------------------------------------
 
@@ -565,6 +646,11 @@ class Canteen:
 def _own_child(uow, family_id, child_id):
     if store.child_in_family(uow, family_id, child_id) is None:
         raise NotFound(*CHILD_NOT_FOUND)
+
+
+def _news(row):
+    return {"id": row.id, "title": row.title, "body": row.body, "kind": row.kind,
+            "published_at": row.published_at.isoformat()}
 
 
 def _school(row):

@@ -191,3 +191,17 @@ class ChildcareService(HealthMixin):
     @rpc
     def list_news(self, kind="news", limit=20):
         return self.childcare.list_news(kind, limit)
+
+    @rpc
+    def news_item(self, news_id):
+        return self.childcare.news_item(news_id)
+
+    @rpc
+    def edit_news(self, news_id, title, body, kind="news"):
+        """An agent corrects a published news item or practical information."""
+        return self.childcare.edit_news(news_id, title, body, kind)
+
+    @rpc
+    def withdraw_news(self, news_id):
+        """An agent withdraws a published item from the public pages."""
+        return self.childcare.withdraw_news(news_id)

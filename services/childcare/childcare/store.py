@@ -345,6 +345,19 @@ def news_by_title(uow, title, kind):
     return uow.execute(select(orm.news).where(orm.news.c.title == title, orm.news.c.kind == kind)).first()
 
 
+def news_item(uow, news_id):
+    return uow.execute(select(orm.news).where(orm.news.c.id == news_id)).first()
+
+
+def update_news(uow, news_id, title, body, kind):
+    return uow.execute(update(orm.news).where(orm.news.c.id == news_id)
+                       .values(title=title, body=body, kind=kind)).rowcount
+
+
+def delete_news(uow, news_id):
+    return uow.execute(delete(orm.news).where(orm.news.c.id == news_id)).rowcount
+
+
 # --- Billing ------------------------------------------------------------------------------------------------
 
 def family_children_pairs(uow, family_id):

@@ -17,6 +17,7 @@ CHILD_NOT_FOUND = ("child_not_found", "Cet enfant n'existe pas.")
 BOOKING_NOT_FOUND = ("booking_not_found", "Cette réservation n'existe pas.")
 SLOT_NOT_FOUND = ("slot_not_found", "Ce créneau n'existe pas.")
 ABSENCE_NOT_FOUND = ("absence_not_found", "Cette absence n'existe pas.")
+NEWS_NOT_FOUND = ("news_not_found", "Cette actualité n'existe pas ou a été retirée.")
 
 
 class Childcare:
@@ -588,8 +589,39 @@ class Childcare:
     def list_news(self, kind="news", limit=20):
         limit = max(1, min(int(limit), 100))
         with self.unit_of_work(read_only=True) as uow:
-            return [{"id": r.id, "title": r.title, "body": r.body, "kind": r.kind,
-                     "published_at": r.published_at.isoformat()} for r in store.news(uow, kind, limit)]
+            return [_news(r) for r in store.news(uow, kind, limit)]
+
+    def news_item(self, news_id):
+        with self.unit_of_work(read_only=True) as uow:
+            row = store.news_item(uow, news_id)
+        if row is None:
+            raise NotFound(*NEWS_NOT_FOUND)
+        return _news(row)
+
+    def edit_news(self, news_id, title, body, kind="news"):
+        """An agent corrects a published item (title, text, section); it keeps its publication date."""
+        title, body, kind = domain.parse_news(title, body, kind)
+        with self.unit_of_work() as uow:
+            if not store.update_news(uow, news_id, title, body, kind):
+                raise NotFound(*NEWS_NOT_FOUND)
+            row = store.news_item(uow, news_id)
+            uow.commit()
+        return _news(row)
+
+    def withdraw_news(self, news_id):
+        """Withdraw a published item: it leaves the public pages at once. Withdrawing it again finds nothing."""
+        with self.unit_of_work() as uow:
+            row = store.news_item(uow, news_id)
+            if row is None:
+                raise NotFound(*NEWS_NOT_FOUND)
+            store.delete_news(uow, news_id)
+            uow.commit()
+        return {"id": row.id, "title": row.title, "kind": row.kind}
+
+
+def _news(row):
+    return {"id": row.id, "title": row.title, "body": row.body, "kind": row.kind,
+            "published_at": row.published_at.isoformat()}
 
 
 def _own_child(uow, family_id, child_id):
