@@ -24,9 +24,13 @@ venv: system $(BIN)/.installed
 run: venv
 	$(BIN)/python -m espace_deploy.run
 
+# pytest-xdist: TEST_WORKERS processes (more than the cores: the tests mostly wait on processes starting),
+# each taking a whole module at a time (its module fixtures start once). TEST_WORKERS=0 runs serially.
+TEST_WORKERS ?= 4
+
 test: venv
 	$(BIN)/python -m espace_deploy.testenv
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder)
 
 unit: venv
 	$(BIN)/python -m pytest -m "not broker and not browser"

@@ -7,10 +7,42 @@ import gateway  # noqa: F401
 
 from espace_common.rpc_client import RpcClient
 from espace_deploy.testing import (
-    MailCatcher, PostgresDatabase, ServiceProcess, VirtualHost, postgres_available, start_suite, stop_suite,
+    MailCatcher, PostgresDatabase, ServiceProcess, VirtualHost, postgres_available, start_suite, stop_processes,
+    stop_suite,
 )
 
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+# Rough cost of one test, in seconds, by what it starts: to hand the longest modules out first.
+STARTS_PROCESSES = {"suite", "module_services", "start_service", "browser"}
+
+
+def _cost(item):
+    marks = {mark.name for mark in item.iter_markers()}
+    cost = 0.05
+    if "slow" in marks or "browser" in marks:
+        cost = 8.0
+    elif "broker" in marks or STARTS_PROCESSES & set(item.fixturenames):
+        cost = 3.0
+    if "postgres" in marks:
+        cost *= 1.5
+    return cost
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):
+    """Whole modules, the costliest first, each in the order pytest chose (which limits fixture set-ups).
+
+    `make test` runs the modules on several pytest-xdist workers (--dist loadscope: a module stays on one worker,
+    so its module fixtures start once); a worker takes the next module when it is done with one, so starting with
+    the long ones keeps the end of the run from waiting on a long module started last. Serially it changes nothing
+    but the order.
+    """
+    modules = {}
+    for index, item in enumerate(items):
+        modules.setdefault(item.nodeid.split("::")[0], []).append((index, item))
+    ranked = sorted(modules.values(), key=lambda entries: (-sum(_cost(item) for _, item in entries), entries[0][0]))
+    items[:] = [item for entries in ranked for _, item in entries]
 
 
 @pytest.fixture
@@ -54,8 +86,7 @@ def start_service(vhost, database_factory, tmp_path):
         return process
 
     yield start
-    for process in started:
-        process.stop()
+    stop_processes(started)
 
 
 @pytest.fixture
@@ -90,6 +121,7 @@ class ModuleServices:
         self.vhost = VirtualHost()
         self.databases = []
         self.processes = {}
+        self._starting = []
         self.rpc = RpcClient(self.vhost.amqp_uri, timeout=20, caller="test")
 
     def database_url(self, name):
@@ -99,17 +131,25 @@ class ModuleServices:
         self.databases.append(database)
         return database.url
 
-    def start(self, name, **env):
+    def start(self, name, wait=True, **env):
+        """Migrate and start a service; with wait=False it starts while the next one is migrated and started, and
+        wait_healthy() waits for all of them (each takes seconds to start)."""
         process = ServiceProcess(name, self.vhost.amqp_uri, self.database_url(name), self.folder)
         process.migrate()
-        process.start(**env)
+        process.start(wait=wait, **env)
         self.processes[name] = process
+        if not wait:
+            self._starting.append(process)
         return process
+
+    def wait_healthy(self):
+        starting, self._starting = self._starting, []
+        for process in starting:
+            process.wait_healthy()
 
     def close(self):
         self.rpc.close()
-        for process in self.processes.values():
-            process.stop()
+        stop_processes(self.processes.values())
         for database in self.databases:
             database.drop()
         self.vhost.delete()

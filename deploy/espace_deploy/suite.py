@@ -125,13 +125,18 @@ class Suite:
     def signal(self, name, signum):
         os.killpg(self.processes[name].pid, signum)
 
-    def stop(self, name, timeout=10):
+    def stop(self, name, timeout=10, signalled=False):
+        """Stop one process: SIGTERM (unless `signalled` says it was sent already), then SIGKILL after `timeout`.
+
+        Never a second SIGTERM: nameko starts a second graceful stop that waits for the first, and the
+        process hangs until the SIGKILL."""
         process = self.processes.pop(name, None)
         if process is None:
             return
         if process.poll() is None:
             try:
-                os.killpg(process.pid, signal.SIGTERM)
+                if not signalled:
+                    os.killpg(process.pid, signal.SIGTERM)
                 process.wait(timeout)
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
@@ -141,6 +146,7 @@ class Suite:
         (self.var_dir / "run" / f"{name}.pid").unlink(missing_ok=True)
 
     def stop_all(self):
+        """Every process at once: all are signalled, then waited for."""
         for name in list(self.processes):
             if self.processes[name].poll() is None:
                 try:
@@ -149,7 +155,7 @@ class Suite:
                 except ProcessLookupError:
                     pass
         for name in list(self.processes):
-            self.stop(name)
+            self.stop(name, signalled=True)
 
     def exited(self):
         """Names of the processes that died on their own."""

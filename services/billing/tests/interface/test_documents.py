@@ -35,7 +35,8 @@ def started(module_services, mail):
     env = {"SMTP_URL": mail.url, "PUBLIC_URL": PUBLIC_URL,
            "BILLING_FILES_DIR": str(module_services.folder / "billing-files")}
     for name in ("identity", "canteen", "billing"):
-        module_services.start(name, **env)
+        module_services.start(name, wait=False, **env)
+    module_services.wait_healthy()
     return module_services
 
 

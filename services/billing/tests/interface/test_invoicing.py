@@ -32,8 +32,9 @@ def school_year_of(day):
 @pytest.fixture(scope="module")
 def started(module_services):
     for name in ("identity", "canteen", "childcare"):
-        module_services.start(name)
-    module_services.start("billing", BILLING_FACTS_TIMEOUT="3")  # a service down fails a run in 3 s
+        module_services.start(name, wait=False)
+    module_services.start("billing", wait=False, BILLING_FACTS_TIMEOUT="3")  # a service down fails a run in 3 s
+    module_services.wait_healthy()
     return module_services
 
 

@@ -36,9 +36,10 @@ def past_months():
 @pytest.fixture(scope="module")
 def two_billings(module_services):
     services = module_services
-    services.start("identity")
-    services.start("canteen")
-    first = services.start("billing", MAX_WORKERS="1")
+    services.start("identity", wait=False)
+    services.start("canteen", wait=False)
+    first = services.start("billing", wait=False, MAX_WORKERS="1")
+    services.wait_healthy()
     second = ServiceProcess("billing", services.vhost.amqp_uri, first.database_url, services.folder / "second")
     (services.folder / "second").mkdir(exist_ok=True)
     second.start(MAX_WORKERS="1")

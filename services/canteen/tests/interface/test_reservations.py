@@ -44,8 +44,9 @@ def next_month():
 
 @pytest.fixture(scope="module")
 def started(module_services):
-    module_services.start("identity")
-    module_services.start("canteen")
+    module_services.start("identity", wait=False)
+    module_services.start("canteen", wait=False)
+    module_services.wait_healthy()
     return module_services
 
 

@@ -21,8 +21,9 @@ def family(number):
 
 @pytest.fixture(scope="module")
 def started(module_services, tmp_path_factory):
-    module_services.start("identity")
-    module_services.start("childcare", CHILDCARE_FILES_DIR=str(tmp_path_factory.mktemp("childcare-files")))
+    module_services.start("identity", wait=False)
+    module_services.start("childcare", wait=False, CHILDCARE_FILES_DIR=str(tmp_path_factory.mktemp("childcare-files")))
+    module_services.wait_healthy()
     return module_services
 
 

@@ -48,9 +48,10 @@ def signed(reference, amount_cents, error="00000", key=SANDBOX_KEY):
 
 @pytest.fixture(scope="module")
 def suite(module_services):
-    module_services.start("identity")
-    billing = module_services.start("billing")
-    payment = module_services.start("payment")
+    module_services.start("identity", wait=False)
+    billing = module_services.start("billing", wait=False)
+    payment = module_services.start("payment", wait=False)
+    module_services.wait_healthy()
     family = module_services.rpc.call("identity", "register_family", FAMILY, timeout=30)
     engines = {"billing": create_database_engine(billing.database_url),
                "payment": create_database_engine(payment.database_url)}
