@@ -16,6 +16,8 @@ from gateway.principals import PrincipalCache, RevocationEcho, principals_from_s
 
 from .conftest import remote
 
+pytestmark = pytest.mark.timing  # waits of a fraction of a second: run alone, after the parallel part
+
 NOW = datetime(2026, 3, 2, 8, 0, tzinfo=timezone.utc)
 TOKEN = "jeton-de-claire"
 

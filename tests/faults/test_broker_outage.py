@@ -22,7 +22,7 @@ from espace_deploy.demo import agent_credentials, ensure_admin_agent
 from espace_deploy.suite import SERVICES, RestartPolicy
 from espace_deploy.testing import RabbitNode, start_suite, stop_suite
 
-pytestmark = [pytest.mark.broker, pytest.mark.slow]
+pytestmark = [pytest.mark.broker, pytest.mark.slow, pytest.mark.timing]
 
 OUTAGE_SECONDS = 6
 WRITERS = 4

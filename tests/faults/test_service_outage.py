@@ -12,7 +12,7 @@ from espace_common.rpc_client import RpcClient, ServiceUnavailable
 
 from espace_deploy.testing import start_suite, stop_suite
 
-pytestmark = [pytest.mark.broker, pytest.mark.slow]
+pytestmark = [pytest.mark.broker, pytest.mark.slow, pytest.mark.timing]
 
 # "At once" means well before the RPC timeout (5 s) that a call to a silent service would wait: a bound that
 # tells failing fast from waiting, whatever the load on the machine running the test.

@@ -27,7 +27,7 @@ from espace_deploy.suite import ROOT
 from espace_deploy.testing import free_port, management_url, start_suite, stop_suite
 from gateway.principals import token_digest
 
-pytestmark = [pytest.mark.broker, pytest.mark.slow]
+pytestmark = [pytest.mark.broker, pytest.mark.slow, pytest.mark.timing]
 
 PASSWORD = "Donges-Famille-2026!"
 AGENT_PASSWORD = "Agent-Mairie-2026!"
