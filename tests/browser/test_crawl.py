@@ -10,6 +10,7 @@ CSV, ICS — are only fetched and must answer 200). On every page it checks:
 - no horizontal scrolling at 320 px;
 - every link answers 200;
 - one banner, one main, one footer, one h1, and the same header, navigation and footer as the role's other pages;
+- no ISO date, decimal point or computer hour in the text (the outbox page shows the mails sent);
 - keyboard alone: every control reached by Tab in DOM order (no positive tabindex) and a visible focus indicator;
 - and, for a sample of forms that are safe to send empty, the error is announced (role=alert) and each control
   marked aria-invalid points with aria-describedby to a text that explains it.
@@ -54,6 +55,10 @@ MAX_TAB_STOPS = 160
 # Never followed: the logout, links that consume a token, the static files.
 NEVER = re.compile(r"^/(deconnexion|confirmer-email/|mot-de-passe-oublie/[^e]|static/)")
 DOWNLOAD = re.compile(r"\.(pdf|csv|ics)$")
+# What people must never read on a page or in a mail (the outbox page shows them): an ISO date, a decimal point,
+# an hour written as a computer does (Babel's French through espace_common.formatting writes them all).
+MACHINE_TEXT = re.compile(r"\b\d{4}-\d{2}-\d{2}\b|\b\d+\.\d+\b|\b\d{2}:\d{2}\b")
+NOT_PROSE = re.compile(r"https?://\S+|\b\d{1,3}(\.\d{1,3}){3}\b")  # links and IP addresses (the security page)
 # Forms safe to send empty (they must refuse, change nothing, and say why): path of the page, by role.
 EMPTY_FORMS = {
     "anonyme": ("/connexion", "/mot-de-passe-oublie", "/creer-mon-espace"),
@@ -228,6 +233,7 @@ PAGE_FACTS = """() => {
     scroll: [document.scrollingElement.scrollWidth, window.innerWidth],
     links: [...document.querySelectorAll('a[href]')].map(a => a.getAttribute('href')),
     forms: document.querySelectorAll('main form').length,
+    text: document.title + ' | ' + document.body.innerText,
   };
 }"""
 
@@ -373,6 +379,8 @@ class Crawl:
         for key, count in (("banners", 1), ("mains", 1), ("footers", 1), ("h1", 1)):
             if facts[key] != count:
                 self.problem(target, f"{facts[key]} {key} (one expected)")
+        if self.width == 1280 and (machine := sorted(set(MACHINE_TEXT.findall(NOT_PROSE.sub(" ", facts["text"]))))):
+            self.problem(target, f"text not written in French: {machine[:6]}")
         layout = {"header": facts["header"], "navigation": facts["navigation"], "footer": facts["footer"]}
         if self.layout is None:
             self.layout = (target, layout)
