@@ -8,6 +8,7 @@ from decimal import Decimal, InvalidOperation
 
 from flask import Blueprint, render_template, request
 
+from espace_common import formatting
 from espace_common.money import format_euros, parse_euros
 from espace_common.rpc_client import RemoteError
 
@@ -16,7 +17,7 @@ from ..errors import FormError, refusal
 from ..schemas import form_problem
 from ..services import services
 from ..vocabularies import vocabulary
-from .helpers import MONTHS, render_form
+from .helpers import render_form
 
 bp = Blueprint("billing", __name__)
 
@@ -42,15 +43,17 @@ def euros(cents):
 @bp.app_template_filter("percent_fr")
 def percent_fr(text):
     """'0.0516' -> '0,0516 %'."""
-    return f"{text}".replace(".", ",") + "\u00a0%"
+    try:
+        return formatting.percent(text)
+    except ArithmeticError:
+        return str(text)
 
 
 @bp.app_template_filter("month_fr")
 def month_fr(period):
     """'2026-11' -> 'novembre 2026'."""
     try:
-        year, month = (int(part) for part in str(period).split("-"))
-        return f"{MONTHS[month - 1]} {year}"
+        return formatting.month_year(str(period))
     except (ValueError, IndexError):
         return str(period)
 

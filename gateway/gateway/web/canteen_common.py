@@ -3,13 +3,15 @@ Markdown."""
 import base64
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 import markdown
 import nh3
+from babel.dates import get_day_names, get_month_names
 from flask import Blueprint, current_app, make_response
 from markupsafe import Markup
 
+from espace_common import formatting
 from espace_common.errors import InvalidInput
 
 from .. import errors, vocabularies
@@ -18,11 +20,11 @@ from .helpers import PARIS, FormError
 
 bp = Blueprint("canteen_common", __name__)
 
-WEEKDAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
-WEEKDAYS_SHORT = ("lun.", "mar.", "mer.", "jeu.", "ven.", "sam.", "dim.")
-MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
-          "novembre", "décembre")
-MONTHS_SHORT = ("janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.", "nov.", "déc.")
+# Babel's French names (Monday first), for the pages that name a day or a month by its number.
+WEEKDAYS = tuple(get_day_names("wide", locale=formatting.LOCALE)[i] for i in range(7))
+WEEKDAYS_SHORT = tuple(get_day_names("abbreviated", locale=formatting.LOCALE)[i] for i in range(7))
+MONTHS = tuple(get_month_names("wide", locale=formatting.LOCALE)[i] for i in range(1, 13))
+MONTHS_SHORT = tuple(get_month_names("abbreviated", locale=formatting.LOCALE)[i] for i in range(1, 13))
 
 
 def canteen(method, *args):
@@ -92,29 +94,23 @@ def as_date(value):
 @bp.app_template_filter("day_fr")
 def day_fr(value, year=False):
     """'mardi 1er décembre' (with the year when asked)."""
-    day = as_date(value)
-    number = "1er" if day.day == 1 else str(day.day)
-    text = f"{WEEKDAYS[day.weekday()]} {number} {MONTHS[day.month - 1]}"
-    return f"{text} {day.year}" if year else text
+    return formatting.day_long(value, year=year)
 
 
 @bp.app_template_filter("day_short")
 def day_short(value):
     """'mar. 1 déc.'"""
-    day = as_date(value)
-    return f"{WEEKDAYS_SHORT[day.weekday()]} {day.day} {MONTHS_SHORT[day.month - 1]}"
+    return formatting.day_short(value)
 
 
 @bp.app_template_filter("deadline_fr")
 def deadline_fr(value):
     """'ven. 27/11 à 10h00' from an instant (shown in Europe/Paris): short enough for a phone's line."""
-    moment = datetime.fromisoformat(value).astimezone(PARIS)
-    return (f"{WEEKDAYS_SHORT[moment.weekday()]} {moment.day:02d}/{moment.month:02d} "
-            f"à {moment.hour}h{moment.minute:02d}")
+    return formatting.deadline_short(value)
 
 
 def month_label(first):
-    return f"{MONTHS[first.month - 1]} {first.year}"
+    return formatting.month_year(first)
 
 
 @dataclass(frozen=True)
@@ -196,11 +192,9 @@ class Week:
     def label(self):
         """'du lundi 7 au dimanche 13 décembre 2026'."""
         first, last = self.monday, self.sunday
-        start = f"{WEEKDAYS[0]} {'1er' if first.day == 1 else first.day}"
-        if first.month != last.month:
-            start += f" {MONTHS[first.month - 1]}"
-            if first.year != last.year:
-                start += f" {first.year}"
+        start = day_fr(first, year=True)
+        if first.year == last.year:
+            start = day_fr(first) if first.month != last.month else start.rsplit(" ", 2)[0]
         return f"du {start} au {day_fr(last, year=True)}"
 
 

@@ -1,18 +1,19 @@
 """The Petite Enfance pages: the crèche's practical pages and news (public); a parent's week of slots with one-tap
 booking and cancelling, their bookings and waiting-list positions, contract and leave balance, leaves and absences."""
 import base64
-from datetime import date, datetime
+from datetime import date
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
+from espace_common import formatting
 from espace_common.rpc_client import RemoteError
 
 from .. import vocabularies
 from ..auth import current_principal, parent_required
 from ..errors import refusal
 from ..services import services
-from .canteen_common import WEEKDAYS, Week, day_fr, justification_response, megabytes, today
-from .helpers import PARIS, FormError, render_form
+from .canteen_common import Week, day_fr, justification_response, megabytes, today
+from .helpers import FormError, render_form
 
 bp = Blueprint("childcare", __name__, url_prefix="/petite-enfance")
 
@@ -28,15 +29,13 @@ def vocabulary():
 @bp.app_template_filter("hhmm_fr")
 def hhmm_fr(value):
     """'08:00' -> '8h00'."""
-    hours, minutes = str(value).split(":")
-    return f"{int(hours)}h{minutes}"
+    return formatting.clock(str(value))
 
 
 @bp.app_template_filter("instant_fr")
 def instant_fr(value):
     """An instant as 'sam. 05/12 à 8h00' in the town's time."""
-    moment = datetime.fromisoformat(value).astimezone(PARIS)
-    return f"{WEEKDAYS[moment.weekday()]} {moment.day:02d}/{moment.month:02d} à {moment.hour}h{moment.minute:02d}"
+    return formatting.instant_day(value)
 
 
 def family_id():

@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
 
+from espace_common import formatting
 from espace_common.money import format_euros
 from espace_common.rpc_client import RemoteError
 
@@ -15,7 +16,7 @@ from ..errors import FormError, refusal
 from ..schemas import form_problem
 from ..services import services
 from .canteen_common import today
-from .helpers import MONTHS, no_store
+from .helpers import no_store
 
 bp = Blueprint("direct_debit_agent", __name__, url_prefix="/agents/facturation/prelevements")
 
@@ -44,8 +45,7 @@ def chosen():
 
 
 def month_fr(month):
-    year, number = month.split("-")
-    return f"{MONTHS[int(number) - 1]} {year}"
+    return formatting.month_year(month)
 
 
 @bp.get("/")

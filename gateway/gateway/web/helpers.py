@@ -1,8 +1,9 @@
-"""What the pages share: French dates in Europe/Paris, rendering a form with its error, local-run checks."""
-from datetime import date, datetime, timezone
-from zoneinfo import ZoneInfo
-
+"""What the pages share: French dates in Europe/Paris (espace_common.formatting, on Babel), rendering a form with
+its error, local-run checks."""
+from babel.dates import get_month_names
 from flask import Blueprint, current_app, make_response, render_template
+
+from espace_common import formatting
 
 from ..errors import FormError  # noqa: F401  (the pages import it from here)
 from ..responses import no_store  # noqa: F401  (the pages import it from here)
@@ -11,9 +12,10 @@ from ..vocabularies import password_rules
 
 bp = Blueprint("helpers", __name__)
 
-PARIS = ZoneInfo("Europe/Paris")
-MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
-          "novembre", "décembre")
+PARIS = formatting.PARIS
+# Babel's French month names, for the pages that still name a month by its number.
+MONTHS = tuple(get_month_names("wide", locale=formatting.LOCALE)[number] for number in range(1, 13))
+
 
 def local_run():
     """True only in `make run` and the tests' suites (LOCAL_RUN=true)."""
@@ -22,33 +24,19 @@ def local_run():
 
 
 def _instant(value):
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    if value.tzinfo is None:  # instants travel in UTC
-        value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(PARIS)
+    return formatting.paris(value)
 
 
 @bp.app_template_filter("date_fr")
 def date_fr(value):
     """'14 mai 2019' from a date, an ISO date or an instant (shown in Europe/Paris)."""
-    if not value:
-        return ""
-    if isinstance(value, str) and len(value) == 10:
-        value = date.fromisoformat(value)
-    elif not isinstance(value, date) or isinstance(value, datetime):
-        value = _instant(value)
-    day = "1er" if value.day == 1 else str(value.day)
-    return f"{day} {MONTHS[value.month - 1]} {value.year}"
+    return formatting.date_long(value) if value else ""
 
 
 @bp.app_template_filter("datetime_fr")
 def datetime_fr(value):
     """'26 novembre 2026 à 12 h 18', in Europe/Paris."""
-    if not value:
-        return ""
-    moment = _instant(value)
-    return f"{date_fr(moment.date())} à {moment.hour} h {moment.minute:02d}"
+    return formatting.datetime_long(value) if value else ""
 
 
 @bp.app_template_filter("iso_paris")

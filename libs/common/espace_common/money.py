@@ -4,12 +4,8 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 def format_euros(cents):
     """12345 -> '123,45 €' with a narrow no-break space between thousands, as French text does."""
-    if not isinstance(cents, int):
-        raise TypeError("money is an integer number of cents")
-    sign = "-" if cents < 0 else ""
-    euros, rest = divmod(abs(cents), 100)
-    grouped = f"{euros:,}".replace(",", "\u202f")
-    return f"{sign}{grouped},{rest:02d}\u00a0€"
+    from .formatting import euros  # Babel's French (espace_common.formatting): one way to write an amount
+    return euros(cents)
 
 
 def parse_euros(text):

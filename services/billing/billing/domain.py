@@ -13,6 +13,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from espace_common.errors import Conflict, InvalidInput
+from espace_common.formatting import date_numeric, number
 from espace_common.money import format_euros
 
 AFFAIRES_SCOLAIRES, PETITE_ENFANCE = "affaires_scolaires", "petite_enfance"
@@ -50,9 +51,8 @@ def line_amount(quantity, unit_price_cents):
 
 
 def french_number(value):
-    """Decimal('14.5') -> '14,5'; Decimal('14.0') -> '14'."""
-    text = format(Decimal(value).normalize(), "f")
-    return text.replace(".", ",")
+    """Decimal('14.5') -> '14,5'; Decimal('14.0') -> '14' (Babel's French, espace_common.formatting)."""
+    return number(value)
 
 
 def french_percent(percent):
@@ -347,7 +347,7 @@ def canteen_bill(family_id, child_facts, grids, resources_history, names, pai_ch
             what = "repas panier (PAI)" if bracket is None else f"repas réservé{_s(days)}"
             detail = [] if bracket is None else [f"tranche {bracket}"]
             if several_grids:
-                detail.append(f"tarif du {valid_from.strftime('%d/%m/%Y')}")
+                detail.append(f"tarif du {date_numeric(valid_from)}")
             suffix = f" ({', '.join(detail)})" if detail else ""
             bill.lines.append(priced_line("meal_pai" if bracket is None else "meal_reserved",
                                           f"{who}{len(days)} {what} × {format_euros(price)}{suffix}",
@@ -359,7 +359,7 @@ def canteen_bill(family_id, child_facts, grids, resources_history, names, pai_ch
             price = grid.pai_meal_price_cents if pai else grid.unreserved_meal_price_cents
             unreserved.setdefault((grid.valid_from, price), []).append(day)
         for (valid_from, price), days in sorted(unreserved.items(), key=lambda item: item[1][0]):
-            suffix = f" (tarif du {valid_from.strftime('%d/%m/%Y')})" if several_grids else ""
+            suffix = f" (tarif du {date_numeric(valid_from)})" if several_grids else ""
             what = f"repas panier (PAI) non réservé{_s(days)}" if pai else f"repas non réservé{_s(days)}"
             bill.lines.append(priced_line("meal_pai" if pai else "meal_unreserved",
                                           f"{who}{len(days)} {what} × {format_euros(price)}{suffix}",
@@ -403,7 +403,7 @@ def _days(fact, *keys):
 def _grid_on(grids, day):
     grid = in_force(grids, day)
     if grid is None:
-        raise Conflict("no_tariff", f"Aucune grille tarifaire ne s'applique au {day.strftime('%d/%m/%Y')} : "
+        raise Conflict("no_tariff", f"Aucune grille tarifaire ne s'applique au {date_numeric(day)} : "
                                     "un administrateur doit en saisir une.")
     return grid
 

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError
 
+from espace_common import formatting
 from espace_common.errors import Conflict, DomainError, InvalidInput, NotFound
 from espace_common.events import Event
 from espace_common.mail import mails_to
@@ -163,7 +164,7 @@ class Billing:
         now = self.clock.now()
         with self.unit_of_work() as uow:
             if domain.in_force(store.grids_of(uow, regie), first) is None:
-                raise Conflict("no_tariff", f"Aucune grille tarifaire ne s'applique au {first.strftime('%d/%m/%Y')} : "
+                raise Conflict("no_tariff", f"Aucune grille tarifaire ne s'applique au {formatting.date_numeric(first)} : "
                                             "un administrateur doit en saisir une.")
             run = store.open_run(uow, regie, month)
             if run is not None and run.status == domain.RUNNING:

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from espace_common.errors import Conflict, InvalidInput
+from espace_common.formatting import clock, date_numeric
 
 from .calendar_rules import days_between, deadline_for, is_changeable
 
@@ -84,7 +85,7 @@ def parse_weekdays(weekdays):
 def frozen_reason(day, rules):
     deadline = deadline_for(day, rules)
     return (f"Ce jour ne peut plus être modifié : la date limite était le "
-            f"{deadline.strftime('%d/%m/%Y à %Hh%M')}.")
+            f"{date_numeric(deadline.date())} à {clock(deadline.timetz())}.")
 
 
 def day_views(start, end, calendar, rules, now, reserved, absent):
@@ -254,7 +255,7 @@ def check_regularisation(day, today, closure, enrolled_years):
         raise InvalidInput("regularisation_not_past", "Une régularisation porte sur des jours passés : les jours à "
                                                       "venir se réservent avant leur date limite.")
     if closure:
-        raise Conflict("day_closed", f"Le {day.strftime('%d/%m/%Y')} n'est pas un jour de restauration scolaire. "
+        raise Conflict("day_closed", f"Le {date_numeric(day)} n'est pas un jour de restauration scolaire. "
                                      f"{closure[1]}")
     if school_year_of(day) not in enrolled_years:
         raise Conflict("not_enrolled", not_enrolled_reason(school_year_of(day)))
@@ -281,11 +282,11 @@ def check_absence(start, end, reason, today, rules):
     if start < earliest:
         raise InvalidInput("absence_too_old", "Une absence se signale au plus tard "
                                               f"{rules.absence_past_days} jours après son premier jour "
-                                              f"(au plus tôt le {earliest.strftime('%d/%m/%Y')}).")
+                                              f"(au plus tôt le {date_numeric(earliest)}).")
     latest = school_year_end(next_school_year(school_year_of(today)))
     if end > latest:
         raise InvalidInput("absence_too_far", "Une absence se signale au plus pour l'année scolaire suivante "
-                                              f"(jusqu'au {latest.strftime('%d/%m/%Y')}).")
+                                              f"(jusqu'au {date_numeric(latest)}).")
     if (end - start).days + 1 > rules.absence_max_days:
         raise InvalidInput("range_too_long", f"Une absence dure au plus {rules.absence_max_days} jours : "
                                              "signalez une absence plus longue en plusieurs fois.")
@@ -298,7 +299,7 @@ def same_absence(existing, start, end, reason):
 
 def overlap_refusal(existing):
     return Conflict("absence_overlaps", "Une absence est déjà signalée du "
-                                        f"{existing.start.strftime('%d/%m/%Y')} au {existing.end.strftime('%d/%m/%Y')} "
+                                        f"{date_numeric(existing.start)} au {date_numeric(existing.end)} "
                                         "pour cet enfant.")
 
 

@@ -9,6 +9,7 @@ import hashlib
 import secrets
 from datetime import timedelta
 
+from espace_common import formatting
 from espace_common.errors import Conflict, InvalidInput, NotFound
 
 from . import documents, domain, holidays_ical, store
@@ -452,7 +453,7 @@ class Canteen:
                 raise NotFound(*SCHOOL_NOT_FOUND)
             closure = store.calendar(uow, day, day).closure(day, self.rules)
             if closure:
-                raise Conflict("day_closed", f"Le {day.strftime('%d/%m/%Y')} n'est pas un jour de restauration "
+                raise Conflict("day_closed", f"Le {formatting.date_numeric(day)} n'est pas un jour de restauration "
                                              f"scolaire. {closure[1]}")
             unknown = sorted(set(eaten) - store.known_child_ids(uow, eaten))
             if unknown:

@@ -1,11 +1,11 @@
 """The mails the crèche sends (French): subject and body, nothing else."""
 
-WEEKDAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
+from espace_common.formatting import clock, date_numeric, weekday
 
 
 def promoted(creche, first_name, day, start, end):
     """The first in line got a place that freed."""
-    when = f"{WEEKDAYS[day.weekday()]} {day:%d/%m/%Y} de {start.replace(':', 'h')} à {end.replace(':', 'h')}"
+    when = f"{weekday(day)} {date_numeric(day)} de {clock(start)} à {clock(end)}"
     subject = f"{creche} : une place s'est libérée pour {first_name}"
     body = (f"Bonjour,\n\nUne place s'est libérée au {creche} le {when}.\n"
             f"{first_name} était le premier sur la liste d'attente : la réservation est confirmée.\n\n"

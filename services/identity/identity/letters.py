@@ -5,6 +5,7 @@ from cryptography.fernet import Fernet, InvalidToken
 from fpdf import FPDF
 
 from espace_common.clock import to_paris
+from espace_common.formatting import date_long
 from espace_common.town import CONTACTS, SERVICES_LINE, TOWN, TOWN_HALL_ADDRESS
 
 STEPS = (
@@ -45,7 +46,7 @@ def render_letter(representative, key, issued_at, expires_at, public_url):
         pdf.cell(0, 5.5, _text(line), new_x="LMARGIN", new_y="NEXT")
 
     pdf.set_xy(20, 95)
-    pdf.cell(0, 6, _text(f"Donges, le {to_paris(issued_at).strftime('%d/%m/%Y')}"), new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(0, 6, _text(f"Donges, le {date_long(to_paris(issued_at))}"), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(4)
     pdf.set_font("Helvetica", "B", 13)
     pdf.cell(0, 8, _text("Objet : votre clé pour créer votre Espace Famille"), new_x="LMARGIN", new_y="NEXT")
@@ -53,7 +54,7 @@ def render_letter(representative, key, issued_at, expires_at, public_url):
     pdf.ln(2)
     pdf.multi_cell(0, 5.5, _text(
         f"Madame, Monsieur, voici votre clé personnelle espace citoyens/enfance. Elle vous permet de créer "
-        f"votre espace, une seule fois, jusqu'au {to_paris(expires_at).strftime('%d/%m/%Y')}. "
+        f"votre espace, une seule fois, jusqu'au {date_long(to_paris(expires_at))}. "
         "Elle est personnelle : ne la communiquez à personne."))
     pdf.ln(4)
     pdf.set_font("Courier", "B", 22)

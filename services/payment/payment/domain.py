@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 
 from espace_common.errors import Conflict, Forbidden, InvalidInput
+from espace_common.formatting import datetime_long
 from espace_common.money import format_euros
 
 EURO = "978"
@@ -313,14 +314,9 @@ def payer_of(family, email):
                  postal_code=address.get("postal_code") or "", city=address.get("city") or "")
 
 
-MONTHS_FR = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
-             "novembre", "décembre")
-
-
 def receipt(amount_cents, invoice_number, reference, paybox_transaction, authorization, paid_at_local):
     """(subject, body) of the receipt mailed to the payer once Paybox's notification confirmed the payment."""
-    when = (f"{paid_at_local.day} {MONTHS_FR[paid_at_local.month - 1]} {paid_at_local.year} "
-            f"à {paid_at_local:%H:%M}")
+    when = datetime_long(paid_at_local)
     invoice = f"la facture {invoice_number}" if invoice_number else "votre facture"
     lines = [
         "Bonjour,", "",

@@ -173,7 +173,7 @@ def test_a_full_slot_offers_the_waiting_list_and_a_cancellation_promotes_the_fir
     assert creche.child_bookings(OTHER, ZOE)[0]["status"] == "confirmed"
     sent = mails(units)
     assert [m.recipient for m in sent] == ["paul@example.org"] and "Zoé" in sent[0].subject
-    assert "lundi 30/11/2026 de 08h00 à 12h00" in sent[0].body
+    assert "lundi 30/11/2026 de 8h00 à 12h00" in sent[0].body
     assert slot_on(creche, MONDAY)["available"] == 0 and slot_on(creche, MONDAY)["waiting"] == 0
 
 

@@ -114,7 +114,7 @@ def test_the_same_success_notified_three_times_is_one_payment_and_one_event(paym
     assert payments.card_payment(form["id"], FAMILY)["message"] == "Paiement accepté."
     [receipt] = mails(units)  # one receipt, however often Paybox calls
     assert receipt.recipient == "parent@example.fr" and "12,45" in receipt.subject
-    assert "facture AS-2026-000001" in receipt.body and "le 2 décembre 2026 à 10:30" in receipt.body
+    assert "facture AS-2026-000001" in receipt.body and "le 2 décembre 2026 à 10 h 30" in receipt.body
     assert fields["PBX_CMD"] in receipt.body
 
 
