@@ -80,7 +80,7 @@ def test_an_administrator_sees_every_section_in_one_call_per_service(client, ser
     assert "classe <bdi>CE2</bdi>" in page and "Repas réservés en décembre 2026 : <strong>2</strong>" in page
     assert "Absent(e) : 3 décembre 2026" in page and 'href="/agents/cantine/absences/abs-c/justificatif"' in page
     # Crèche: registration, bookings with the waiting-list position, absence and its decision.
-    assert "7 décembre 2026, 08:00–12:00 : En liste d'attente (position 2)" in page
+    assert "7 décembre 2026, 8h00–12h00 : En liste d'attente (position 2)" in page
     # Invoices of both régies with their payments, in French amounts.
     assert "AS-2026-000012" in page and "PE-2026-000007" in page and "30,00\u00a0€" in page
     # The mails of identity, the crèche and billing, newest first; the reads of the justifications.
