@@ -46,6 +46,8 @@ BILLING = {"invoices": [
      "total_cents": 9000, "balance_cents": 9000, "payments": []}],
     "mails": [{"recipient": "claire@example.org", "subject": "Votre facture de novembre",
                "created_at": "2026-12-01T06:00:00+00:00", "sent_at": "2026-12-01T06:01:00+00:00"}]}
+PAYMENT = {"mails": [{"recipient": "claire@example.org", "subject": "Reçu de votre paiement par carte",
+                     "created_at": "2026-12-01T19:00:00+00:00", "sent_at": "2026-12-01T19:00:02+00:00"}]}
 
 
 @pytest.fixture(autouse=True)
@@ -55,7 +57,8 @@ def answers(app, services):
     services.answers.update({
         ("identity", "family_for_agent"): lambda family_id, with_mails=False: family,
         ("canteen", "family_overview"): CANTEEN, ("childcare", "family_overview"): CHILDCARE,
-        ("billing", "family_overview"): BILLING, ("canteen", "vocabulary"): CANTEEN_VOCABULARY,
+        ("billing", "family_overview"): BILLING, ("payment", "family_mails"): PAYMENT,
+        ("canteen", "vocabulary"): CANTEEN_VOCABULARY,
         ("childcare", "vocabulary"): CHILDCARE_VOCABULARY, ("billing", "vocabulary"): BILLING_VOCABULARY})
 
 
@@ -67,7 +70,8 @@ def page_as(client, services, who, path="/agents/familles/fam-1"):
 
 def overview_calls(services):
     return [(service, args) for service, method, args, _ in services.calls if method in ("family_overview",
-                                                                                       "family_for_agent")]
+                                                                                       "family_for_agent",
+                                                                                       "family_mails")]
 
 
 def test_an_administrator_sees_every_section_in_one_call_per_service(client, services):
@@ -75,7 +79,8 @@ def test_an_administrator_sees_every_section_in_one_call_per_service(client, ser
     assert response.status_code == 200
     assert overview_calls(services) == [
         ("identity", ("fam-1", True)), ("canteen", ("fam-1", "2026-12-01", "2026-12-31")),
-        ("childcare", ("fam-1", ["claire@example.org"])), ("billing", ("fam-1", ["claire@example.org"]))]
+        ("childcare", ("fam-1", ["claire@example.org"])), ("billing", ("fam-1", ["claire@example.org"])),
+        ("payment", (["claire@example.org"],))]
     # Canteen: the enrolment, the month's meals and the absence with its justification.
     assert "classe <bdi>CE2</bdi>" in page and "Repas réservés en décembre 2026 : <strong>2</strong>" in page
     assert "Absent(e) : 3 décembre 2026" in page and 'href="/agents/cantine/absences/abs-c/justificatif"' in page
@@ -83,7 +88,8 @@ def test_an_administrator_sees_every_section_in_one_call_per_service(client, ser
     assert "7 décembre 2026, 8h00–12h00 : En liste d'attente (position 2)" in page
     # Invoices of both régies with their payments, in French amounts.
     assert "AS-2026-000012" in page and "PE-2026-000007" in page and "30,00\u00a0€" in page
-    # The mails of identity, the crèche and billing, newest first; the reads of the justifications.
+    # The mails of identity, the crèche, billing and payment, newest first; the reads of the justifications.
+    assert page.index("Reçu de votre paiement par carte") < page.index("Votre facture de novembre")
     assert page.index("Votre facture de novembre") < page.index("Place confirmée pour Léa") \
         < page.index("Confirmez votre adresse e-mail")
     assert "en attente d'envoi" in page
@@ -94,7 +100,7 @@ def test_an_administrator_sees_every_section_in_one_call_per_service(client, ser
 
 def test_a_canteen_agent_sees_neither_the_creche_nor_the_other_regies_invoices(client, services):
     response, page = page_as(client, services, SCOLAIRE)
-    assert [s for s, _ in overview_calls(services)] == ["identity", "canteen", "billing"]
+    assert [s for s, _ in overview_calls(services)] == ["identity", "canteen", "billing", "payment"]
     assert "Restauration scolaire" in page and "titre-creche" not in page and "Place confirmée" not in page
     assert "AS-2026-000012" in page and "PE-2026-000007" not in page
     assert "/agents/journal" not in page
@@ -102,7 +108,7 @@ def test_a_canteen_agent_sees_neither_the_creche_nor_the_other_regies_invoices(c
 
 def test_a_creche_agent_sees_neither_the_canteen_nor_its_regies_invoices(client, services):
     response, page = page_as(client, services, CRECHE)
-    assert [s for s, _ in overview_calls(services)] == ["identity", "childcare", "billing"]
+    assert [s for s, _ in overview_calls(services)] == ["identity", "childcare", "billing", "payment"]
     assert "titre-cantine" not in page and "Repas réservés" not in page and "abs-c" not in page and "Agent a1b2c3d4" not in page
     assert "PE-2026-000007" in page and "AS-2026-000012" not in page
 
@@ -115,6 +121,15 @@ def test_a_service_down_leaves_its_section_saying_so_in_french(client, services)
     for name in ("La restauration scolaire", "Le multi-accueil", "La facturation"):
         assert f"{name} ne répond pas pour le moment" in page
     assert "Confirmez votre adresse e-mail" in page  # identity's part stays
+    assert "Les reçus de paiement par carte" not in page
+
+
+def test_payment_down_leaves_the_other_mails_and_says_the_receipts_are_missing(client, services):
+    del services.answers[("payment", "family_mails")]
+    response, page = page_as(client, services, ADMIN)
+    assert response.status_code == 200
+    assert "Les reçus de paiement par carte ne peuvent pas être affichés pour le moment" in page
+    assert "Votre facture de novembre" in page and "Reçu de votre paiement par carte" not in page
 
 
 def test_another_month_and_a_junk_month(client, services):

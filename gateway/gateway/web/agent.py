@@ -211,7 +211,7 @@ def family(family_id):
     principal = current_principal()
     month = Month.parse(request.args.get("mois", "")[:7], today())  # a bad month is InvalidInput: a French 400
     family, _ = _family_and_representative(family_id, with_mails=True)
-    canteen_part = childcare_part = billing_part = None  # None: a section the agent's roles do not show
+    canteen_part = childcare_part = billing_part = payment_part = None  # None: a section the roles do not show
     if has_role(principal, CANTEEN_ROLES):
         canteen_part = _section("canteen", "family_overview", family_id, month.first.isoformat(),
                                 month.last.isoformat())
@@ -223,8 +223,9 @@ def family(family_id):
         if isinstance(billing_part, dict):
             regies = agent_regies(principal)
             billing_part = {**billing_part, "invoices": [i for i in billing_part["invoices"] if i["regie"] in regies]}
+        payment_part = _section("payment", "family_mails", family.get("emails", []))  # the card receipts mailed
     mails = list(family.get("mails", []))
-    for part in (childcare_part, billing_part):
+    for part in (childcare_part, billing_part, payment_part):
         if isinstance(part, dict):
             mails += part.get("mails", [])
     mails.sort(key=lambda m: m["created_at"], reverse=True)
@@ -232,7 +233,7 @@ def family(family_id):
     meals = {c["child_id"]: c["days"] for c in canteen_part["children"]} if isinstance(canteen_part, dict) else {}
     return render_template(
         "agent/family.html", family=_with_key_state(family), enrolled=enrolled, month=month, meals=meals,
-        canteen=canteen_part, childcare=childcare_part, billing=billing_part, mails=mails,
+        canteen=canteen_part, childcare=childcare_part, billing=billing_part, payment=payment_part, mails=mails,
         reads=sensitive_reads(canteen_part, childcare_part, family["children"]),
         canteen_words=_words("canteen") if isinstance(canteen_part, dict) else {},
         childcare_words=_words("childcare") if isinstance(childcare_part, dict) else {},

@@ -48,6 +48,11 @@ class PaymentService(HealthMixin):
         return self.payments.card_payment(payment_id, family_id)
 
     @rpc
+    def family_mails(self, emails):
+        """The receipts mailed to a family's addresses, for the agents' family file."""
+        return self.payments.family_mails(emails)
+
+    @rpc
     def reconcile(self, agent_id=None):
         """Successful transactions billing has not recorded get their event again; differences are reported."""
         return self.payments.reconcile(agent_id)

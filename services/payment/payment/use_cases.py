@@ -15,8 +15,9 @@ from espace_common.clock import to_paris
 from espace_common.db import new_id
 from espace_common.errors import DomainError, InvalidInput, NotFound
 from espace_common.events import Event
+from espace_common.mail import mails_to
 
-from . import domain, store
+from . import domain, orm, store
 from .policy import PREPROD, SANDBOX
 
 log = logging.getLogger(__name__)
@@ -130,6 +131,12 @@ class Payments:
         if row is None or (family_id is not None and row.family_id != family_id):
             raise NotFound(*PAYMENT_NOT_FOUND)
         return payment_answer(row)
+
+    def family_mails(self, emails):
+        """The receipts this service mailed to a family's addresses (given by the gateway from identity), newest
+        first, without their bodies: the agents' family file lists them with the other services' mails."""
+        with self.unit_of_work(read_only=True) as uow:
+            return {"mails": mails_to(uow, orm.mail_outbox, emails)}
 
     def reconcile(self, agent_id=None):
         """Compare the successful transactions with billing's card payments: one billing never heard of gets its

@@ -118,6 +118,15 @@ def test_the_same_success_notified_three_times_is_one_payment_and_one_event(paym
     assert fields["PBX_CMD"] in receipt.body
 
 
+def test_the_family_file_lists_the_receipts_mailed_to_the_family_without_their_body(payments, billing):
+    form, fields = started(payments, billing)
+    payments.handle_notification(notification(fields["PBX_CMD"], 1245))
+    [listed] = payments.family_mails(["Parent@Example.fr", "autre@example.fr"])["mails"]
+    assert listed["recipient"] == "parent@example.fr" and "12,45" in listed["subject"] and "body" not in listed
+    assert payments.family_mails(["autre@example.fr"]) == {"mails": []}
+    assert payments.family_mails([]) == {"mails": []} and payments.family_mails(["x" * 300, None]) == {"mails": []}
+
+
 def test_a_refusal_is_recorded_with_its_french_meaning_and_publishes_nothing(payments, billing, units):
     form, fields = started(payments, billing)
     payments.handle_notification(notification(fields["PBX_CMD"], 1245, error="00151", auto=""))
