@@ -83,12 +83,16 @@ def start_web_session(login_result):
     g.principal = login_result["principal"]
 
 
+def log_out_token(token):
+    """Identity revokes the token; this process forgets it now, the others when identity's revocation reaches them."""
+    services().call("identity", "logout", token)
+    current_app.extensions["principals"][0].evict_token(token_digest(token))
+
+
 def end_web_session():
     token = session.get("token")
     if token:
-        services().call("identity", "logout", token)
-        # This process forgets it now; the others when identity's revocation reaches them.
-        current_app.extensions["principals"][0].evict_token(token_digest(token))
+        log_out_token(token)
     session.clear()
     g.principal = None
 

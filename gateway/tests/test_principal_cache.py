@@ -188,6 +188,18 @@ def test_a_revoked_token_is_asked_again(listening_app, services):
     assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 401
 
 
+
+def test_a_token_logged_out_through_the_api_is_refused_at_once_by_the_same_process(listening_app, services):
+    """No wait for identity's revocation event: the process that logged the token out forgets it itself."""
+    services.answers[("identity", "me")] = {"account": {}}
+    services.answers[("identity", "resolve_token")] = live_principal()
+    services.answers[("identity", "logout")] = {"logged_out": True}
+    client = listening_app.test_client()
+    assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 200
+    assert client.delete("/api/v1/auth/token", headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 204
+    services.answers[("identity", "resolve_token")] = remote("Unauthenticated", "session_expired", "Expirée.")
+    assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 401
+
 # --- A revoking call answers once this process heard its revocation -----------------------------------
 
 class EchoingIdentity:

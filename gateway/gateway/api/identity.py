@@ -10,7 +10,7 @@ from flask import Response, g, jsonify, request
 
 from espace_common.errors import InvalidInput
 
-from ..auth import api_auth, bearer_token, client_ip, current_principal
+from ..auth import api_auth, bearer_token, client_ip, current_principal, log_out_token
 from ..responses import created, no_content, no_store
 from ..schemas import validate
 from ..services import services
@@ -65,8 +65,8 @@ def issue_token():
 @bp.delete("/auth/token")
 @api_auth()
 def revoke_token():
-    """The caller's own token stops working at once."""
-    identity("logout", bearer_token())
+    """The caller's own token stops working at once (in this process too, whose cache held it)."""
+    log_out_token(bearer_token())
     return no_content()
 
 

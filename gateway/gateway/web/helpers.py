@@ -39,6 +39,12 @@ def datetime_fr(value):
     return formatting.datetime_long(value) if value else ""
 
 
+@bp.app_template_filter("number_fr")
+def number_fr(value):
+    """42.5 -> '42,5' (a decimal comma, as people read it)."""
+    return formatting.number(value)
+
+
 @bp.app_template_filter("iso_paris")
 def iso_paris(value):
     """The machine-readable form for <time datetime>, with the Paris offset."""
