@@ -58,7 +58,8 @@ DOWNLOAD = re.compile(r"(\.(pdf|csv|ics)|/justificatif|/fichier)$")  # files: fe
 # What people must never read on a page or in a mail (the outbox page shows them): an ISO date, a decimal point,
 # an hour written as a computer does (Babel's French through espace_common.formatting writes them all).
 MACHINE_TEXT = re.compile(r"\b\d{4}-\d{2}-\d{2}\b|\b\d+\.\d+\b|\b\d{2}:\d{2}\b")
-NOT_PROSE = re.compile(r"https?://\S+|\b\d{1,3}(\.\d{1,3}){3}\b|\b(WCAG|RGAA|version) \d+\.\d+\b")  # links, IP addresses (the security page), standards' versions
+# Not prose: links and the paths the agents' journal shows, IP addresses (the security page), standards' versions.
+NOT_PROSE = re.compile(r"https?://\S+|(?<!\S)/\S+|\b\d{1,3}(\.\d{1,3}){3}\b|\b(WCAG|RGAA|version) \d+\.\d+\b")
 # Forms safe to send empty (they must refuse, change nothing, and say why): path of the page, by role.
 EMPTY_FORMS = {
     "anonyme": ("/connexion", "/mot-de-passe-oublie", "/creer-mon-espace"),
