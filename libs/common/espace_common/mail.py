@@ -33,6 +33,8 @@ def mail_outbox_table(metadata):
         Column("sent_at", UTCDateTime, nullable=True),
         Column("attempts", Integer, nullable=False, default=0),
         Column("last_error", String(300), nullable=True),
+        # A replica sending this mail holds it until then; another takes it only once that has passed.
+        Column("claimed_until", UTCDateTime, nullable=True),
     )
 
 

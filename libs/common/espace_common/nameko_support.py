@@ -7,6 +7,7 @@ import logging
 import os
 import smtplib
 import time
+from datetime import timedelta
 
 import eventlet
 from eventlet.event import Event as GreenEvent
@@ -15,7 +16,7 @@ from nameko.constants import AMQP_SSL_CONFIG_KEY, DEFAULT_SERIALIZER, LOGIN_METH
 from nameko.events import EventHandler as NamekoEventHandler
 from nameko.extensions import DependencyProvider
 from nameko.rpc import Responder, Rpc, RpcConsumer, get_rpc_exchange
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 
 from .amqp import BROKER_ERRORS, declare_topology, event_exchange
 from .clock import process_clock
@@ -30,6 +31,7 @@ RELAY_BATCH = 200
 RELAY_IDLE_POLL_SECONDS = 2.0
 RELAY_RETRY_SECONDS = 1.0
 MAIL_MAX_ATTEMPTS = 10
+MAIL_CLAIM_SECONDS = 120  # longer than an SMTP exchange (10 s timeout) can take
 
 
 class TolerantRpcConsumer(RpcConsumer):
@@ -219,7 +221,13 @@ class OutboxRelay(Relay):
 
 
 class MailRelay(Relay):
-    """Sends committed mails in order; a failed one is retried later, up to MAIL_MAX_ATTEMPTS."""
+    """Sends committed mails in order; a failed one is retried later, up to MAIL_MAX_ATTEMPTS.
+
+    Replicas of a service share the table: each mail is claimed by a conditional update before it is
+    sent, so that only one replica sends it. A replica that dies holding a claim leaves the mail to
+    the others once MAIL_CLAIM_SECONDS have passed (it may then leave twice: the rare crash between
+    the SMTP answer and the commit, where losing the mail would be worse).
+    """
 
     name = "mail relay"
 
@@ -232,9 +240,13 @@ class MailRelay(Relay):
     def drain(self):
         """Try each waiting mail once; True when a full batch was taken."""
         table = self.table
-        rows = self.pending(table, table.c.sent_at.is_(None), table.c.attempts < MAIL_MAX_ATTEMPTS)
+        now = self.clock.now()
+        rows = self.pending(table, table.c.sent_at.is_(None), table.c.attempts < MAIL_MAX_ATTEMPTS,
+                            or_(table.c.claimed_until.is_(None), table.c.claimed_until < now))
         for row in rows:
-            values = {"attempts": row.attempts + 1}
+            if not self.claim(row):
+                continue
+            values = {"attempts": row.attempts + 1, "claimed_until": None}
             try:
                 self.transport.send(build_message(self.sender, row.recipient, row.subject, row.body))
                 values["sent_at"] = self.clock.now()
@@ -246,6 +258,19 @@ class MailRelay(Relay):
             with self.engine.begin() as db:
                 db.execute(update(table).where(table.c.position == row.position).values(**values))
         return len(rows) == RELAY_BATCH and self.last_error is None
+
+    def claim(self, row):
+        """True when this process may send the mail: nobody sent it or holds it meanwhile."""
+        table = self.table
+        now = self.clock.now()
+        with self.engine.begin() as db:
+            claimed = db.execute(
+                update(table)
+                .where(table.c.position == row.position, table.c.sent_at.is_(None),
+                       table.c.attempts == row.attempts,
+                       or_(table.c.claimed_until.is_(None), table.c.claimed_until < now))
+                .values(claimed_until=now + timedelta(seconds=MAIL_CLAIM_SECONDS)))
+        return claimed.rowcount == 1
 
 
 class Tables:

@@ -14,6 +14,7 @@ from sqlalchemy.sql import false
 from espace_common.db import UTCDateTime, messaging_tables, new_metadata
 from espace_common.mail import mail_outbox_table
 from espace_common.projections import family_children_table
+from espace_common.schedule import scheduled_runs_table
 
 metadata = new_metadata()
 
@@ -257,3 +258,6 @@ paper_batches = Table(
 )
 
 mail_outbox = mail_outbox_table(metadata)
+
+# Once-per-slot scheduled tasks (espace_common.schedule), issue #12.
+scheduled_runs = scheduled_runs_table(metadata)

@@ -5,6 +5,7 @@ from sqlalchemy import (
 
 from espace_common.db import UTCDateTime, messaging_tables, new_metadata
 from espace_common.projections import family_children_table
+from espace_common.schedule import scheduled_runs_table
 
 metadata = new_metadata()
 
@@ -134,3 +135,6 @@ calendar_feeds = Table(
 )
 
 outbox, processed_events = messaging_tables(metadata)
+
+# Once-per-slot scheduled tasks (espace_common.schedule), issue #12.
+scheduled_runs = scheduled_runs_table(metadata)

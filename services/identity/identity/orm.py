@@ -5,6 +5,7 @@ from sqlalchemy import (
 
 from espace_common.db import UTCDateTime, messaging_tables, new_metadata
 from espace_common.mail import mail_outbox_table
+from espace_common.schedule import scheduled_runs_table
 
 metadata = new_metadata()
 
@@ -174,3 +175,6 @@ api_clients = Table(
 mail_outbox = mail_outbox_table(metadata)
 
 outbox, processed_events = messaging_tables(metadata)
+
+# Once-per-slot scheduled tasks (espace_common.schedule), issue #12.
+scheduled_runs = scheduled_runs_table(metadata)

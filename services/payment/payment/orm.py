@@ -3,6 +3,7 @@ from sqlalchemy import Column, Index, Integer, String, Table
 
 from espace_common.db import UTCDateTime, messaging_tables, new_metadata
 from espace_common.mail import mail_outbox_table
+from espace_common.schedule import scheduled_runs_table
 
 metadata = new_metadata()
 
@@ -33,3 +34,6 @@ Index("ix_card_transactions_status_paid_at", card_transactions.c.status, card_tr
 
 # The receipt mailed to the payer once a payment is confirmed, in the transaction that records it.
 mail_outbox = mail_outbox_table(metadata)
+
+# Once-per-slot scheduled tasks (espace_common.schedule), issue #12.
+scheduled_runs = scheduled_runs_table(metadata)
