@@ -59,6 +59,10 @@ SUBSCRIPTIONS = (
     Subscription("billing", "invoicing_run_started", "billing", "on_invoicing_run_started"),
     # Billing draws and mails a run's invoices after the finalising transaction, in its own workers.
     Subscription("billing", "invoices_issued", "billing", "on_invoices_issued"),
+    # Health record (issue #12): the allergy flags of a child's record, shown on the canteen's and the crèche's lists;
+    # data: {child_id, allergies, has_allergies, has_treatment, updated_at}.
+    Subscription("identity", "health_flags_changed", "canteen", "on_health_flags_changed"),
+    Subscription("identity", "health_flags_changed", "childcare", "on_health_flags_changed"),
 )
 
 

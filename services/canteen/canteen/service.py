@@ -7,6 +7,9 @@ from espace_common.projections import children_of, project_family_registered
 from . import documents, use_cases
 from .calendar_rules import CanteenRules
 from .orm import metadata
+# Health record (issue #12)
+from espace_common.health_flags import project_health_flags  # noqa: E402
+from . import health_use_cases  # noqa: E402
 
 
 class CanteenService(HealthMixin):
@@ -296,3 +299,14 @@ class CanteenService(HealthMixin):
     def calendar_feed_status(self, family_id):
         """Whether the family has a working calendar feed (its address is only shown when made)."""
         return self.canteen.calendar_feed_status(family_id)
+
+    # --- Health record (issue #12) -------------------------------------------------------------------
+
+    @rpc
+    def child_enrolled(self, child_id):
+        """Identity asks, when an agent of Affaires Scolaires reads a child's health record: is it enrolled?"""
+        return health_use_cases.child_enrolled(self.canteen, child_id)
+
+    @event_handler("identity", "health_flags_changed")
+    def on_health_flags_changed(self, message):
+        project_health_flags(self.db, message, "canteen.on_health_flags_changed")

@@ -14,6 +14,9 @@ from espace_common.errors import Conflict, InvalidInput, NotFound
 
 from . import documents, domain, holidays_ical, store
 from .calendar_rules import days_between
+# Health record (issue #12)
+from espace_common.health_flags import flags_of  # noqa: E402
+from . import orm  # noqa: E402
 
 CHILD_NOT_FOUND = ("child_not_found", "Cet enfant n'existe pas.")
 SCHOOL_NOT_FOUND = ("school_not_found", "Cette école n'existe pas.")
@@ -679,9 +682,11 @@ def _sheet(uow, school_id, day):
     eaten = {r.child_id for r in store.attendance_on(uow, school_id, day)}
     diets = store.diets_of(uow, enrolled)
     names = {c: store.known_child(uow, c) for c in enrolled}
+    flags = flags_of(uow, orm.health_flags, enrolled)  # the health record's allergy flags (issue #12)
     return sorted(({"child_id": c, "first_name": names[c].first_name, "last_name": names[c].last_name,
                     "reserved": c in reserved, "absent": c in absent, "eaten": c in eaten,
-                    "diet": diets.get(c, ("standard", False))[0], "pai": diets.get(c, ("standard", False))[1]}
+                    "diet": diets.get(c, ("standard", False))[0], "pai": diets.get(c, ("standard", False))[1],
+                    "health_flag": flags.get(c)}
                    for c in enrolled), key=lambda r: (r["last_name"], r["first_name"]))
 
 

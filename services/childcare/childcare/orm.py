@@ -135,3 +135,7 @@ outbox, processed_events = messaging_tables(metadata)
 
 # Once-per-slot scheduled tasks (espace_common.schedule), issue #12.
 scheduled_runs = scheduled_runs_table(metadata)
+
+# The allergy flags of identity's health records (issue #12), fed by identity.health_flags_changed.
+from espace_common.health_flags import health_flags_table  # noqa: E402
+health_flags = health_flags_table(metadata)

@@ -9,6 +9,9 @@ from espace_common.projections import children_of, project_family_registered
 from . import use_cases
 from .domain import ChildcareRules
 from .orm import metadata
+# Health record (issue #12)
+from espace_common.health_flags import project_health_flags  # noqa: E402
+from . import health_use_cases  # noqa: E402
 
 SLOT_GENERATION_SECONDS = 6 * 3600
 
@@ -205,3 +208,14 @@ class ChildcareService(HealthMixin):
     def withdraw_news(self, news_id):
         """An agent withdraws a published item from the public pages."""
         return self.childcare.withdraw_news(news_id)
+
+    # --- Health record (issue #12) -------------------------------------------------------------------
+
+    @rpc
+    def child_known(self, child_id):
+        """Identity asks, when an agent of Petite Enfance reads a child's health record: does the crèche know it?"""
+        return health_use_cases.child_known(self.childcare, child_id)
+
+    @event_handler("identity", "health_flags_changed")
+    def on_health_flags_changed(self, message):
+        project_health_flags(self.db, message, "childcare.on_health_flags_changed")

@@ -12,6 +12,8 @@ from espace_common.mail import mails_to
 
 from . import domain, mails, orm, store
 from .domain import CANCELLED, CONFIRMED, WAITING, hhmm
+# Health record (issue #12)
+from espace_common.health_flags import flags_of  # noqa: E402
 
 CHILD_NOT_FOUND = ("child_not_found", "Cet enfant n'existe pas.")
 BOOKING_NOT_FOUND = ("booking_not_found", "Cette réservation n'existe pas.")
@@ -498,13 +500,15 @@ class Childcare:
             attendance = store.attendance_between(uow, None, day, day)
             children = store.children_by_id(uow, {b.child_id for b in bookings} | set(regular_ids)
                                             | {a.child_id for a in attendance})
+            flags = flags_of(uow, orm.health_flags, children)  # the health record's allergy flags (issue #12)
         absent = {a.child_id for a in absences}
         on_leave = {r.child_id for r in leaves if day.isoformat() in r.days}
 
         def name(child_id):
             child = children.get(child_id)
             return {"child_id": child_id, "first_name": child.first_name if child else "",
-                    "last_name": child.last_name if child else "", "absent": child_id in absent}
+                    "last_name": child.last_name if child else "", "absent": child_id in absent,
+                    "health_flag": flags.get(child_id)}
         planned = []
         for slot in slots:
             confirmed = [b for b in bookings if b.slot_id == slot.id and b.status == CONFIRMED]

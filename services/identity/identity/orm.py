@@ -178,3 +178,30 @@ outbox, processed_events = messaging_tables(metadata)
 
 # Once-per-slot scheduled tasks (espace_common.schedule), issue #12.
 scheduled_runs = scheduled_runs_table(metadata)
+
+# Health record («fiche sanitaire», issue #12): one per child, kept by its families' representatives.
+health_records = Table(
+    "health_records", metadata,
+    Column("child_id", String(36), ForeignKey("children.id"), primary_key=True),
+    Column("allergies", String(300), nullable=False, default=""),
+    Column("treatment", String(1000), nullable=False, default=""),
+    Column("doctor_name", String(100), nullable=False, default=""),
+    Column("doctor_phone", String(20), nullable=False, default=""),
+    Column("vaccinations_up_to_date", Boolean, nullable=False, default=False),
+    Column("authorised_persons", JSON, nullable=False),
+    Column("emergency_contacts", JSON, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("updated_by", String(36), nullable=False),  # the account of the representative who saved it
+)
+
+# Every agent's read of a health record, granted or refused (a parent's own reads are not recorded).
+health_record_reads = Table(
+    "health_record_reads", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("child_id", String(36), nullable=False, index=True),
+    Column("agent_id", String(36), nullable=False),
+    Column("agent_username", String(80), nullable=False),
+    Column("role", String(30), nullable=False, default=""),  # the role it read under; "" when refused
+    Column("granted", Boolean, nullable=False),
+    Column("at", UTCDateTime, nullable=False, index=True),
+)

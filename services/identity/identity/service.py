@@ -1,6 +1,7 @@
 """The identity service's entrypoints: each hands its arguments to one use case (identity.use_cases)."""
 
 from nameko.dependency_providers import Config
+from nameko.rpc import RpcProxy
 from nameko.timer import timer
 
 from espace_common.nameko_support import Database, HealthMixin, rpc
@@ -10,6 +11,9 @@ from .orm import metadata
 from .passwords import Passwords
 from .policy import Policy
 from .use_cases import accounts, agents, api_clients, contact, credentials, families, journal, keys, logins, sessions
+# Health record (issue #12)
+from .care_services import CareServices
+from .use_cases import health
 
 
 class IdentityService(HealthMixin):
@@ -17,6 +21,9 @@ class IdentityService(HealthMixin):
 
     db = Database(metadata)
     config = Config()
+    # Health record (issue #12): asked at an agent's read whether the child attends the agent's service.
+    canteen_rpc = RpcProxy("canteen")
+    childcare_rpc = RpcProxy("childcare")
 
     @property
     def policy(self):
@@ -182,3 +189,30 @@ class IdentityService(HealthMixin):
         """A new secret for a system, shown this once; the old one and every token it got stop at once."""
         return sessions.rotate_api_client_secret(self.db.unit_of_work, self.db.clock, self.passwords, client_id,
                                                  domain.new_secret_token())
+
+    # --- Health record («fiche sanitaire», issue #12) --------------------------------------------------------
+
+    @rpc
+    def family_health_records(self, account_id):
+        """The family's children and whether each one's health record is filled."""
+        return health.family_health_records(self.db, account_id)
+
+    @rpc
+    def health_record(self, account_id, child_id):
+        """A parent reads a child's record (another family's child is NotFound), with the agents' reads of it."""
+        return health.health_record(self.db, account_id, child_id)
+
+    @rpc
+    def save_health_record(self, account_id, child_id, payload):
+        """A representative saves the whole record; identity.health_flags_changed tells the canteen and the crèche."""
+        return health.save_health_record(self.db, self.db.clock, account_id, child_id, payload)
+
+    @rpc
+    def agent_health_record(self, agent_id, child_id):
+        """An agent reads a child's record when the child attends the agent's service; Forbidden otherwise; every
+        read is recorded."""
+        return health.agent_health_record(self.db, self.db.clock, self._care_services.attends, agent_id, child_id)
+
+    @property
+    def _care_services(self):
+        return CareServices({"canteen": self.canteen_rpc, "childcare": self.childcare_rpc})
