@@ -194,6 +194,11 @@ ROLE_TABLE = {
     ("GET", "/api/v1/services/<name>/ping"): PUBLIC,
     ("GET", "/api/v1/tariffs"): PUBLIC,
     ("POST", "/api/v1/tariffs"): A,
+    # Health record (issue #12): agents of either care service may ask; identity grants the read only to the
+    # service the child attends and refuses an administrator without a care role (services/identity tests).
+    ("GET", "/agents/enfants/<child_id>/fiche-sanitaire"): SP,
+    ("GET", "/api/v1/children/<child_id>/health-record"): SP | PARENT,
+    ("PUT", "/api/v1/children/<child_id>/health-record"): NONE | PARENT,
 }
 
 WHO = {

@@ -81,6 +81,9 @@ VALID_BODIES = {
     ("/invoices/{invoice_id}/credit-notes", "post"): {"amount_cents": 285, "reason": "Repas compté à tort"},
     # Billing documents (gateway/tests/test_billing_documents.py tests what they do).
     ("/me/billing-preferences", "put"): {"paperless": True},
+    # Health record (issue #12; gateway/tests/test_health_records.py).
+    ("/children/{child_id}/health-record", "put"): {"allergies": "Arachide", "authorised_persons": [
+        {"name": "Monique Martin", "phone": "06 11 22 33 44", "relation": "grand_parent"}]},
 }
 
 
