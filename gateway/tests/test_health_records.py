@@ -138,3 +138,28 @@ def test_the_flags_show_on_the_canteen_day_sheet_with_a_link_to_the_record(clien
     page = text(client.get("/agents/cantine/presences?date=2026-12-03&ecole=s-1"))
     assert page.count("Allergie : ") == 1 and "Arachide" in page and "· traitement" in page
     assert "/agents/enfants/kid-1/fiche-sanitaire" in page and "/agents/enfants/kid-2/fiche-sanitaire" not in page
+
+
+def test_an_administrator_sees_the_flag_without_a_link_he_could_not_follow(client, services):
+    log_in_as(client, services, {**AGENT, "roles": ["admin"]})
+    row = {"child_id": "kid-1", "first_name": "Léa", "last_name": "Martin", "reserved": True, "absent": False,
+           "eaten": False, "diet": "standard", "pai": False, "health_flag": {"allergies": "Arachide",
+                                                                             "has_treatment": False}}
+    services.answers[("canteen", "school_day")] = {
+        "date": "2026-12-03", "school_year": "2026-2027", "schools": [{"id": "s-1", "name": "École"}],
+        "school": {"id": "s-1", "name": "École"}, "sheet": [row], "attendance_recorded_at": None}
+    page = text(client.get("/agents/cantine/presences?date=2026-12-03&ecole=s-1"))
+    assert "Allergie : " in page and "/fiche-sanitaire" not in page
+
+
+def test_the_crèche_planning_links_the_flag_to_the_record(client, services):
+    log_in_as(client, services, {**AGENT, "roles": ["petite_enfance"]})
+    child = {"child_id": "kid-2", "first_name": "Noé", "last_name": "Martin", "absent": False,
+             "health_flag": {"allergies": "Lait", "has_treatment": False}}
+    services.answers[("childcare", "planning")] = {
+        "date": "2026-12-03", "closed": None, "attendance": [], "contracted": [{**child, "arrives": "08:30",
+                                                                               "leaves": "17:00", "on_leave": False}],
+        "slots": [{"id": "sl-1", "start": "08:00", "end": "12:00", "capacity": 12, "taken": 1, "available": 11,
+                   "occupancy_percent": 8, "expected": [{**child, "booking_id": "b-1"}], "waiting": []}]}
+    page = text(client.get("/agents/petite-enfance/planning?date=2026-12-03"))
+    assert page.count("Allergie : ") == 2 and page.count("/agents/enfants/kid-2/fiche-sanitaire") == 2

@@ -103,12 +103,19 @@ def test_parent_fills_the_record_the_canteen_agent_sees_the_flag_and_the_parent_
     expect(agent.get_by_role("listitem").filter(has_text="Monique Fiche")).to_contain_text("06 11 22 33 44")
     check(agent)
 
-    # The crèche's agent follows the family file's link: Léa is not at the crèche.
+    # The family file links the canteen's agent to the record; the crèche's agent, whose service does not know Léa,
+    # gets no link, and the address typed by hand is refused in French (and recorded).
+    agent.goto(f"/agents/familles/{town['family']}")
+    expect(agent.get_by_role("link", name=f"fiche sanitaire de Léa Fiche{tag}")).to_be_visible()
     creche = new_page()
     log_in(creche, f"creche-{tag}", PASSWORD)
     creche.goto(f"/agents/familles/{town['family']}")
-    creche.get_by_role("link", name=f"fiche sanitaire de Léa Fiche{tag}").click()
+    expect(creche.get_by_role("heading", name="Enfants")).to_be_visible()
+    expect(creche.get_by_role("link", name=f"fiche sanitaire de Léa Fiche{tag}")).to_have_count(0)
+    refused = creche.goto(f"/agents/enfants/{town['child']}/fiche-sanitaire")
+    assert refused.status == 403
     expect(creche.locator("main")).to_contain_text("Vous n'avez pas accès à la fiche sanitaire de cet enfant")
+    check(creche)
 
     # The parent sees who read the record, and who was refused.
     parent.reload()
