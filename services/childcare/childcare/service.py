@@ -9,6 +9,7 @@ from espace_common.projections import children_of, project_family_registered
 from . import use_cases
 from .domain import ChildcareRules
 from .orm import metadata
+from . import export_use_cases, retention_use_cases  # the family's data in its hands (issue #12)
 
 SLOT_GENERATION_SECONDS = 6 * 3600
 
@@ -205,3 +206,22 @@ class ChildcareService(HealthMixin):
     def withdraw_news(self, news_id):
         """An agent withdraws a published item from the public pages."""
         return self.childcare.withdraw_news(news_id)
+
+    # --- The family's data in its hands (GDPR, issue #12) ---------------------------------------------------------
+
+    @rpc
+    def family_export(self, family_id):
+        """Everything the crèche holds on a family, as JSON values (justifications described, not sent)."""
+        return export_use_cases.family_export(self.db.unit_of_work, family_id)
+
+    @rpc
+    def personal_data(self, runs=True):
+        """The kinds of data the crèche keeps with their retention periods; with runs, the latest purges."""
+        return retention_use_cases.personal_data(self.db.unit_of_work, self.config, runs)
+
+    @timer(interval=3600)
+    def purge_expired_data(self):
+        """Once a day (the first timer of the day in any replica): justification files, reads and mails past their
+        period."""
+        retention_use_cases.purge(self.db.unit_of_work, self.db.clock, self.config,
+                                  ChildcareRules.from_config(self.config).zone, self.childcare.files)

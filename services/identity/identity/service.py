@@ -10,6 +10,7 @@ from .orm import metadata
 from .passwords import Passwords
 from .policy import Policy
 from .use_cases import accounts, agents, api_clients, contact, credentials, families, journal, keys, logins, sessions
+from .use_cases import export, retention  # the family's data in its hands (issue #12)
 
 
 class IdentityService(HealthMixin):
@@ -182,3 +183,20 @@ class IdentityService(HealthMixin):
         """A new secret for a system, shown this once; the old one and every token it got stop at once."""
         return sessions.rotate_api_client_secret(self.db.unit_of_work, self.db.clock, self.passwords, client_id,
                                                  domain.new_secret_token())
+
+    # --- The family's data in its hands (GDPR, issue #12) ---------------------------------------------------------
+
+    @rpc
+    def family_export(self, family_id):
+        """Everything identity holds on a family, as JSON values, without any secret (hashes, digests, letters)."""
+        return export.family_export(self.db, family_id)
+
+    @rpc
+    def personal_data(self, runs=True):
+        """The kinds of data identity keeps with their retention periods; with runs, the latest purges."""
+        return retention.personal_data(self.db, self.config, runs)
+
+    @timer(interval=3600)
+    def purge_expired_data(self):
+        """Once a day (the first timer of the day in any replica): the data older than its period goes."""
+        retention.purge(self.db, self.db.clock, self.config)
