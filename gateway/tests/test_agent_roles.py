@@ -194,6 +194,10 @@ ROLE_TABLE = {
     ("GET", "/api/v1/services/<name>/ping"): PUBLIC,
     ("GET", "/api/v1/tariffs"): PUBLIC,
     ("POST", "/api/v1/tariffs"): A,
+    # The family's data in its hands (issue #12): a parent's own export; administrators' page and export by post.
+    ("GET", "/api/v1/me/export"): NONE | PARENT,
+    ("GET", "/agents/donnees-personnelles"): A,
+    ("POST", "/agents/donnees-personnelles/export"): A,
 }
 
 WHO = {

@@ -38,3 +38,24 @@ def journal_entry_summary(row):
     """An agent journal line as the family reads it: what, when, by which path (the agent's name is not shown: the
     town answers for its agents; the administrators' journal names them)."""
     return {"at": row["at"], "action": row["action"], "method": row["method"], "path": row["path"]}
+
+
+# The French names of the export's sections and fields, for the parents' PDF (the JSON keeps the keys).
+LABELS = {
+    "sections": {
+        "family": "Dossier de la famille", "representatives": "Représentants légaux", "children": "Enfants",
+        "accounts": "Espaces (comptes) des représentants", "activation_keys": "Clés d'activation envoyées",
+        "account_events": "Historique des espaces (connexions, modifications)",
+        "sessions": "Sessions ouvertes", "mailed_links": "Liens envoyés par e-mail",
+        "mails": "Courriers électroniques envoyés", "agent_journal": "Actions des agents sur le dossier",
+    },
+    "columns": {
+        "dossier": "N° de dossier", "first_name": "Prénom", "last_name": "Nom", "email": "Adresse e-mail",
+        "phone": "Téléphone", "address": "Adresse", "caf_number": "N° allocataire CAF", "birth_date": "Date de naissance",
+        "username": "Identifiant", "email_confirmed": "Adresse confirmée", "created_at": "Créé le",
+        "issued_at": "Émise le", "expires_at": "Expire le", "used_at": "Utilisée le", "revoked_at": "Remplacée le",
+        "at": "Date", "label": "Événement", "client_ip": "Adresse IP", "detail": "Détail", "kind": "Type",
+        "last_seen_at": "Dernière activité", "purpose": "Objet du lien", "recipient": "Destinataire",
+        "subject": "Objet", "sent_at": "Envoyé le", "action": "Action", "method": "Méthode", "path": "Page",
+    },
+}

@@ -12,7 +12,7 @@ from espace_common.mail import mails_to
 from espace_common.purge import iso
 
 from .. import domain, orm, personal_data_store as pds, store
-from ..domain_gdpr import journal_entry_summary
+from ..domain_gdpr import LABELS, journal_entry_summary
 
 FAMILY_NOT_FOUND = ("family_not_found", "Cette famille n'existe pas.")
 
@@ -96,4 +96,5 @@ def family_export(db, family_id):
         answer = dict(section(uow, family_id) for section in SECTIONS)
         for extra in EXTRA_SECTIONS:
             answer.update(extra(uow, family_id))
+    answer["labels"] = LABELS
     return answer
