@@ -311,7 +311,7 @@ class CanteenService(HealthMixin):
         """The kinds of data the canteen keeps with their retention periods; with runs, the latest purges."""
         return retention_use_cases.personal_data(self.db.unit_of_work, self.config, runs)
 
-    @timer(interval=3600)
+    @timer(interval=3600, eager=True)
     def purge_expired_data(self):
         """Once a day (the first timer of the day in any replica): justification files and reads past their period."""
         retention_use_cases.purge(self.db.unit_of_work, self.db.clock, self.config,

@@ -196,7 +196,7 @@ class IdentityService(HealthMixin):
         """The kinds of data identity keeps with their retention periods; with runs, the latest purges."""
         return retention.personal_data(self.db, self.config, runs)
 
-    @timer(interval=3600)
+    @timer(interval=3600, eager=True)
     def purge_expired_data(self):
         """Once a day (the first timer of the day in any replica): the data older than its period goes."""
         retention.purge(self.db, self.db.clock, self.config)
