@@ -7,6 +7,7 @@ as billing's documents): each service a heading, each section a table (or, when 
 row), dates and money written the French way (espace_common.formatting), identifiers left to the JSON.
 """
 import json
+import logging
 import re
 from datetime import datetime, timezone
 
@@ -17,6 +18,8 @@ from espace_common import formatting
 from espace_common.town import TOWN, TOWN_HALL
 
 from .services import services
+
+logging.getLogger("fontTools").setLevel(logging.WARNING)  # its subsetting logs every glyph at INFO
 
 SERVICES = ("identity", "canteen", "childcare", "billing", "payment")
 SERVICE_TITLES = {"identity": "Famille et espaces personnels", "canteen": "Restauration scolaire",
@@ -97,6 +100,7 @@ class ExportPdf:
         self.pdf.add_font(FONT, "B", font_bold)
         self.pdf.set_margins(15, 15, 15)
         self.pdf.set_auto_page_break(True, margin=15)
+        self.pdf.set_draw_color(190, 198, 208)
 
     def line(self, text, size=10, bold=False, height=5.5, space=0):
         self.pdf.set_font(FONT, "B" if bold else "", size)
@@ -127,21 +131,47 @@ class ExportPdf:
             return
         columns = shown_columns(rows, labels)
         if len(columns) <= TABLE_MOST_COLUMNS:
-            self.pdf.set_font(FONT, "", 8)
-            with self.pdf.table(text_align="LEFT", line_height=4.5, first_row_as_headings=True,
-                                headings_style=_headings()) as table:
-                table.row([label for _, label in columns])
-                for row in rows:
-                    table.row([value_text(key, row.get(key)) for key, _ in columns])
+            width = self.pdf.epw / len(columns)
+            header = [(label, width) for _, label in columns]
+            self.row(header, bold=True)
+            for row in rows:
+                self.row([(value_text(key, row.get(key)), width) for key, _ in columns], header=header)
             return
-        for row in rows:
-            self.pdf.set_font(FONT, "", 8)
-            with self.pdf.table(col_widths=(35, 65), text_align="LEFT", line_height=4.2, first_row_as_headings=False,
-                                width=self.pdf.epw) as table:
-                for key, label in columns:
-                    if key in row:
-                        table.row([label, value_text(key, row.get(key))])
-            self.pdf.ln(1.5)
+        for row in rows:  # many fields: one block a row, a field a line
+            for key, label in columns:
+                if key in row:
+                    self.row([(label, 50), (value_text(key, row.get(key)), self.pdf.epw - 50)])
+            self.pdf.ln(2)
+
+    def row(self, cells, bold=False, header=None):
+        """One table row of (text, width) cells, as high as its longest cell; fpdf2's line breaking only for the
+        cells that need it (a cell is far cheaper), and the header again atop a new page."""
+        pdf, height = self.pdf, 4.5
+        pdf.set_font(FONT, "B" if bold else "", 8)
+        lines = []
+        for text, width in cells:
+            if pdf.get_string_width(text) < width - 2 * pdf.c_margin:
+                lines.append([text])
+            else:
+                lines.append(pdf.multi_cell(width, height, text, dry_run=True, output="LINES") or [""])
+        total = height * max(len(cell) for cell in lines)
+        if pdf.get_y() + total > pdf.page_break_trigger:
+            pdf.add_page()
+            if header:
+                self.row(header, bold=True)
+                pdf.set_font(FONT, "", 8)
+        x, y = pdf.l_margin, pdf.get_y()
+        for (text, width), cell in zip(cells, lines):
+            if bold:
+                pdf.set_fill_color(230, 236, 243)
+                pdf.rect(x, y, width, total, style="DF")
+            else:
+                pdf.rect(x, y, width, total)
+            for number, line in enumerate(cell):
+                pdf.set_xy(x, y + number * height)
+                pdf.cell(width, height, line)
+            x += width
+        pdf.set_xy(pdf.l_margin, y + total)
 
     def service(self, name, answer):
         self.pdf.add_page()
@@ -156,11 +186,6 @@ class ExportPdf:
 
     def output(self):
         return bytes(self.pdf.output())
-
-
-def _headings():
-    from fpdf.fonts import FontFace
-    return FontFace(emphasis="BOLD", fill_color=(230, 236, 243))
 
 
 def export_pdf(export):
