@@ -2,8 +2,7 @@
 its export's sections and fields (the parents' PDF).
 
 Billing purges nothing: invoices, credit notes, payments and the direct-debit mandates behind them are accounting
-documents the town keeps ten years (Code de commerce L123-22; instruction M14 of the public accountant), longer
-than any of them has existed here."""
+records the town keeps ten years (its archivist may set longer), longer than any of them has existed here."""
 from espace_common.retention import Kind, Retention
 
 KINDS = [
