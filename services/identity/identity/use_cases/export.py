@@ -88,6 +88,15 @@ SECTIONS = [section_family, section_representatives, section_children, section_a
 EXTRA_SECTIONS = []
 
 
+def _as_sections(function, value):
+    """A feature's answer as sections: a dict of them, one (key, value) pair, or a plain list named by its module."""
+    if isinstance(value, dict):
+        return value
+    if isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], str):
+        return dict([value])
+    return {getattr(function, "__module__", "extra").rsplit(".", 1)[-1]: value}
+
+
 def family_export(db, family_id):
     """Everything identity holds on the family: {family, representatives, children, accounts, ...}."""
     with db.unit_of_work(read_only=True) as uow:
@@ -95,6 +104,6 @@ def family_export(db, family_id):
             raise NotFound(*FAMILY_NOT_FOUND)
         answer = dict(section(uow, family_id) for section in SECTIONS)
         for extra in EXTRA_SECTIONS:
-            answer.update(extra(uow, family_id))
+            answer.update(_as_sections(extra, extra(uow, family_id)))
     answer["labels"] = LABELS
     return answer

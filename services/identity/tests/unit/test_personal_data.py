@@ -209,3 +209,21 @@ def test_a_retention_that_is_not_a_number_of_days_stops_the_start():
     for value in ("un an", "0", "-5", "99999999"):
         with pytest.raises(ConfigError):
             retention_from_config({"RETENTION_AUDIT_DAYS": value})
+
+
+def test_another_features_sections_and_purges_are_added_by_appending_to_the_lists(db, clock, policy, passwords,
+                                                                                  config, monkeypatch):
+    """How reminders, health records, the wallet and messages join at merge: export_family and purge_expired."""
+    family, _, _ = parent(db, clock, policy, passwords, "Martin")
+
+    def export_family(uow, family_id):
+        return {"health_records": [{"child": "Léa", "allergies": "arachide"}]}
+
+    def purge_expired(uow, now, retention):
+        return {"health_records": 3}
+
+    monkeypatch.setattr(export, "EXTRA_SECTIONS", [export_family])
+    monkeypatch.setattr(retention, "PURGES", retention.PURGES + [purge_expired])
+    assert export.family_export(db, family["id"])["health_records"][0]["allergies"] == "arachide"
+    assert retention.purge(db, clock, config)["counts"]["health_records"] == 3
+    assert db.count(orm.purge_log, orm.purge_log.c.kind == "health_records") == 1
