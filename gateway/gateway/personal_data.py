@@ -9,7 +9,7 @@ row), dates and money written the French way (espace_common.formatting), identif
 import json
 import logging
 import re
-from datetime import datetime, timezone
+from datetime import timezone
 
 from flask import current_app
 from fpdf import FPDF
@@ -37,7 +37,8 @@ def family_export(family_id, now=None):
     """{generated_at, family, services: {identity, canteen, childcare, billing, payment}}, each service's own answer."""
     answers = {name: services().call(name, "family_export", family_id) for name in SERVICES}
     identity = answers["identity"]
-    return {"generated_at": (now or datetime.now(timezone.utc)).isoformat(),
+    now = now or current_app.extensions["clock"].now()
+    return {"generated_at": now.astimezone(timezone.utc).isoformat(),
             "family": {"id": identity["family"]["id"], "dossier": identity["family"]["dossier"],
                        "representatives": [f"{r['first_name']} {r['last_name']}"
                                            for r in identity.get("representatives", [])],

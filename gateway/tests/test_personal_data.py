@@ -4,10 +4,13 @@ parents' page shows each service's retention periods; the administrators' page s
 family by dossier, recorded in the agents' journal."""
 import io
 import json
+from datetime import datetime
 
 import pytest
 from pypdf import PdfReader
 
+from espace_common.clock import FixedClock
+from espace_common.formatting import PARIS
 from espace_common.rpc_client import ServiceUnavailable
 
 from .test_api_identity import principal
@@ -94,7 +97,8 @@ def web_client(client, services, who):
     return client
 
 
-def test_the_export_gathers_every_service_for_the_callers_own_family(client, town):
+def test_the_export_gathers_every_service_for_the_callers_own_family(app, client, town):
+    app.extensions["clock"] = FixedClock(datetime(2026, 12, 2, 11, 0, tzinfo=PARIS))
     as_(town, PARENT)
     response = api_get(client, "/api/v1/me/export")
     assert response.status_code == 200 and response.mimetype == "application/json"
@@ -105,6 +109,7 @@ def test_the_export_gathers_every_service_for_the_callers_own_family(client, tow
     assert export["family"] == {"id": FAMILY_ID, "dossier": "000042", "representatives": ["Hélène Lefèvre"],
                                 "children": ["Zoé Lefèvre"]}
     assert export["services"]["billing"]["invoices"][0]["number"] == "AS-2026-000017"
+    assert export["generated_at"] == "2026-12-02T10:00:00+00:00"  # the gateway's clock
     assert {family for _, family in town.exported} == {FAMILY_ID}  # the principal's family, never one asked for
 
 
@@ -187,8 +192,8 @@ def test_an_administrator_exports_a_family_by_dossier_and_the_journal_records_it
     assert {family for _, family in town.exported} == {FAMILY_ID}
     [action] = town.agent_actions
     assert action["action"] == "personal_data.agent_export" and action["family_id"] == FAMILY_ID
-    for dossier in ("999999", "abc", "1" * 100_000, "４２"):
-        town.answers[("identity", "find_families")] = []
+    town.answers[("identity", "find_families")] = lambda query: [] if query.isascii() else 1 / 0
+    for dossier in ("999999", "abc", "1" * 100_000, "４２", "42\n"):
         refused = agent.post("/agents/donnees-personnelles/export", data={"dossier": dossier, "format": "pdf"})
         assert refused.status_code == 400 and 'role="alert"' in refused.get_data(as_text=True)
     assert len(town.agent_actions) == 1  # a refused export is not an act on a family

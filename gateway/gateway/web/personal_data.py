@@ -62,7 +62,7 @@ def agent_export():
     dossier = request.form.get("dossier", "").strip()
     kind = request.form.get("format", "pdf")
     error = None
-    if not dossier.isdigit() or len(dossier) > 6 or kind not in ("pdf", "json"):
+    if not (dossier.isascii() and dossier.isdigit()) or len(dossier) > 6 or kind not in ("pdf", "json"):
         error = FormError("« Numéro de dossier » est un nombre, comme 000042.", about="dossier")
     else:
         found = services().call("identity", "find_families", dossier.zfill(6))
