@@ -12,7 +12,7 @@ from espace_common.formatting import PARIS
 
 pytestmark = pytest.mark.broker
 
-PURGING = {"canteen": {"justifications", "document_reads"},
+PURGING = {"canteen": {"justifications", "diets", "document_reads"},
            "childcare": {"justifications", "document_reads", "mails"}}
 
 

@@ -8,6 +8,10 @@ KINDS = [
          "Un certificat sert à ne pas facturer les repas d'une absence ; passée l'année scolaire et le délai de "
          "réclamation d'une facture, il ne sert plus. L'absence elle-même (dates, motif) reste, les factures s'y "
          "réfèrent."),
+    Kind("diets", "Régime alimentaire et PAI d'un enfant qui ne mange plus à la cantine",
+         "CANTEEN_RETENTION_DIETS_DAYS", 365, "après la fin de la dernière année scolaire où il était inscrit",
+         "Un régime peut révéler des convictions et un PAI touche à la santé : ils ne servent qu'à préparer les "
+         "repas d'un enfant inscrit."),
     Kind("document_reads", "Consultations des justificatifs par les agents", "CANTEEN_RETENTION_READS_DAYS", 365,
          "après la consultation", "Un journal d'accès aux données sensibles, gardé un an comme les autres journaux."),
 ]
@@ -29,6 +33,11 @@ LABELS = {
         "revoked_at": "Arrêté le", "reader": "Lu par", "read_at": "Lu le", "absence_start": "Absence du",
     },
 }
+
+
+def last_school_year_ended_by(day):
+    """'2026-2027' for 31 August 2027: the school year that ends on that day (a 31 August)."""
+    return f"{day.year - 1}-{day.year}"
 
 
 def retention_from_config(config):

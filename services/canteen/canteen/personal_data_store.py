@@ -1,5 +1,5 @@
 """SQL of the family's export and the retention purge (issue #12)."""
-from sqlalchemy import select, update, delete
+from sqlalchemy import delete, func, select, update
 
 from . import orm
 
@@ -65,3 +65,18 @@ def drop_justifications(uow, last_end):
 def purge_reads(uow, cutoff):
     table = orm.document_reads
     return uow.execute(delete(table).where(table.c.read_at < cutoff)).rowcount
+
+
+def purge_diets(uow, last_year, updated_before):
+    """The diets of children whose last enrolment is in `last_year` or before, and of children never enrolled whose
+    diet was last changed before `updated_before`."""
+    diets, enrolments = orm.diets, orm.enrolments
+    latest = select(enrolments.c.child_id, func.max(enrolments.c.school_year).label("year")) \
+        .group_by(enrolments.c.child_id).subquery()
+    rows = uow.execute(select(diets.c.child_id, diets.c.updated_at, latest.c.year)
+                       .outerjoin(latest, latest.c.child_id == diets.c.child_id)).all()
+    gone = [r.child_id for r in rows
+            if (r.year is not None and r.year <= last_year) or (r.year is None and r.updated_at < updated_before)]
+    if gone:
+        uow.execute(delete(diets).where(diets.c.child_id.in_(gone)))
+    return len(gone)

@@ -3,7 +3,7 @@ from espace_common.purge import purge_report, purged, run_purge
 from espace_common.retention import justification_cutoff
 
 from . import orm, personal_data_store as pds
-from .domain_gdpr import retention_from_config
+from .domain_gdpr import last_school_year_ended_by, retention_from_config
 
 
 def purge_justifications(zone):
@@ -20,8 +20,17 @@ def purge_document_reads(uow, now, retention):
     return [purged("document_reads", pds.purge_reads(uow, cutoff), cutoff)]
 
 
+def purge_diets(zone):
+    def purge(uow, now, retention):
+        last_end = justification_cutoff(now.astimezone(zone).date(), retention.days["diets"])
+        count = pds.purge_diets(uow, last_school_year_ended_by(last_end), retention.cutoff("diets", now))
+        return [purged("diets", count, last_end)]
+    purge.__name__ = "purge_diets"
+    return purge
+
+
 def purges(zone):
-    return [purge_justifications(zone), purge_document_reads]
+    return [purge_justifications(zone), purge_diets(zone), purge_document_reads]
 
 
 def purge(unit_of_work, clock, config, zone, files):

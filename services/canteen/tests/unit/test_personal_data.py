@@ -127,21 +127,41 @@ def test_the_purge_deletes_justifications_a_year_after_their_school_year_and_old
         uow.commit()
     clock.advance(days=(datetime(2028, 8, 30, 9, tzinfo=RULES.zone) - NOW).days)   # a year after 31 August 2027
     first = retention_use_cases.purge(units, clock, config, RULES.zone, files)
-    assert first["counts"] == {"justifications": 0, "document_reads": 1}            # the read of 2026: 1 year old
+    assert first["counts"] == {"justifications": 0, "diets": 0, "document_reads": 1}  # the read of 2026: 1 year old
     assert (files.folder / old).exists()
     clock.advance(days=3)                                                            # 2 September 2028
     second = retention_use_cases.purge(units, clock, config, RULES.zone, files)
-    assert second["counts"] == {"justifications": 1, "document_reads": 0}
+    assert second["counts"] == {"justifications": 1, "diets": 0, "document_reads": 0}
     assert not (files.folder / old).exists() and (files.folder / young).exists()
     assert count(units, orm.absences, orm.absences.c.document_path.is_(None)) == 1
     assert count(units, orm.absences) == 2                                           # the absences stay
     with units() as uow:
         log = uow.execute(select(orm.purge_log).order_by(orm.purge_log.c.id)).all()
     assert [(r.slot, r.kind, r.count) for r in log] == [
-        ("2028-08-30", "justifications", 0), ("2028-08-30", "document_reads", 1),
-        ("2028-09-02", "justifications", 1), ("2028-09-02", "document_reads", 0)]
-    assert log[2].cutoff == "2027-08-31"
+        ("2028-08-30", "justifications", 0), ("2028-08-30", "diets", 0), ("2028-08-30", "document_reads", 1),
+        ("2028-09-02", "justifications", 1), ("2028-09-02", "diets", 0), ("2028-09-02", "document_reads", 0)]
+    assert log[3].cutoff == "2027-08-31"
     assert retention_use_cases.purge(units, clock, config, RULES.zone, files) is None  # the same day: nothing more
     report = retention_use_cases.personal_data(units, config)
     assert report["runs"][0]["slot"] == "2028-09-02" and report["runs"][0]["finished_at"]
-    assert {k["kind"]: k["days"] for k in report["retention"]} == {"justifications": 365, "document_reads": 365}
+    assert {k["kind"]: k["days"] for k in report["retention"]} == {"justifications": 365, "diets": 365,
+                                                                   "document_reads": 365}
+
+
+def test_a_diet_goes_a_year_after_the_childs_last_school_year(units, canteen, files, clock, config):
+    """Léa's last enrolment is 2026-2027, Hugo's 2027-2028; Tom never enrolled (his diet dates from November 2026)."""
+    school = canteen.add_school("École Jules Verne", "public", "")["id"]
+    with units() as uow:
+        uow.execute(insert(orm.enrolments), [
+            {"child_id": LEA, "school_year": "2025-2026", "school_id": school},
+            {"child_id": LEA, "school_year": "2026-2027", "school_id": school},
+            {"child_id": "child-hugo", "school_year": "2027-2028", "school_id": school}])
+        uow.execute(insert(orm.diets), [{"child_id": child, "diet": "sans_porc", "pai": True, "updated_at": NOW}
+                                        for child in (LEA, "child-hugo", TOM)])
+        uow.commit()
+    clock.advance(days=(datetime(2028, 8, 30, 9, tzinfo=RULES.zone) - NOW).days)
+    assert retention_use_cases.purge(units, clock, config, RULES.zone, files)["counts"]["diets"] == 1   # Tom
+    clock.advance(days=3)
+    assert retention_use_cases.purge(units, clock, config, RULES.zone, files)["counts"]["diets"] == 1   # Léa
+    with units() as uow:
+        assert [r.child_id for r in uow.execute(select(orm.diets))] == ["child-hugo"]
