@@ -199,6 +199,10 @@ ROLE_TABLE = {
     ("GET", "/agents/enfants/<child_id>/fiche-sanitaire"): SP,
     ("GET", "/api/v1/children/<child_id>/health-record"): SP | PARENT,
     ("PUT", "/api/v1/children/<child_id>/health-record"): NONE | PARENT,
+    # The family's data in its hands (issue #12): a parent's own export; administrators' page and export by post.
+    ("GET", "/api/v1/me/export"): NONE | PARENT,
+    ("GET", "/agents/donnees-personnelles"): A,
+    ("POST", "/agents/donnees-personnelles/export"): A,
 }
 
 WHO = {

@@ -54,7 +54,7 @@ LINK_CHECKS_PER_SHAPE = 10
 MAX_TAB_STOPS = 160
 # Never followed: the logout, links that consume a token, the static files.
 NEVER = re.compile(r"^/(deconnexion|confirmer-email/|mot-de-passe-oublie/[^e]|static/)")
-DOWNLOAD = re.compile(r"(\.(pdf|csv|ics)|/justificatif|/fichier)$")  # files: fetched, not rendered
+DOWNLOAD = re.compile(r"(\.(pdf|csv|ics|json)|/justificatif|/fichier)$")  # files: fetched, not rendered (json: the family's export, #12)
 # What people must never read on a page or in a mail (the outbox page shows them): an ISO date, a decimal point,
 # an hour written as a computer does (Babel's French through espace_common.formatting writes them all).
 MACHINE_TEXT = re.compile(r"\b\d{4}-\d{2}-\d{2}\b|\b\d+\.\d+\b|\b\d{2}:\d{2}\b")

@@ -4,3 +4,4 @@ from . import (  # noqa: F401
     childcare, childcare_agent, devmail, direct_debit, direct_debit_agent, helpers, myspace, public,
 )
 from . import health_records  # noqa: F401,E402  (the health record, issue #12)
+from . import personal_data  # noqa: F401,E402  (the family's data in its hands, issue #12)

@@ -11,6 +11,7 @@ from espace_common.rpc_client import RemoteError, RpcClient, ServiceUnavailable
 from . import debit_use_cases, domain, use_cases
 from . import documents, domain, use_cases
 from .orm import metadata
+from . import export_use_cases  # the family's data in its hands (issue #12)
 
 
 FACT_OWNERS_FR = {"canteen": "de la restauration scolaire", "childcare": "du multi-accueil"}
@@ -261,3 +262,15 @@ class BillingService(HealthMixin):
     def card_payments_recorded(self, transaction_ids):
         """Which of the payment service's transactions billing holds, as a card payment or an anomaly."""
         return debit_use_cases.card_payments_recorded(self.db.unit_of_work, transaction_ids)
+
+    # --- The family's data in its hands (GDPR, issue #12) ---------------------------------------------------------
+
+    @rpc
+    def family_export(self, family_id):
+        """Everything billing holds on a family, as JSON values (an IBAN masked but for its last four)."""
+        return export_use_cases.family_export(self.db.unit_of_work, family_id)
+
+    @rpc
+    def personal_data(self, runs=True):
+        """What billing keeps and for how long: accounting documents, ten years, nothing purged."""
+        return export_use_cases.personal_data(self.config)

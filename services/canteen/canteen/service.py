@@ -1,5 +1,6 @@
 """The canteen service's entrypoints: each one delegates to a use case (use_cases.py), nothing else."""
 from nameko.dependency_providers import Config
+from nameko.timer import timer
 
 from espace_common.nameko_support import Database, HealthMixin, event_handler, rpc
 from espace_common.projections import children_of, project_family_registered
@@ -10,6 +11,7 @@ from .orm import metadata
 # Health record (issue #12)
 from espace_common.health_flags import project_health_flags  # noqa: E402
 from . import health_use_cases  # noqa: E402
+from . import export_use_cases, retention_use_cases  # the family's data in its hands (issue #12)
 
 
 class CanteenService(HealthMixin):
@@ -310,3 +312,17 @@ class CanteenService(HealthMixin):
     @event_handler("identity", "health_flags_changed")
     def on_health_flags_changed(self, message):
         project_health_flags(self.db, message, "canteen.on_health_flags_changed")
+    # --- The family's data in its hands (GDPR, issue #12) ---------------------------------------------------------
+    @rpc
+    def family_export(self, family_id):
+        """Everything the canteen holds on a family, as JSON values (justifications described, not sent)."""
+        return export_use_cases.family_export(self.db.unit_of_work, family_id)
+    @rpc
+    def personal_data(self, runs=True):
+        """The kinds of data the canteen keeps with their retention periods; with runs, the latest purges."""
+        return retention_use_cases.personal_data(self.db.unit_of_work, self.config, runs)
+    @timer(interval=3600, eager=True)
+    def purge_expired_data(self):
+        """Once a day (the first timer of the day in any replica): justification files and reads past their period."""
+        retention_use_cases.purge(self.db.unit_of_work, self.db.clock, self.config,
+                                  CanteenRules.from_config(self.config).zone, self.canteen.files)

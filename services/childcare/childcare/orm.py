@@ -8,6 +8,7 @@ from espace_common.db import UTCDateTime, messaging_tables, new_metadata
 from espace_common.mail import mail_outbox_table
 from espace_common.projections import family_children_table
 from espace_common.schedule import scheduled_runs_table
+from espace_common.purge import purge_log_table
 
 metadata = new_metadata()
 
@@ -139,3 +140,5 @@ scheduled_runs = scheduled_runs_table(metadata)
 # The allergy flags of identity's health records (issue #12), fed by identity.health_flags_changed.
 from espace_common.health_flags import health_flags_table  # noqa: E402
 health_flags = health_flags_table(metadata)
+# The family's data in its hands (GDPR, issue #12): what each daily retention purge removed (espace_common.purge).
+purge_log = purge_log_table(metadata)

@@ -12,6 +12,7 @@ from .orm import metadata
 # Health record (issue #12)
 from espace_common.health_flags import project_health_flags  # noqa: E402
 from . import health_use_cases  # noqa: E402
+from . import export_use_cases, retention_use_cases  # the family's data in its hands (issue #12)
 
 SLOT_GENERATION_SECONDS = 6 * 3600
 
@@ -219,3 +220,18 @@ class ChildcareService(HealthMixin):
     @event_handler("identity", "health_flags_changed")
     def on_health_flags_changed(self, message):
         project_health_flags(self.db, message, "childcare.on_health_flags_changed")
+    # --- The family's data in its hands (GDPR, issue #12) ---------------------------------------------------------
+    @rpc
+    def family_export(self, family_id):
+        """Everything the crèche holds on a family, as JSON values (justifications described, not sent)."""
+        return export_use_cases.family_export(self.db.unit_of_work, family_id)
+    @rpc
+    def personal_data(self, runs=True):
+        """The kinds of data the crèche keeps with their retention periods; with runs, the latest purges."""
+        return retention_use_cases.personal_data(self.db.unit_of_work, self.config, runs)
+    @timer(interval=3600, eager=True)
+    def purge_expired_data(self):
+        """Once a day (the first timer of the day in any replica): justification files, reads and mails past their
+        period."""
+        retention_use_cases.purge(self.db.unit_of_work, self.db.clock, self.config,
+                                  ChildcareRules.from_config(self.config).zone, self.childcare.files)

@@ -6,6 +6,7 @@ from sqlalchemy import (
 from espace_common.db import UTCDateTime, messaging_tables, new_metadata
 from espace_common.mail import mail_outbox_table
 from espace_common.schedule import scheduled_runs_table
+from espace_common.purge import purge_log_table
 
 metadata = new_metadata()
 
@@ -205,3 +206,5 @@ health_record_reads = Table(
     Column("granted", Boolean, nullable=False),
     Column("at", UTCDateTime, nullable=False, index=True),
 )
+# The family's data in its hands (GDPR, issue #12): what each daily retention purge removed (espace_common.purge).
+purge_log = purge_log_table(metadata)

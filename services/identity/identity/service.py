@@ -14,6 +14,7 @@ from .use_cases import accounts, agents, api_clients, contact, credentials, fami
 # Health record (issue #12)
 from .care_services import CareServices
 from .use_cases import health
+from .use_cases import export, retention  # the family's data in its hands (issue #12)
 
 
 class IdentityService(HealthMixin):
@@ -216,3 +217,16 @@ class IdentityService(HealthMixin):
     @property
     def _care_services(self):
         return CareServices({"canteen": self.canteen_rpc, "childcare": self.childcare_rpc})
+    # --- The family's data in its hands (GDPR, issue #12) ---------------------------------------------------------
+    @rpc
+    def family_export(self, family_id):
+        """Everything identity holds on a family, as JSON values, without any secret (hashes, digests, letters)."""
+        return export.family_export(self.db, family_id)
+    @rpc
+    def personal_data(self, runs=True):
+        """The kinds of data identity keeps with their retention periods; with runs, the latest purges."""
+        return retention.personal_data(self.db, self.config, runs)
+    @timer(interval=3600, eager=True)
+    def purge_expired_data(self):
+        """Once a day (the first timer of the day in any replica): the data older than its period goes."""
+        retention.purge(self.db, self.db.clock, self.config)

@@ -131,3 +131,6 @@ class PaymentSettings:
 def check_config(config):
     """Called by the launcher before the service starts: a wrong setting stops it with one sentence."""
     PaymentSettings.from_config(config)
+    # The family's data in its hands (issue #12): a retention period that is not a number of days stops the start.
+    from .domain_gdpr import retention_from_config
+    retention_from_config(config)

@@ -7,6 +7,7 @@ from espace_common.nameko_support import Database, HealthMixin, rpc
 
 from . import collaborators, use_cases
 from .orm import metadata
+from . import export_use_cases  # the family's data in its hands (issue #12)
 from .policy import PaymentSettings
 
 RECONCILIATION_INTERVAL_S = 3600
@@ -60,3 +61,15 @@ class PaymentService(HealthMixin):
     @timer(interval=RECONCILIATION_INTERVAL_S)
     def scheduled_reconciliation(self):
         self.payments.reconcile()
+
+    # --- The family's data in its hands (GDPR, issue #12) ---------------------------------------------------------
+
+    @rpc
+    def family_export(self, family_id):
+        """The family's card payments and the receipts mailed, as JSON values (no card data is held here)."""
+        return export_use_cases.family_export(self.db.unit_of_work, family_id)
+
+    @rpc
+    def personal_data(self, runs=True):
+        """What the payment service keeps and for how long: accounting records, ten years, nothing purged."""
+        return export_use_cases.personal_data(self.config)
