@@ -11,6 +11,7 @@ from espace_common.rpc_client import RemoteError, RpcClient, ServiceUnavailable
 from . import debit_use_cases, domain, use_cases
 from . import documents, domain, use_cases
 from .orm import metadata
+from . import reminder_use_cases  # issue #12's reminders
 
 
 FACT_OWNERS_FR = {"canteen": "de la restauration scolaire", "childcare": "du multi-accueil"}
@@ -261,3 +262,10 @@ class BillingService(HealthMixin):
     def card_payments_recorded(self, transaction_ids):
         """Which of the payment service's transactions billing holds, as a card payment or an anomaly."""
         return debit_use_cases.card_payments_recorded(self.db.unit_of_work, transaction_ids)
+
+    # --- Reminders (issue #12): what identity's reminders ask ---------------------------------------------------
+
+    @rpc
+    def invoices_falling_due(self, first_day, last_day):
+        """The issued, unpaid invoices (direct debit aside) whose due date is from first_day to last_day."""
+        return reminder_use_cases.invoices_falling_due(self.db.unit_of_work, first_day, last_day)

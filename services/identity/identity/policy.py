@@ -73,3 +73,5 @@ class Policy:
 def check_config(config):
     """Called by the launcher before the service starts: a wrong setting stops it with one sentence."""
     Policy.from_config(config)
+    from .domain_reminders import ReminderSettings  # issue #12's reminders
+    ReminderSettings.from_config(config)

@@ -10,6 +10,11 @@ from .orm import metadata
 from .passwords import Passwords
 from .policy import Policy
 from .use_cases import accounts, agents, api_clients, contact, credentials, families, journal, keys, logins, sessions
+# Reminders by e-mail (issue #12): the timer's interval is read when the service starts (default 5 minutes).
+import os  # noqa: E402
+from . import domain_reminders, reminder_sources  # noqa: E402
+from .use_cases import reminders  # noqa: E402
+REMINDER_TIMER_SECONDS = float(os.environ.get("REMINDER_TIMER_SECONDS") or 300)
 
 
 class IdentityService(HealthMixin):
@@ -182,3 +187,27 @@ class IdentityService(HealthMixin):
         """A new secret for a system, shown this once; the old one and every token it got stop at once."""
         return sessions.rotate_api_client_secret(self.db.unit_of_work, self.db.clock, self.passwords, client_id,
                                                  domain.new_secret_token())
+
+    # --- Reminders by e-mail (issue #12, docs/reminders.md) -------------------------------------------------------
+
+    @property
+    def reminder_settings(self):
+        return domain_reminders.ReminderSettings.from_config(self.config)
+
+    @rpc
+    def reminder_preferences(self, account_id):
+        """The account's reminder choices (all off until the parent opts in) and the address they go to."""
+        return reminders.preferences(self.db, account_id)
+
+    @rpc
+    def set_reminder_preferences(self, account_id, canteen_deadline, invoice_due):
+        """Opt in or out of the canteen-deadline and invoice-due reminders; answers the saved choices."""
+        return reminders.set_preferences(self.db, self.db.clock, account_id, canteen_deadline, invoice_due)
+
+    @timer(interval=REMINDER_TIMER_SECONDS)
+    def send_reminders(self):
+        """Every replica fires it; one claims each slot, and each reminder is written (with its mail) once."""
+        settings = self.reminder_settings
+        reminders.run_reminders(self.db, self.db.clock, settings,
+                                reminder_sources.CanteenSource(self.config["AMQP_URI"], settings.rpc_timeout),
+                                reminder_sources.BillingSource(self.config["AMQP_URI"], settings.rpc_timeout))
