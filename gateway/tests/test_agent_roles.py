@@ -194,6 +194,9 @@ ROLE_TABLE = {
     ("GET", "/api/v1/services/<name>/ping"): PUBLIC,
     ("GET", "/api/v1/tariffs"): PUBLIC,
     ("POST", "/api/v1/tariffs"): A,
+    # Reminders by e-mail (issue #12): a parent's own choices.
+    ("GET", "/api/v1/me/reminders"): NONE | PARENT,
+    ("PUT", "/api/v1/me/reminders"): NONE | PARENT,
 }
 
 WHO = {
