@@ -6,13 +6,17 @@ The services live on Wednesday 2 December 2026 at 10:30 in Donges (EF_CLOCK): ne
 Thursday 3rd at 10:00, so the canteen reminder's window (24 hours before it) is open.
 """
 import time
+import uuid
+from datetime import date, datetime, timezone
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from espace_common.db import create_database_engine
 from espace_deploy.testing import ServiceProcess, link_in, stop_processes
 from identity import domain_reminders, orm
+
+INVOICE_SUBJECT = "Rappel : facture AS-2026-000042 à régler avant le 5 décembre 2026"
 
 pytestmark = [pytest.mark.broker, pytest.mark.slow]
 
@@ -49,8 +53,28 @@ def processes(vhost, database_factory, tmp_path, mail):
     stop_processes(started)
 
 
-def reminders_to(mail, address):
-    return [m for m in mail.to(address) if m["Subject"] == SUBJECT]
+def reminders_to(mail, address, subject=SUBJECT):
+    return [m for m in mail.to(address) if m["Subject"] == subject]
+
+
+def invoice(database_url, family_id, number, status):
+    """An invoice written straight into billing's tables (invoicing runs are billing's own tests), due on the 5th."""
+    from billing import orm as billing_orm
+    run_id, invoice_id, now = str(uuid.uuid4()), str(uuid.uuid4()), datetime.now(timezone.utc)
+    paid = 4980 if status == "paid" else 0
+    engine = create_database_engine(database_url)
+    try:
+        with engine.begin() as db:
+            db.execute(insert(billing_orm.invoicing_runs).values(id=run_id, regie="affaires_scolaires", month="2026-11",
+                                                                 status="final", done=1, total=1, started_at=now))
+            db.execute(insert(billing_orm.invoices).values(
+                id=invoice_id, run_id=run_id, family_id=family_id, regie="affaires_scolaires", period="2026-11",
+                number=number, status=status, total_cents=4980, paid_cents=paid, credited_cents=0,
+                balance_cents=4980 - paid, issued_on=date(2026, 11, 30), due_date=date(2026, 12, 5), created_at=now,
+                finalized_at=now, direct_debit=False))
+    finally:
+        engine.dispose()
+    return invoice_id
 
 
 def canteen_runs(database_url):
@@ -108,6 +132,8 @@ def test_a_reminder_leaves_once_with_two_replicas_and_across_a_restart(processes
     for account in (claire, nadia):  # Julien and Sophie did not opt in
         rpc.call("identity", "set_reminder_preferences", account, True, True)
     rpc.call("identity", "set_reminder_preferences", sophie, False, True)
+    invoice_id = invoice(billing.database_url, martin["id"], "AS-2026-000042", "issued")
+    invoice(billing.database_url, bernard["id"], "AS-2026-000043", "paid")  # Nadia paid hers: no reminder
     setup.stop()
 
     # Two replicas of identity on the same database, each firing its timer every second.
@@ -117,12 +143,16 @@ def test_a_reminder_leaves_once_with_two_replicas_and_across_a_restart(processes
                        folder=tmp_path / "replica-2", EF_CLOCK=WEDNESDAY, REMINDER_TIMER_SECONDS="1")
     first.wait_healthy()
     second.wait_healthy()
-    [reminder] = mail.wait_for(claire_email, count=2, timeout=30)[1:]  # the confirmation, then the reminder
-    assert reminder["Subject"] == SUBJECT
+    mail.wait_for(claire_email, count=3, timeout=30)  # the confirmation, then both reminders
+    [reminder] = reminders_to(mail, claire_email)
     body = reminder.get_body(preferencelist=("plain",)).get_content()
     assert "Léa" in body and "lundi 7 décembre 2026" in body and "3 décembre 2026 à 10 h 00" in body
     time.sleep(4)  # a few more ticks of both replicas
     assert [len(reminders_to(mail, a)) for a in (claire_email, julien_email, nadia_email, sophie_email)] == [1, 0, 0, 0]
+    # The invoice reminder: Claire's family's unpaid invoice, due within five days; Nadia's is paid.
+    [due] = reminders_to(mail, claire_email, INVOICE_SUBJECT)
+    assert f"/mon-compte/factures/{invoice_id}" in due.get_body(preferencelist=("plain",)).get_content()
+    assert [len(reminders_to(mail, a, INVOICE_SUBJECT)) for a in (julien_email, nadia_email, sophie_email)] == [0, 0, 0]
     [wednesday] = canteen_runs(setup.database_url)
     assert wednesday["finished_at"] is not None and wednesday["outcome"]["sent"] == 1
     stop_processes([first, second])
@@ -137,3 +167,4 @@ def test_a_reminder_leaves_once_with_two_replicas_and_across_a_restart(processes
         "week": "2026-12-07", "families": 2, "sent": 0}
     time.sleep(2)
     assert len(reminders_to(mail, claire_email)) == 1
+    assert len(reminders_to(mail, claire_email, INVOICE_SUBJECT)) == 1  # Thursday's slot found it sent
