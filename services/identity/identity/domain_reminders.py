@@ -164,6 +164,11 @@ Vous recevez ce rappel parce que vous l'avez demandé. Pour ne plus le recevoir 
 {SIGNATURE}""")
 
 
+def invoice_detail(invoice):
+    """What the agents' file says of an invoice reminder: «Facture AS-2026-000042, échéance le 05/12/2026»."""
+    return f"Facture {invoice.get('number') or ''}, échéance le {formatting.date_numeric(invoice['due_date'])}"
+
+
 def _and(names):
     names = [n for n in names if n]
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " et " + names[-1]

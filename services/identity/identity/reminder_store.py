@@ -1,5 +1,5 @@
 """The SQL of reminders (issue #12) inside a unit of work: preferences, reminders sent, who to write to."""
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from espace_common.db import insert_ignoring_duplicates
 
@@ -62,3 +62,15 @@ def sent_to_family(uow, family_id, limit=None):
     s = orm.reminders_sent
     query = select(s).where(s.c.family_id == family_id).order_by(s.c.sent_at.desc(), s.c.id.desc())
     return uow.execute(query.limit(limit) if limit else query).all()
+
+
+def delete_sent_before(uow, before):
+    return uow.execute(delete(orm.reminders_sent).where(orm.reminders_sent.c.sent_at < before)).rowcount
+
+
+def delete_family(uow, family_id):
+    accounts = select(orm.accounts.c.id).where(orm.accounts.c.family_id == family_id).scalar_subquery()
+    sent = uow.execute(delete(orm.reminders_sent).where(orm.reminders_sent.c.family_id == family_id)).rowcount
+    chosen = uow.execute(delete(orm.reminder_preferences)
+                         .where(orm.reminder_preferences.c.account_id.in_(accounts))).rowcount
+    return sent + chosen

@@ -120,7 +120,7 @@ def run_invoice_reminders(db, clock, settings, billing):
     for invoice in invoices:
         label = rules.REGIE_LABELS.get(invoice["regie"], invoice["regie"])
         sent += _send_each(db, clock, rules.INVOICE_DUE, {invoice["family_id"]: [invoice]}, lambda _f, account: (
-            invoice["invoice_id"], f"Facture {invoice.get('number') or ''} du {invoice['due_date']}",
+            invoice["invoice_id"], rules.invoice_detail(invoice),
             rules.invoice_mail(account.first_name, invoice, label, settings)))
     outcome = {"from": first.isoformat(), "to": last.isoformat(), "invoices": len(invoices), "sent": sent}
     _finish(db, clock, rules.INVOICE_TASK, slot, outcome)
@@ -184,6 +184,17 @@ def export_family(uow, family_id):
     return {"preferences": [{k: a[k] for k in ("account_id", "username", "canteen_deadline", "invoice_due",
                                                "changed_at")} for a in found["accounts"]],
             "sent": found["sent"]}
+
+
+def purge_sent_before(uow, before):
+    """For the retention purge: forget the reminders sent before `before` (an aware instant); answers how many. The
+    choices stay (they are the account's, kept as long as it is)."""
+    return reminder_store.delete_sent_before(uow, before)
+
+
+def erase_family(uow, family_id):
+    """For a family's erasure: its accounts' choices and the reminders sent to them; answers how many rows went."""
+    return reminder_store.delete_family(uow, family_id)
 
 
 def family_file(db, family_id):

@@ -360,6 +360,25 @@ def test_the_family_file_and_the_export_tell_the_choices_and_the_reminders_sent(
         assert reminders.export_family(uow, "another-family") == {"preferences": [], "sent": []}
 
 
+def test_the_purge_hooks_forget_old_reminders_and_a_whole_family(db, clock, settings, martins):
+    reminders.set_preferences(db, clock, martins["claire"], True, True)
+    canteen, billing = FakeCanteen(), FakeBilling()
+    canteen.children, billing.invoices = [lea_unreserved(martins)], [invoice(martins)]
+    run(db, clock, settings, canteen, billing)
+    file = families.family_for_agent(db, martins["family"]["id"], with_mails=True)["reminders"]
+    assert sorted(s["detail"] for s in file["sent"]) == ["Facture AS-2026-000123, échéance le 05/12/2026", "Léa"]
+    with db.unit_of_work() as uow:
+        assert reminders.purge_sent_before(uow, NOW) == 0
+        assert reminders.purge_sent_before(uow, NOW + timedelta(seconds=1)) == 2
+        uow.commit()
+    assert db.count(orm.reminders_sent) == 0
+    assert reminders.preferences(db, martins["claire"])["canteen_deadline"] is True  # the choice stays
+    with db.unit_of_work() as uow:
+        assert reminders.erase_family(uow, martins["family"]["id"]) == 1
+        uow.commit()
+    assert db.count(orm.reminder_preferences) == 0
+
+
 # --- Settings -------------------------------------------------------------------------------------------------------
 
 def test_the_settings_have_defaults_and_refuse_nonsense():
