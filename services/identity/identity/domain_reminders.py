@@ -52,6 +52,7 @@ class ReminderSettings:
     """config.yml's REMINDER_* settings (docs/reminders.md)."""
 
     enabled: bool = True
+    timer_seconds: float = 300.0  # how often each replica looks (the timer reads it too: configured_timer.py)
     earliest_hour: int = 8  # no reminder leaves before this local hour
     canteen_hours_before: int = 24  # the canteen reminder goes this long before the week's first deadline
     usual_weeks: int = 4  # "usually eats": reserved meals in at least usual_min_weeks of the last usual_weeks
@@ -70,6 +71,7 @@ class ReminderSettings:
         usual_weeks = _setting(config, "REMINDER_USUAL_WEEKS", 4, low=1, high=12)
         settings = cls(
             enabled=_flag(config, "REMINDERS_ENABLED", True),
+            timer_seconds=_setting(config, "REMINDER_TIMER_SECONDS", 300, kind=float, low=0.5, high=86_400),
             earliest_hour=_setting(config, "REMINDER_EARLIEST_HOUR", 8, high=23),
             canteen_hours_before=_setting(config, "REMINDER_CANTEEN_HOURS_BEFORE", 24, low=1, high=24 * 6),
             usual_weeks=usual_weeks,

@@ -10,11 +10,10 @@ from .orm import metadata
 from .passwords import Passwords
 from .policy import Policy
 from .use_cases import accounts, agents, api_clients, contact, credentials, families, journal, keys, logins, sessions
-# Reminders by e-mail (issue #12): the timer's interval is read when the service starts (default 5 minutes).
-import os  # noqa: E402
+# Reminders by e-mail (issue #12): a timer whose interval is config.yml's REMINDER_TIMER_SECONDS.
 from . import domain_reminders, reminder_sources  # noqa: E402
+from .configured_timer import configured_timer  # noqa: E402
 from .use_cases import reminders  # noqa: E402
-REMINDER_TIMER_SECONDS = float(os.environ.get("REMINDER_TIMER_SECONDS") or 300)
 
 
 class IdentityService(HealthMixin):
@@ -204,7 +203,7 @@ class IdentityService(HealthMixin):
         """Opt in or out of the canteen-deadline and invoice-due reminders; answers the saved choices."""
         return reminders.set_preferences(self.db, self.db.clock, account_id, canteen_deadline, invoice_due)
 
-    @timer(interval=REMINDER_TIMER_SECONDS)
+    @configured_timer("REMINDER_TIMER_SECONDS", 300)
     def send_reminders(self):
         """Every replica fires it; one claims each slot, and each reminder is written (with its mail) once."""
         settings = self.reminder_settings

@@ -195,9 +195,3 @@ def purge_sent_before(uow, before):
 def erase_family(uow, family_id):
     """For a family's erasure: its accounts' choices and the reminders sent to them; answers how many rows went."""
     return reminder_store.delete_family(uow, family_id)
-
-
-def family_file(db, family_id):
-    """family_reminders in its own read-only unit of work."""
-    with db.unit_of_work(read_only=True) as uow:
-        return family_reminders(uow, family_id, limit=50)

@@ -383,9 +383,9 @@ def test_the_purge_hooks_forget_old_reminders_and_a_whole_family(db, clock, sett
 
 def test_the_settings_have_defaults_and_refuse_nonsense():
     settings = ReminderSettings.from_config(load_config(config_file("identity"), environ={}))
-    assert (settings.earliest_hour, settings.canteen_hours_before, settings.usual_weeks, settings.usual_min_weeks,
-            settings.invoice_days_before) == (8, 24, 4, 2, 5)
-    for environ in ({"REMINDER_USUAL_MIN_WEEKS": "5"}, {"REMINDER_EARLIEST_HOUR": "25"},
+    assert (settings.timer_seconds, settings.earliest_hour, settings.canteen_hours_before, settings.usual_weeks,
+            settings.usual_min_weeks, settings.invoice_days_before) == (300, 8, 24, 4, 2, 5)
+    for environ in ({"REMINDER_USUAL_MIN_WEEKS": "5"}, {"REMINDER_TIMER_SECONDS": "0"}, {"REMINDER_EARLIEST_HOUR": "25"},
                     {"REMINDER_INVOICE_DAYS_BEFORE": "cinq"}, {"REMINDERS_ENABLED": "peut-être"},
                     {"TOWN_TIMEZONE": "Mars/Olympus"}):
         with pytest.raises(ConfigError):
