@@ -203,6 +203,9 @@ ROLE_TABLE = {
     ("GET", "/api/v1/me/export"): NONE | PARENT,
     ("GET", "/agents/donnees-personnelles"): A,
     ("POST", "/agents/donnees-personnelles/export"): A,
+    # Reminders by e-mail (issue #12): a parent's own choices.
+    ("GET", "/api/v1/me/reminders"): NONE | PARENT,
+    ("PUT", "/api/v1/me/reminders"): NONE | PARENT,
 }
 
 WHO = {

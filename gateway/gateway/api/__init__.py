@@ -33,3 +33,4 @@ def ping(name):
 from . import billing, billing_debits, billing_documents, canteen, childcare, identity, payment, validation  # noqa: E402,F401  (they add their routes and hooks to bp)
 from . import health_records  # noqa: E402,F401  (health record, issue #12)
 from . import personal_data  # noqa: E402,F401  (the family's data in its hands, issue #12)
+from . import reminders  # noqa: E402,F401  (issue #12: reminders by e-mail)

@@ -12,6 +12,7 @@ from . import debit_use_cases, domain, use_cases
 from . import documents, domain, use_cases
 from .orm import metadata
 from . import export_use_cases  # the family's data in its hands (issue #12)
+from . import reminder_use_cases  # issue #12's reminders
 
 
 FACT_OWNERS_FR = {"canteen": "de la restauration scolaire", "childcare": "du multi-accueil"}
@@ -274,3 +275,8 @@ class BillingService(HealthMixin):
     def personal_data(self, runs=True):
         """What billing keeps and for how long: accounting documents, ten years, nothing purged."""
         return export_use_cases.personal_data(self.config)
+    # --- Reminders (issue #12): what identity's reminders ask ---------------------------------------------------
+    @rpc
+    def invoices_falling_due(self, first_day, last_day):
+        """The issued, unpaid invoices (direct debit aside) whose due date is from first_day to last_day."""
+        return reminder_use_cases.invoices_falling_due(self.db.unit_of_work, first_day, last_day)

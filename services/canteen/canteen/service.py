@@ -6,6 +6,7 @@ from espace_common.nameko_support import Database, HealthMixin, event_handler, r
 from espace_common.projections import children_of, project_family_registered
 
 from . import documents, use_cases
+from . import reminder_use_cases  # issue #12's reminders
 from .calendar_rules import CanteenRules
 from .orm import metadata
 # Health record (issue #12)
@@ -326,3 +327,16 @@ class CanteenService(HealthMixin):
         """Once a day (the first timer of the day in any replica): justification files and reads past their period."""
         retention_use_cases.purge(self.db.unit_of_work, self.db.clock, self.config,
                                   CanteenRules.from_config(self.config).zone, self.canteen.files)
+    # --- Reminders (issue #12): what identity's reminders ask -------------------------------------------------------
+    @rpc
+    def reminder_week(self, week):
+        """The earliest reservation deadline still ahead among the school days of the week of this Monday."""
+        return self.reminders.reminder_week(week)
+    @rpc
+    def children_to_remind(self, week, usual_weeks=4, usual_min_weeks=2):
+        """The children who usually eat and have no meal reserved that week, with the days still open."""
+        return self.reminders.children_to_remind(week, usual_weeks, usual_min_weeks)
+    @property
+    def reminders(self):
+        return reminder_use_cases.CanteenReminders(self.db.unit_of_work, self.db.clock,
+                                                   CanteenRules.from_config(self.config))

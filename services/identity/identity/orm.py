@@ -208,3 +208,22 @@ health_record_reads = Table(
 )
 # The family's data in its hands (GDPR, issue #12): what each daily retention purge removed (espace_common.purge).
 purge_log = purge_log_table(metadata)
+# Reminders by e-mail (issue #12, docs/reminders.md): each account's opt-in, and each reminder sent, once per
+# (account, kind, subject) whatever the runs and replicas; the row is written in the transaction of the mail.
+reminder_preferences = Table(
+    "reminder_preferences", metadata,
+    Column("account_id", String(36), ForeignKey("accounts.id"), primary_key=True),
+    Column("canteen_deadline", Boolean, nullable=False, default=False),
+    Column("invoice_due", Boolean, nullable=False, default=False),
+    Column("changed_at", UTCDateTime, nullable=False),
+reminders_sent = Table(
+    "reminders_sent", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("account_id", String(36), ForeignKey("accounts.id"), nullable=False),
+    Column("family_id", String(36), nullable=False, index=True),
+    Column("kind", String(30), nullable=False),
+    Column("subject", String(60), nullable=False),  # the week's Monday, or the invoice's id
+    Column("recipient", String(254), nullable=False),
+    Column("detail", String(300), nullable=False, default=""),
+    Column("sent_at", UTCDateTime, nullable=False),
+    UniqueConstraint("account_id", "kind", "subject", name="uq_reminders_sent_account_kind_subject"),

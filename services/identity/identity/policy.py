@@ -76,3 +76,5 @@ def check_config(config):
     # The family's data in its hands (issue #12): a retention period that is not a number of days stops the start.
     from .domain_gdpr import retention_from_config
     retention_from_config(config)
+    from .domain_reminders import ReminderSettings  # issue #12's reminders
+    ReminderSettings.from_config(config)

@@ -15,6 +15,10 @@ from .use_cases import accounts, agents, api_clients, contact, credentials, fami
 from .care_services import CareServices
 from .use_cases import health
 from .use_cases import export, retention  # the family's data in its hands (issue #12)
+# Reminders by e-mail (issue #12): a timer whose interval is config.yml's REMINDER_TIMER_SECONDS.
+from . import domain_reminders, reminder_sources  # noqa: E402
+from .configured_timer import configured_timer  # noqa: E402
+from .use_cases import reminders  # noqa: E402
 
 
 class IdentityService(HealthMixin):
@@ -230,3 +234,22 @@ class IdentityService(HealthMixin):
     def purge_expired_data(self):
         """Once a day (the first timer of the day in any replica): the data older than its period goes."""
         retention.purge(self.db, self.db.clock, self.config)
+    # --- Reminders by e-mail (issue #12, docs/reminders.md) -------------------------------------------------------
+    @property
+    def reminder_settings(self):
+        return domain_reminders.ReminderSettings.from_config(self.config)
+    @rpc
+    def reminder_preferences(self, account_id):
+        """The account's reminder choices (all off until the parent opts in) and the address they go to."""
+        return reminders.preferences(self.db, account_id)
+    @rpc
+    def set_reminder_preferences(self, account_id, canteen_deadline, invoice_due):
+        """Opt in or out of the canteen-deadline and invoice-due reminders; answers the saved choices."""
+        return reminders.set_preferences(self.db, self.db.clock, account_id, canteen_deadline, invoice_due)
+    @configured_timer("REMINDER_TIMER_SECONDS", 300)
+    def send_reminders(self):
+        """Every replica fires it; one claims each slot, and each reminder is written (with its mail) once."""
+        settings = self.reminder_settings
+        reminders.run_reminders(self.db, self.db.clock, settings,
+                                reminder_sources.CanteenSource(self.config["AMQP_URI"], settings.rpc_timeout),
+                                reminder_sources.BillingSource(self.config["AMQP_URI"], settings.rpc_timeout))

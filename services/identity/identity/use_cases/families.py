@@ -6,6 +6,7 @@ from espace_common.events import Event
 from espace_common.mail import mails_to
 
 from .. import domain, orm, store
+from .reminders import family_reminders  # issue #12
 
 FAMILY_NOT_FOUND = ("family_not_found", "Cette famille n'existe pas.")
 
@@ -57,6 +58,7 @@ def family_for_agent(db, family_id, with_mails=False):
             emails = store.family_emails(uow, family_id)
             summary["emails"] = emails
             summary["mails"] = mails_to(uow, orm.mail_outbox, emails)
+            summary["reminders"] = family_reminders(uow, family_id, limit=50)  # issue #12: choices, reminders sent
         return summary
 
 
