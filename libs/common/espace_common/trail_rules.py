@@ -55,3 +55,13 @@ def instants_of(first, last, zone):
     start = datetime.combine(first, time(0), tzinfo=zone)
     end = datetime.combine(last + timedelta(days=1), time(0), tzinfo=zone)
     return start, end
+
+
+def period_fr(start, end):
+    """«le jeudi 3 décembre 2026», «du jeudi 3 décembre 2026 au vendredi 4 décembre 2026» (ISO dates given)."""
+    from .formatting import day_long
+    if not start:
+        return ""
+    if start == end or not end:
+        return f"le {day_long(start, year=True)}"
+    return f"du {day_long(start, year=True)} au {day_long(end, year=True)}"

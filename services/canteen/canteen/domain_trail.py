@@ -4,6 +4,7 @@ Plain code: the entries are written by `trail_store` in the use cases' transacti
 """
 from espace_common.formatting import day_long
 from espace_common.trail_rules import MAX_ENTRIES, parse_actor, parse_trail_range  # noqa: F401 (the use cases')
+from espace_common.trail_rules import period_fr as _period
 
 from .domain import ABSENCE_REASONS, DIETS
 
@@ -52,10 +53,3 @@ def sentence(action, details, first_name=""):
         return f"Régime{who} : {DIETS.get(d.get('diet'), d.get('diet') or '').lower()}{pai}."
     return ACTIONS.get(action, action)
 
-
-def _period(start, end):
-    if not start:
-        return ""
-    if start == end or not end:
-        return f"le {day_long(start, year=True)}"
-    return f"du {day_long(start, year=True)} au {day_long(end, year=True)}"

@@ -8,6 +8,7 @@ from espace_common.db import UTCDateTime, messaging_tables, new_metadata
 from espace_common.mail import mail_outbox_table
 from espace_common.projections import family_children_table
 from espace_common.schedule import scheduled_runs_table
+from espace_common.trail import family_trail_table
 
 metadata = new_metadata()
 
@@ -135,3 +136,6 @@ outbox, processed_events = messaging_tables(metadata)
 
 # Once-per-slot scheduled tasks (espace_common.schedule), issue #12.
 scheduled_runs = scheduled_runs_table(metadata)
+
+# The family's trail (issue #12): append-only, UPDATE refused by a trigger (espace_common.trail).
+family_trail = family_trail_table(metadata)
