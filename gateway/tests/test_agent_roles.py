@@ -194,6 +194,9 @@ ROLE_TABLE = {
     ("GET", "/api/v1/services/<name>/ping"): PUBLIC,
     ("GET", "/api/v1/tariffs"): PUBLIC,
     ("POST", "/api/v1/tariffs"): A,
+    # The family's trail (issue #12).
+    ("GET", "/agents/familles/<family_id>/historique"): SP,
+    ("GET", "/api/v1/me/trail"): NONE | PARENT,
 }
 
 WHO = {
