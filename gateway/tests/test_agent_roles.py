@@ -206,6 +206,9 @@ ROLE_TABLE = {
     # Reminders by e-mail (issue #12): a parent's own choices.
     ("GET", "/api/v1/me/reminders"): NONE | PARENT,
     ("PUT", "/api/v1/me/reminders"): NONE | PARENT,
+    # The family's trail (issue #12).
+    ("GET", "/agents/familles/<family_id>/historique"): SP,
+    ("GET", "/api/v1/me/trail"): NONE | PARENT,
 }
 
 WHO = {

@@ -98,7 +98,7 @@ def test_a_parent_reads_an_invoice_of_the_family_and_another_familys_is_404(clie
     body = response.get_json()
     assert response.status_code == 200 and body["lines"][0] == {
         "kind": "meal_reserved", "label": "Léa — 12 repas réservés × 2,85 € (tranche 3)", "quantity": "12",
-        "unit_price_cents": 285, "amount_cents": 3420}
+        "unit_price_cents": 285, "amount_cents": 3420, "explanation": None}  # billing's, when it has one (#12)
     assert body["payments"][0]["method"] == "cash" and "family_id" not in body
     assert billing_calls(services) == [("invoice", ("inv-1", FAMILY_ID), {})]
     services.answers[("billing", "invoice")] = remote("NotFound", "invoice_not_found", "Cette facture n'existe pas.")

@@ -401,6 +401,7 @@ def test_every_other_route_needs_a_token(client, services):
     # family's export (issue #12)
     assert len(protected) == 72 + 2  # three of them canteen (a family's absences, a justification, the tablet's
     # attendance), 16 childcare, 8 direct debit, 13 billing, 6 billing documents, 3 card payments; + 2 reminders (#12)
+    # attendance), 16 childcare, 8 direct debit, 13 billing, 6 billing documents, 3 card payments, 1 family trail (#12)
     for path, method in protected:
         response = send(client, method, concrete(path), json=VALID_BODIES.get((path, method)))
         assert response.status_code == 401, (path, method)

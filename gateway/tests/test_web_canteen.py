@@ -255,7 +255,7 @@ def test_a_bad_month_is_a_french_400(client, services):
 
 def one_tap(child, rank, refusal=None):
     """What canteen.change_day answers: the change or its refusal, with the child's name and rank."""
-    return lambda family, child_id, day, action: {
+    return lambda family, child_id, day, action, actor=None: {
         "child_id": child_id, "first_name": child["first_name"], "rank": rank, "date": day,
         "changed": refusal is None, "refusal": refusal,
         **({"state": "reserved" if action == "reserve" else "not_reserved"} if refusal is None else {})}
@@ -378,7 +378,7 @@ def absence_form(**changes):
     return {"children": HUGO["child_id"], "from": "2026-12-03", "to": "2026-12-04", "reason": "illness", **changes}
 
 
-def reported(family, child_ids, start, end, reason, document):
+def reported(family, child_ids, start, end, reason, document, actor=None):
     """What the canteen's report_absences answers when every child's absence is recorded."""
     return {"results": [{"child_id": c, "absence": {"id": f"a-{c[:4]}", "child_id": c, "from": start, "to": end,
                                                      "reason": reason, "has_document": bool(document)},
@@ -404,7 +404,7 @@ def test_one_form_reports_the_absence_of_several_children_in_one_call(client, se
     as_parent(client, services)
     page = text(client.get("/cantine/absences"))
     assert page.count('type="checkbox" id="enfant-') == 2 and 'name="children"' in page
-    services.answers[("canteen", "report_absences")] = lambda family, ids, start, end, reason, document: {
+    services.answers[("canteen", "report_absences")] = lambda family, ids, start, end, reason, document, actor=None: {
         "results": [reported(family, ids[:1], start, end, reason, document)["results"][0],
                     {"child_id": ids[1], "absence": None, "refusal": {
                         "code": "absence_overlaps", "message": "Une absence est déjà signalée du 03/12/2026 au "

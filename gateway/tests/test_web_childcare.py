@@ -88,7 +88,7 @@ def test_booking_a_full_slot_says_the_position_and_passes_the_parents_mail(clien
     response = post(client, "/petite-enfance/creneaux/s-2/reserver", {"child": "kid-lina", "semaine": "2026-W50"},
                     csrf_from="/petite-enfance/creneaux?semaine=2026-W50")
     assert response.status_code == 303 and "semaine=2026-W50" in response.headers["Location"]
-    assert ("childcare", "book", (FAMILY_ID, "kid-lina", "s-2", "claire@example.org"), {}) in services.calls
+    assert ("childcare", "book", (FAMILY_ID, "kid-lina", "s-2", "claire@example.org"), {"actor": {"kind": "parent", "id": "acc-1", "name": "claire.martin"}}) in services.calls
     assert "en position 4" in page(client.get(response.headers["Location"]))
 
 
@@ -163,7 +163,7 @@ def test_a_parent_withdraws_a_creche_absence_and_adds_a_justification_afterwards
     services.answers[("childcare", "withdraw_absence")] = {**CRECHE_ABSENCE, "withdrawn": True}
     token = csrf_token(client, "/petite-enfance/absences")
     response = client.post("/petite-enfance/absences/ab-1/retirer", data={"csrf_token": token})
-    assert response.status_code == 303 and ("childcare", "withdraw_absence", (FAMILY_ID, "ab-1"), {}) in services.calls
+    assert response.status_code == 303 and ("childcare", "withdraw_absence", (FAMILY_ID, "ab-1"), {"actor": {"kind": "parent", "id": "acc-1", "name": "claire.martin"}}) in services.calls
     assert "L'absence du lundi 7 décembre au mardi 8 décembre est retirée." in page(client.get("/petite-enfance/absences"))
     services.answers[("childcare", "withdraw_absence")] = remote("Conflict", "absence_decided", "La crèche a déjà examiné.")
     response = client.post("/petite-enfance/absences/ab-1/retirer", data={"csrf_token": token})
@@ -224,7 +224,8 @@ def test_an_agent_accepts_a_justification(client, services):
     response = post(client, "/agents/petite-enfance/justificatifs/a-1/decision",
                     {"decision": "accept", "comment": "Certificat reçu"}, csrf_from="/agents/petite-enfance/justificatifs")
     assert response.status_code == 303
-    assert ("childcare", "decide_justification", ("a-1", True, "Certificat reçu", "agent:agent-3"), {}) in services.calls
+    assert ("childcare", "decide_justification", ("a-1", True, "Certificat reçu", "agent:agent-3"),
+            {"actor": {"kind": "agent", "id": "agent-3", "name": "creche"}}) in services.calls
 
 
 def test_attendance_entry_records_a_walk_in(client, services):
@@ -237,7 +238,7 @@ def test_attendance_entry_records_a_walk_in(client, services):
     response = post(client, "/agents/petite-enfance/presences", {"child_id": "k", "date": "2026-12-01",
                                                                  "arrived_at": "08:10", "left_at": "11:00"})
     assert "sans réservation" in page(client.get(response.headers["Location"]))
-    assert ("childcare", "record_attendance", ("k", "2026-12-01", "08:10", "11:00"), {}) in services.calls
+    assert ("childcare", "record_attendance", ("k", "2026-12-01", "08:10", "11:00"), {"actor": {"kind": "agent", "id": "agent-3", "name": "creche"}}) in services.calls
 
 
 def test_the_dashboard_tile_leads_to_the_crèche(client, services):
@@ -261,4 +262,4 @@ def test_an_agent_finds_a_child_by_name_to_register_it(client, services):
                                                    "first_name": "Mila", "last_name": "Roux"}
     response = post(client, "/agents/petite-enfance/inscriptions", {"child_id": "kid-mila", "kind": "occasional"})
     assert response.status_code == 303
-    assert ("childcare", "register", ("kid-mila", "occasional", None), {}) in services.calls
+    assert ("childcare", "register", ("kid-mila", "occasional", None), {"actor": {"kind": "agent", "id": "agent-3", "name": "creche"}}) in services.calls

@@ -34,3 +34,4 @@ from . import billing, billing_debits, billing_documents, canteen, childcare, id
 from . import health_records  # noqa: E402,F401  (health record, issue #12)
 from . import personal_data  # noqa: E402,F401  (the family's data in its hands, issue #12)
 from . import reminders  # noqa: E402,F401  (issue #12: reminders by e-mail)
+from . import trail  # noqa: E402,F401  (the family's trail, issue #12)

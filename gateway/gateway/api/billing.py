@@ -26,7 +26,7 @@ ADMINS = ("admin",)
 ACCOUNTING = ("accounting",)
 INVOICE_FIELDS = ("id", "number", "regie", "period", "total_cents", "balance_cents", "due_date", "status",
                   "payable_by_card")
-LINE_FIELDS = ("kind", "label", "quantity", "unit_price_cents", "amount_cents")
+LINE_FIELDS = ("kind", "label", "quantity", "unit_price_cents", "amount_cents", "explanation")  # explanation: issue #12
 
 
 def billing(method, *args, **kwargs):

@@ -11,6 +11,7 @@ from espace_common.errors import InvalidInput
 
 from ..auth import api_auth, current_principal
 from ..services import services
+from ..trail import actor  # who acts, for the family's trail (issue #12)
 from ..web.canteen_common import justification_response
 from . import bp
 from .identity import created, no_content
@@ -46,14 +47,14 @@ def child_meals(child_id):
 @api_auth(kinds=("parent",))
 def reserve_meal(child_id, date):
     """Reserve the meal of a day; 409 once the day is frozen or closed."""
-    return jsonify(canteen("change_meal", family_id(), child_id, date, "reserve"))
+    return jsonify(canteen("change_meal", family_id(), child_id, date, "reserve", actor=actor()))
 
 
 @bp.delete("/children/<child_id>/meals/<date>")
 @api_auth(kinds=("parent",))
 def cancel_meal(child_id, date):
     """Cancel the meal of a day; 409 once the day is frozen or closed."""
-    canteen("change_meal", family_id(), child_id, date, "cancel")
+    canteen("change_meal", family_id(), child_id, date, "cancel", actor=actor())
     return no_content()
 
 
@@ -61,7 +62,7 @@ def cancel_meal(child_id, date):
 @api_auth(kinds=("parent",))
 def change_meals():
     """Several children, a period and a weekday pattern: the answer says day by day what was done."""
-    return jsonify(canteen("change_meals", family_id(), body()))
+    return jsonify(canteen("change_meals", family_id(), body(), actor=actor()))
 
 
 @bp.post("/children/<child_id>/absences")
@@ -76,7 +77,8 @@ def report_absence(child_id):
     for field in ("from", "to", "reason"):
         if not form.get(field):
             raise InvalidInput("invalid_body", f"Le champ « {field} » est obligatoire.")
-    absence = canteen("report_absence", family_id(), child_id, form["from"], form["to"], form["reason"], document)
+    absence = canteen("report_absence", family_id(), child_id, form["from"], form["to"], form["reason"], document,
+                      actor=actor())
     return created(absence)
 
 
@@ -99,14 +101,14 @@ def uploaded_document():
 @api_auth(kinds=("parent",))
 def withdraw_absence(absence_id):
     """Withdraw one of the family's absences that has not begun (409 once begun, 404 for another family's)."""
-    return jsonify(canteen("withdraw_absence", family_id(), absence_id[:40]))
+    return jsonify(canteen("withdraw_absence", family_id(), absence_id[:40], actor=actor()))
 
 
 @bp.post("/absences/<absence_id>/document")
 @api_auth(kinds=("parent",))
 def attach_absence_document(absence_id):
     """Add the medical certificate afterwards (multipart `document`), once, within the justification window."""
-    return jsonify(canteen("attach_justification", family_id(), absence_id[:40], uploaded_document()))
+    return jsonify(canteen("attach_justification", family_id(), absence_id[:40], uploaded_document(), actor=actor()))
 
 
 @bp.get("/absences/<absence_id>/document")
@@ -155,4 +157,4 @@ def record_canteen_attendance(school_id):
     """Who ate at a school on a school day up to today; sending the day again replaces it. A child who ate
     without a reservation is counted as such (billed at the surcharged price)."""
     payload = body()
-    return jsonify(canteen("record_attendance", school_id, payload["date"], payload["eaten"]))
+    return jsonify(canteen("record_attendance", school_id, payload["date"], payload["eaten"], actor=actor()))

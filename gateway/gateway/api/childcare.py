@@ -12,6 +12,7 @@ from espace_common.errors import InvalidInput
 
 from ..auth import api_auth, current_principal
 from ..services import services
+from ..trail import actor  # who acts, for the family's trail (issue #12)
 from ..web.canteen_common import justification_response
 from . import bp
 from .canteen import uploaded_document
@@ -57,7 +58,8 @@ def childcare_slots():
 def book_slot(child_id):
     """Book a slot: confirmed while places are left, else on the waiting list with its position."""
     payload = body()
-    booking = childcare("book", family_id(), child_id, payload["slot_id"], current_principal().get("email"))
+    booking = childcare("book", family_id(), child_id, payload["slot_id"], current_principal().get("email"),
+                        actor=actor())
     return created({k: booking[k] for k in BOOKING_FIELDS})
 
 
@@ -73,7 +75,7 @@ def child_bookings(child_id):
 @api_auth(kinds=("parent",))
 def cancel_booking(booking_id):
     """Cancel a booking; says whether the cancellation is billed and who was promoted from the waiting list."""
-    answer = childcare("cancel_booking", family_id(), booking_id)
+    answer = childcare("cancel_booking", family_id(), booking_id, actor=actor())
     return jsonify({"billed": answer["billed"], "promoted_booking_id": answer["promoted_booking_id"]})
 
 
@@ -90,7 +92,7 @@ def report_childcare_absence(child_id):
     if upload is not None and upload.filename:
         document = {"name": upload.filename, "content_base64": base64.b64encode(upload.read()).decode("ascii")}
     return created(childcare("report_absence", family_id(), child_id, form["from"], form["to"], form["reason"],
-                             document))
+                             document, actor=actor()))
 
 
 @bp.get("/childcare-absences")
@@ -104,14 +106,14 @@ def childcare_absences():
 @api_auth(kinds=("parent",))
 def withdraw_childcare_absence(absence_id):
     """Withdraw an absence not begun and not decided (409 otherwise, 404 for another family's)."""
-    return jsonify(childcare("withdraw_absence", family_id(), absence_id[:40]))
+    return jsonify(childcare("withdraw_absence", family_id(), absence_id[:40], actor=actor()))
 
 
 @bp.post("/childcare-absences/<absence_id>/document")
 @api_auth(kinds=("parent",))
 def attach_childcare_absence_document(absence_id):
     """Add a justification afterwards (multipart `document`); it then waits for the crèche's decision."""
-    return jsonify(childcare("attach_justification", family_id(), absence_id[:40], uploaded_document()))
+    return jsonify(childcare("attach_justification", family_id(), absence_id[:40], uploaded_document(), actor=actor()))
 
 
 @bp.get("/childcare-absences/<absence_id>/document")
@@ -128,7 +130,7 @@ def childcare_absence_document(absence_id):
 def declare_leave(child_id):
     """Declare leave days of a regular contract in advance; the answer gives the allowance left."""
     payload = body()
-    return created(childcare("declare_leave", family_id(), child_id, payload["from"], payload["to"]))
+    return created(childcare("declare_leave", family_id(), child_id, payload["from"], payload["to"], actor=actor()))
 
 
 @bp.get("/childcare/family")
@@ -145,7 +147,8 @@ def family_childcare():
 def register_child():
     """Register a child for occasional care, or regular care with a contract."""
     payload = body()
-    return created(childcare("register", payload["child_id"], payload["kind"], payload.get("contract")))
+    return created(childcare("register", payload["child_id"], payload["kind"], payload.get("contract"),
+                             actor=actor()))
 
 
 @bp.get("/childcare/registrations")
@@ -181,7 +184,7 @@ def decide(absence_id):
     """Accept or refuse a justification with a comment."""
     payload = body()
     return jsonify(childcare("decide_justification", absence_id, payload["accepted"], payload.get("comment", ""),
-                             reader()))
+                             reader(), actor=actor()))
 
 
 @bp.post("/childcare/attendance")
@@ -190,7 +193,7 @@ def record_attendance():
     """Arrival and departure of a child (HH:MM), any day up to today; a child without booking is a walk-in."""
     payload = body()
     return created(childcare("record_attendance", payload["child_id"], payload["date"], payload["arrived_at"],
-                             payload.get("left_at")))
+                             payload.get("left_at"), actor=actor()))
 
 
 @bp.post("/childcare/closures")

@@ -6,3 +6,4 @@ from . import (  # noqa: F401
 from . import health_records  # noqa: F401,E402  (the health record, issue #12)
 from . import personal_data  # noqa: F401,E402  (the family's data in its hands, issue #12)
 from . import reminders  # noqa: F401,E402  (issue #12: reminders by e-mail)
+from . import trail  # noqa: F401,E402  (the family's trail, issue #12)

@@ -9,6 +9,7 @@ from espace_common.rpc_client import RemoteError
 
 from ..auth import current_principal, parent_required
 from ..services import services
+from ..trail import actor  # who acts, for the family's trail (issue #12)
 from .canteen_common import (
     CanteenFormError, Month, Week, WEEKDAYS_SHORT, canteen, day_fr, justification_response, megabytes, now, refusal,
     sorted_courses, today, vocabulary,
@@ -133,7 +134,7 @@ def change_day(child_id, day):
         abort(400)
     # One call: the change (or the rule that refused it) with the child's name and rank; 404 for another's child.
     try:
-        answer = canteen("change_day", family_id(), child_id, day, action)
+        answer = canteen("change_day", family_id(), child_id, day, action, actor=actor())
     except RemoteError as exc:
         if exc.exc_type == "NotFound":
             abort(404)
@@ -181,7 +182,7 @@ def period():
             try:
                 answer = canteen("change_meals", family_id(), {
                     "children": values["children"], "from": values["from"], "to": values["to"],
-                    "weekdays": values["weekdays"], "action": values["action"]})
+                    "weekdays": values["weekdays"], "action": values["action"]}, actor=actor())
             except RemoteError as exc:
                 error = refusal(exc)
             else:
@@ -261,7 +262,7 @@ def absence():
         if error is None:
             try:
                 answer = canteen("report_absences", family_id(), values["children"], values["from"], values["to"],
-                                 values["reason"], document)
+                                 values["reason"], document, actor=actor())
             except RemoteError as exc:
                 error = refusal(exc)
             else:
@@ -300,7 +301,7 @@ def absences_page(error, children, values, absences, attach_error=None, attach_i
 def absence_call(method, *args):
     """A parent's call about one absence of theirs; another family's (or a junk id) is 404."""
     try:
-        return canteen(method, family_id(), *args)
+        return canteen(method, family_id(), *args, actor=actor())
     except RemoteError as exc:
         if exc.exc_type == "NotFound":
             abort(404)

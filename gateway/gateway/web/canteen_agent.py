@@ -11,6 +11,7 @@ from espace_common.rpc_client import RemoteError
 
 from ..auth import current_principal, role_required
 from ..services import services
+from ..trail import actor  # who acts, for the family's trail (issue #12)
 from . import news_admin
 from .canteen_common import (
     CanteenFormError, Week, canteen, day_fr, justification_response, megabytes, refusal, sorted_courses, today,
@@ -483,7 +484,7 @@ def attendance():
         school_id = request.form.get("ecole") or abort(404)
         eaten = request.form.getlist("eaten")
         try:
-            result = canteen("record_attendance", school_id, day.isoformat(), eaten)
+            result = canteen("record_attendance", school_id, day.isoformat(), eaten, actor=actor())
         except RemoteError as exc:
             flash(refusal(exc).message, "error")
         else:
@@ -555,7 +556,7 @@ def diets():
         pai = request.form.get("pai") == "1"
         name = request.form.get("name", "")
         try:
-            canteen("set_diet", child_id, diet, pai)
+            canteen("set_diet", child_id, diet, pai, actor=actor())
         except RemoteError as exc:
             flash(refusal(exc).message, "error")
         else:

@@ -27,8 +27,8 @@ MONTHS = tuple(get_month_names("wide", locale=formatting.LOCALE)[i] for i in ran
 MONTHS_SHORT = tuple(get_month_names("abbreviated", locale=formatting.LOCALE)[i] for i in range(1, 13))
 
 
-def canteen(method, *args):
-    return services().call("canteen", method, *args)
+def canteen(method, *args, **kwargs):
+    return services().call("canteen", method, *args, **kwargs)
 
 
 def today():

@@ -12,13 +12,14 @@ from .. import vocabularies
 from ..auth import current_principal, parent_required
 from ..errors import refusal
 from ..services import services
+from ..trail import actor  # who acts, for the family's trail (issue #12)
 from .canteen_common import Week, day_fr, justification_response, megabytes, today
 from .helpers import FormError, render_form
 
 bp = Blueprint("childcare", __name__, url_prefix="/petite-enfance")
 
-def childcare(method, *args):
-    return services().call("childcare", method, *args)
+def childcare(method, *args, **kwargs):
+    return services().call("childcare", method, *args, **kwargs)
 
 
 def vocabulary():
@@ -42,9 +43,9 @@ def family_id():
     return current_principal()["family_id"]
 
 
-def not_found_as_404(call, *args):
+def not_found_as_404(call, *args, **kwargs):
     try:
-        return childcare(call, *args)
+        return childcare(call, *args, **kwargs)
     except RemoteError as exc:
         if exc.exc_type == "NotFound":
             abort(404)
@@ -93,7 +94,7 @@ def book(slot_id):
     """Book a slot for a child: confirmed while places are left, else on the waiting list with its position."""
     child_id, semaine = request.form.get("child", ""), request.form.get("semaine", "")
     try:
-        booking = childcare("book", family_id(), child_id, slot_id, current_principal().get("email"))
+        booking = childcare("book", family_id(), child_id, slot_id, current_principal().get("email"), actor=actor())
     except RemoteError as exc:
         if exc.exc_type == "NotFound":
             abort(404)
@@ -114,7 +115,7 @@ def cancel(booking_id):
     """Cancel a booking; the page says whether the cancellation is billed."""
     semaine, child_id = request.form.get("semaine", ""), request.form.get("child", "")
     try:
-        answer = childcare("cancel_booking", family_id(), booking_id)
+        answer = childcare("cancel_booking", family_id(), booking_id, actor=actor())
     except RemoteError as exc:
         if exc.exc_type == "NotFound":
             abort(404)
@@ -182,7 +183,7 @@ def report_absence():
         return absences_page(document, values)
     try:
         childcare("report_absence", family_id(), values["child"], values["from"], values["to"], values["reason"],
-                  document)
+                  document, actor=actor())
     except RemoteError as exc:
         if exc.exc_type == "NotFound":
             abort(404)
@@ -209,7 +210,7 @@ def withdraw_absence(absence_id):
     """Withdraw an absence that has not begun and whose justification the crèche has not decided on."""
     absence_id = absence_id[:40]
     try:
-        answer = not_found_as_404("withdraw_absence", family_id(), absence_id)
+        answer = not_found_as_404("withdraw_absence", family_id(), absence_id, actor=actor())
     except RemoteError as exc:
         flash(refusal(exc).message, "error")
         return redirect(url_for("childcare.absences", _anchor=f"absence-{absence_id}"), 303)
@@ -228,7 +229,7 @@ def attach_justification(absence_id):
         error = FormError("Choisissez le fichier du justificatif.", "invalid_document")
     if error is None:
         try:
-            answer = not_found_as_404("attach_justification", family_id(), absence_id, document)
+            answer = not_found_as_404("attach_justification", family_id(), absence_id, document, actor=actor())
         except RemoteError as exc:
             error = refusal(exc)
         else:
@@ -248,7 +249,7 @@ def declare_leave():
                              leave_error=FormError("Indiquez l'enfant, le premier et le dernier jour du congé.",
                                                    "invalid_date"))
     try:
-        answer = childcare("declare_leave", family_id(), values["child"], values["from"], values["to"])
+        answer = childcare("declare_leave", family_id(), values["child"], values["from"], values["to"], actor=actor())
     except RemoteError as exc:
         if exc.exc_type == "NotFound":
             abort(404)

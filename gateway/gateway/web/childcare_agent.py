@@ -8,6 +8,7 @@ from espace_common.rpc_client import RemoteError
 
 from ..auth import current_principal, role_required
 from ..errors import refusal
+from ..trail import actor  # who acts, for the family's trail (issue #12)
 from . import news_admin
 from .canteen_common import day_fr, justification_response, today
 from .childcare import childcare, hhmm_fr, vocabulary
@@ -139,7 +140,7 @@ def register():
             return registrations_page(FormError("Les semaines par an et les jours de congé sont des nombres.",
                                                 "invalid_contract"), values)
     try:
-        answer = childcare("register", values["child_id"], values["kind"], contract)
+        answer = childcare("register", values["child_id"], values["kind"], contract, actor=actor())
     except RemoteError as exc:
         return registrations_page(refusal(exc), values)
     flash(f"{answer['first_name']} {answer['last_name']} est inscrit(e) au multi-accueil.")
@@ -163,7 +164,8 @@ def justifications():
 def decide(absence_id):
     accepted = request.form.get("decision") == "accept"
     try:
-        childcare("decide_justification", absence_id, accepted, request.form.get("comment", "").strip(), reader())
+        childcare("decide_justification", absence_id, accepted, request.form.get("comment", "").strip(), reader(),
+                  actor=actor())
     except RemoteError as exc:
         if exc.exc_type == "NotFound":
             abort(404)
@@ -216,7 +218,7 @@ def record_attendance():
     day = form.get("date", "")
     try:
         answer = childcare("record_attendance", form.get("child_id", ""), day, form.get("arrived_at", ""),
-                           form.get("left_at", "") or None)
+                           form.get("left_at", "") or None, actor=actor())
     except RemoteError as exc:
         if exc.exc_type == "NotFound":
             abort(404)

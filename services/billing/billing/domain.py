@@ -16,6 +16,8 @@ from espace_common.errors import Conflict, InvalidInput
 from espace_common.formatting import date_numeric, number
 from espace_common.money import format_euros
 
+from . import domain_explanations  # how each line's price was computed (issue #12)
+
 AFFAIRES_SCOLAIRES, PETITE_ENFANCE = "affaires_scolaires", "petite_enfance"
 REGIES = {AFFAIRES_SCOLAIRES: "Affaires scolaires (restauration scolaire)", PETITE_ENFANCE: "Petite enfance (multi-accueil)"}
 NUMBER_PREFIXES = {AFFAIRES_SCOLAIRES: "AS", PETITE_ENFANCE: "PE"}
@@ -288,16 +290,20 @@ class Line:
     quantity: Decimal | None = None
     unit_price_cents: int | None = None
     child_id: str | None = None
+    explanation: dict | None = None  # how the price was computed (domain_explanations, issue #12)
 
     def as_dict(self):
         return {"kind": self.kind, "label": self.label, "child_id": self.child_id,
                 "quantity": None if self.quantity is None else str(self.quantity),
-                "unit_price_cents": self.unit_price_cents, "amount_cents": self.amount_cents}
+                "unit_price_cents": self.unit_price_cents, "amount_cents": self.amount_cents,
+                "explanation": self.explanation}
 
 
-def priced_line(kind, label, quantity, unit_price_cents, child_id, sign=1):
-    return Line(kind, label, sign * line_amount(quantity, unit_price_cents), Decimal(quantity), unit_price_cents,
-                child_id)
+def priced_line(kind, label, quantity, unit_price_cents, child_id, sign=1, explain=None):
+    """A priced line; `explain(amount_cents)` (issue #12) gives its explanation once the amount is known."""
+    amount = sign * line_amount(quantity, unit_price_cents)
+    return Line(kind, label, amount, Decimal(quantity), unit_price_cents, child_id,
+                explain(amount) if explain else None)
 
 
 @dataclass
@@ -334,7 +340,7 @@ def canteen_bill(family_id, child_facts, grids, resources_history, names, pai_ch
         child_id = fact["child_id"]
         who = f"{names[child_id]} — " if names.get(child_id) else ""
         pai = fact.get("pai", child_id in pai_children)
-        reserved = {}
+        reserved, used = {}, {}
         for iso in sorted(fact.get("reserved") or []):
             day, grid, resources, bracket = in_force_on(iso)
             without_resources |= resources is None and not pai  # the basket price is the same for every quotient
@@ -343,27 +349,32 @@ def canteen_bill(family_id, child_facts, grids, resources_history, names, pai_ch
             else:
                 key = (grid.valid_from, bracket.number, bracket.meal_price_cents)
             reserved.setdefault(key, []).append(day)
+            used.setdefault(key, (grid, bracket, set()))[2].add(resources.quotient if resources else None)
         for (valid_from, bracket, price), days in sorted(reserved.items(), key=lambda item: item[1][0]):
             what = "repas panier (PAI)" if bracket is None else f"repas réservé{_s(days)}"
             detail = [] if bracket is None else [f"tranche {bracket}"]
             if several_grids:
                 detail.append(f"tarif du {date_numeric(valid_from)}")
             suffix = f" ({', '.join(detail)})" if detail else ""
-            bill.lines.append(priced_line("meal_pai" if bracket is None else "meal_reserved",
-                                          f"{who}{len(days)} {what} × {format_euros(price)}{suffix}",
-                                          len(days), price, child_id))
-        unreserved = {}
+            grid_used, bracket_used, quotients = used[(valid_from, bracket, price)]
+            kind = "meal_pai" if bracket is None else "meal_reserved"
+            bill.lines.append(priced_line(kind, f"{who}{len(days)} {what} × {format_euros(price)}{suffix}",
+                                          len(days), price, child_id, explain=_meals_explained(
+                                              kind, grid_used, bracket_used, quotients, days, price)))
+        unreserved, grids_used = {}, {}
         for iso in sorted(fact.get("eaten_without_reservation") or []):
             day, grid = in_force_on(iso)[:2]
             # A basket meal is brought from home: the kitchen cooked nothing unplanned, so no surcharge.
             price = grid.pai_meal_price_cents if pai else grid.unreserved_meal_price_cents
             unreserved.setdefault((grid.valid_from, price), []).append(day)
+            grids_used[grid.valid_from] = grid
         for (valid_from, price), days in sorted(unreserved.items(), key=lambda item: item[1][0]):
             suffix = f" (tarif du {date_numeric(valid_from)})" if several_grids else ""
             what = f"repas panier (PAI) non réservé{_s(days)}" if pai else f"repas non réservé{_s(days)}"
-            bill.lines.append(priced_line("meal_pai" if pai else "meal_unreserved",
-                                          f"{who}{len(days)} {what} × {format_euros(price)}{suffix}",
-                                          len(days), price, child_id))
+            kind = "meal_pai" if pai else "meal_unreserved"
+            bill.lines.append(priced_line(kind, f"{who}{len(days)} {what} × {format_euros(price)}{suffix}",
+                                          len(days), price, child_id, explain=_meals_explained(
+                                              kind, grids_used[valid_from], None, set(), days, price)))
         justified = _days(fact, "absent_justified")
         if justified:
             bill.lines.append(Line("note", f"{who}absence justifiée {days_text(justified)} : non facturée",
@@ -375,6 +386,16 @@ def canteen_bill(family_id, child_facts, grids, resources_history, names, pai_ch
     if without_resources:
         bill.lines.append(Line("note", NO_RESOURCES_CANTEEN))
     return bill
+
+
+def _meals_explained(kind, grid, bracket, quotients, days, price):
+    return lambda amount: domain_explanations.meals(kind, grid, bracket, quotients, days, days_text(days), len(days),
+                                                    price, amount)
+
+
+def _hours_explained(kind, shared, minutes, price, days=()):
+    return lambda amount: domain_explanations.hours(kind, shared, hours_of(minutes), price, amount, days,
+                                                    days_text(days) if days else "")
 
 
 def _days_memo(grids, resources_history):
@@ -454,7 +475,10 @@ def childcare_bill(family_id, child_facts, grids, resources_history, first_day):
     bill = Bill(PETITE_ENFANCE, family_id)
     if not child_facts:
         return bill
-    rate = hourly_rate(_grid_on(grids, first_day), in_force(resources_history, first_day))
+    grid, resources = _grid_on(grids, first_day), in_force(resources_history, first_day)
+    rate = hourly_rate(grid, resources)
+    shared = domain_explanations.hourly_rate(rate, grid, resources, first_day, first_day.replace(
+        day=month_calendar.monthrange(first_day.year, first_day.month)[1]))
     for fact in sorted(child_facts, key=lambda f: (f.get("first_name", ""), f["child_id"])):
         child_id = fact["child_id"]
         who = f"{fact['first_name']} — " if fact.get("first_name") else ""
@@ -462,7 +486,8 @@ def childcare_bill(family_id, child_facts, grids, resources_history, first_day):
         if contract_minutes:
             bill.lines.append(priced_line("contract", f"{who}contrat d'accueil régulier (mensualité) "
                                                       f"{french_hours(contract_minutes)} × {rate.label}",
-                                          hours_of(contract_minutes), rate.cents, child_id))
+                                          hours_of(contract_minutes), rate.cents, child_id,
+                                          explain=_hours_explained("contract", shared, contract_minutes, rate.cents)))
         by_reason = {}
         for deduction in fact.get("deductions") or []:
             by_reason.setdefault((deduction["care"], deduction["reason"]), []).append(deduction)
@@ -476,14 +501,17 @@ def childcare_bill(family_id, child_facts, grids, resources_history, first_day):
                 if minutes:
                     bill.lines.append(priced_line("deduction", f"{who}déduction {what} {days_text(days)} : "
                                                                f"{french_hours(minutes)} × {format_euros(rate.cents)}/h",
-                                                  hours_of(minutes), rate.cents, child_id, sign=-1))
+                                                  hours_of(minutes), rate.cents, child_id, sign=-1,
+                                                  explain=_hours_explained("deduction", shared, minutes, rate.cents,
+                                                                           days)))
             else:
                 bill.lines.append(Line("note", f"{who}accueil occasionnel {days_text(days)} ({what}) : non facturé",
                                        child_id=child_id))
         occasional = (fact.get("occasional_booked_minutes") or 0) + (fact.get("walk_in_minutes") or 0)
         if occasional:
             bill.lines.append(priced_line("occasional", f"{who}accueil occasionnel {french_hours(occasional)} × "
-                                                        f"{rate.label}", hours_of(occasional), rate.cents, child_id))
+                                                        f"{rate.label}", hours_of(occasional), rate.cents, child_id,
+                                          explain=_hours_explained("occasional", shared, occasional, rate.cents)))
         late = [c for c in fact.get("late_cancellations") or []]
         billed = [c for c in late if c.get("billed_minutes")]
         if billed:
@@ -491,7 +519,9 @@ def childcare_bill(family_id, child_facts, grids, resources_history, first_day):
             days = [date.fromisoformat(c["date"]) for c in billed]
             bill.lines.append(priced_line("late_cancellation", f"{who}annulation tardive {days_text(days)} : "
                                                                f"{french_hours(minutes)} × {format_euros(rate.cents)}/h",
-                                          hours_of(minutes), rate.cents, child_id))
+                                          hours_of(minutes), rate.cents, child_id,
+                                          explain=_hours_explained("late_cancellation", shared, minutes, rate.cents,
+                                                                   days)))
         excused = [date.fromisoformat(c["date"]) for c in late if not c.get("billed_minutes")]
         if excused:
             bill.lines.append(Line("note", f"{who}annulation tardive justifiée {days_text(excused)} : non facturée",

@@ -112,6 +112,8 @@ invoice_lines = Table(
     Column("quantity", String(20), nullable=True),  # an exact decimal as text: 14.5 (hours), 12 (meals)
     Column("unit_price_cents", Integer, nullable=True),
     Column("amount_cents", Integer, nullable=False),
+    # How the price was computed, as it was when computed (issue #12; None on lines from before it).
+    Column("explanation", JSON, nullable=True),
 )
 
 credit_notes = Table(

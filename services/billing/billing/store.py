@@ -137,7 +137,8 @@ def add_invoices(uow, run_id, bills, period, now):
         for invoice_id, bill in zip(ids, bills)])
     lines = [{"invoice_id": invoice_id, "position": position, "kind": line.kind, "child_id": line.child_id,
               "label": line.label, "quantity": None if line.quantity is None else str(line.quantity),
-              "unit_price_cents": line.unit_price_cents, "amount_cents": line.amount_cents}
+              "unit_price_cents": line.unit_price_cents, "amount_cents": line.amount_cents,
+              "explanation": line.explanation}  # issue #12
              for invoice_id, bill in zip(ids, bills) for position, line in enumerate(bill.lines, 1)]
     if lines:
         uow.execute(insert(orm.invoice_lines), lines)

@@ -533,7 +533,8 @@ def failure_text(regie, exc):
 
 def _line(line):
     return {"kind": line.kind, "label": line.label, "child_id": line.child_id, "quantity": line.quantity,
-            "unit_price_cents": line.unit_price_cents, "amount_cents": line.amount_cents}
+            "unit_price_cents": line.unit_price_cents, "amount_cents": line.amount_cents,
+            "explanation": getattr(line, "explanation", None)}  # how the price was computed (issue #12)
 
 
 def _run_summary(run):

@@ -7,6 +7,7 @@ from espace_common.db import UTCDateTime, messaging_tables, new_metadata
 from espace_common.projections import family_children_table
 from espace_common.schedule import scheduled_runs_table
 from espace_common.purge import purge_log_table
+from espace_common.trail import family_trail_table
 
 metadata = new_metadata()
 
@@ -145,3 +146,5 @@ from espace_common.health_flags import health_flags_table  # noqa: E402
 health_flags = health_flags_table(metadata)
 # The family's data in its hands (GDPR, issue #12): what each daily retention purge removed (espace_common.purge).
 purge_log = purge_log_table(metadata)
+# The family's trail (issue #12): append-only, UPDATE refused by a trigger (espace_common.trail).
+family_trail = family_trail_table(metadata)

@@ -7,6 +7,7 @@ from espace_common.projections import children_of, project_family_registered
 
 from . import documents, use_cases
 from . import reminder_use_cases  # issue #12's reminders
+from . import documents, trail_use_cases, use_cases
 from .calendar_rules import CanteenRules
 from .orm import metadata
 # Health record (issue #12)
@@ -131,26 +132,26 @@ class CanteenService(HealthMixin):
         return self.canteen.family_meals(family_id, start, end)
 
     @rpc
-    def change_meal(self, family_id, child_id, day, action):
+    def change_meal(self, family_id, child_id, day, action, actor=None):
         """Reserve or cancel one day; refused on a closed or frozen day. Repeating it changes nothing."""
-        return self.canteen.change_meal(family_id, child_id, day, action)
+        return self.canteen.change_meal(family_id, child_id, day, action, actor)
 
     @rpc
-    def change_day(self, family_id, child_id, day, action):
+    def change_day(self, family_id, child_id, day, action, actor=None):
         """The month page's one tap: the change or its refusal, with the child's name and rank, in one call."""
-        return self.canteen.change_day(family_id, child_id, day, action)
+        return self.canteen.change_day(family_id, child_id, day, action, actor)
 
     @rpc
-    def change_meals(self, family_id, request):
+    def change_meals(self, family_id, request, actor=None):
         """Several children, a period and a weekday pattern in one request; answers day by day."""
-        return self.canteen.change_meals(family_id, request)
+        return self.canteen.change_meals(family_id, request, actor)
 
     # --- Absences ----------------------------------------------------------------------------
 
     @rpc
-    def report_absence(self, family_id, child_id, start, end, reason, document=None):
+    def report_absence(self, family_id, child_id, start, end, reason, document=None, actor=None):
         """A parent reports an absence, with an optional justification (PDF, JPEG or PNG, 5 MB)."""
-        return self.canteen.report_absence(family_id, child_id, start, end, reason, document)
+        return self.canteen.report_absence(family_id, child_id, start, end, reason, document, actor)
 
     @rpc
     def enrolments_of_family(self, family_id):
@@ -173,19 +174,19 @@ class CanteenService(HealthMixin):
         return self.canteen.absences_to_review(limit)
 
     @rpc
-    def report_absences(self, family_id, child_ids, start, end, reason, document=None):
+    def report_absences(self, family_id, child_ids, start, end, reason, document=None, actor=None):
         """One absence form for several children: answered child by child."""
-        return self.canteen.report_absences(family_id, child_ids, start, end, reason, document)
+        return self.canteen.report_absences(family_id, child_ids, start, end, reason, document, actor)
 
     @rpc
-    def withdraw_absence(self, family_id, absence_id):
+    def withdraw_absence(self, family_id, absence_id, actor=None):
         """A parent withdraws an absence that has not begun (another family's is NotFound)."""
-        return self.canteen.withdraw_absence(family_id, absence_id)
+        return self.canteen.withdraw_absence(family_id, absence_id, actor)
 
     @rpc
-    def attach_justification(self, family_id, absence_id, document):
+    def attach_justification(self, family_id, absence_id, document, actor=None):
         """The medical certificate added afterwards, within the hours the absence page announces."""
-        return self.canteen.attach_justification(family_id, absence_id, document)
+        return self.canteen.attach_justification(family_id, absence_id, document, actor)
 
     @rpc
     def family_dashboard(self, family_id):
@@ -205,14 +206,14 @@ class CanteenService(HealthMixin):
     # --- Attendance, diets and head-counts (agents, the kitchen) -------------------------------
 
     @rpc
-    def record_attendance(self, school_id, day, eaten_child_ids):
+    def record_attendance(self, school_id, day, eaten_child_ids, actor=None):
         """Who ate, per school and day; a meal eaten without reservation is kept as such."""
-        return self.canteen.record_attendance(school_id, day, eaten_child_ids)
+        return self.canteen.record_attendance(school_id, day, eaten_child_ids, actor)
 
     @rpc
-    def regularise_reservations(self, child_id, days):
+    def regularise_reservations(self, child_id, days, actor=None):
         """Agents: the meals a family had reserved on paper for school days already past."""
-        return self.canteen.regularise_reservations(child_id, days)
+        return self.canteen.regularise_reservations(child_id, days, actor)
 
     @rpc
     def day_sheet(self, school_id, day):
@@ -225,8 +226,8 @@ class CanteenService(HealthMixin):
         return self.canteen.school_day(school_id, day)
 
     @rpc
-    def set_diet(self, child_id, diet, pai=False):
-        return self.canteen.set_diet(child_id, diet, pai)
+    def set_diet(self, child_id, diet, pai=False, actor=None):
+        return self.canteen.set_diet(child_id, diet, pai, actor)
 
     @rpc
     def headcount(self, school_id, day):
@@ -340,3 +341,15 @@ class CanteenService(HealthMixin):
     def reminders(self):
         return reminder_use_cases.CanteenReminders(self.db.unit_of_work, self.db.clock,
                                                    CanteenRules.from_config(self.config))
+    # --- The family's trail (issue #12) -------------------------------------------------------------
+    @property
+    def canteen_trail(self):
+        return trail_use_cases.CanteenTrail(self.db.unit_of_work, self.db.clock, CanteenRules.from_config(self.config))
+    @rpc
+    def family_trail(self, family_id, start, end):
+        """The family's canteen changes between two dates (both included), newest first, with who made them."""
+        return self.canteen_trail.family_trail(family_id, start, end)
+    @rpc
+    def trail_export(self, family_id):
+        """Every canteen entry of the family's trail, oldest first (the family's data export)."""
+        return self.canteen_trail.trail_export(family_id)

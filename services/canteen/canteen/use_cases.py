@@ -13,6 +13,7 @@ from espace_common import formatting
 from espace_common.errors import Conflict, InvalidInput, NotFound
 
 from . import documents, domain, holidays_ical, store
+from . import trail_use_cases  # the family's trail (issue #12)
 from .calendar_rules import days_between
 # Health record (issue #12)
 from espace_common.health_flags import flags_of  # noqa: E402
@@ -224,7 +225,7 @@ class Canteen:
                     start, end, calendar, self.rules, now, reserved[c.child_id], absent[c.child_id])]}
                 for c in children]
 
-    def change_meal(self, family_id, child_id, day, action):
+    def change_meal(self, family_id, child_id, day, action, actor=None):
         """Reserve or cancel one day; repeating it changes nothing."""
         day = domain.parse_date(day, "date")
         now = self.clock.now()
@@ -233,14 +234,13 @@ class Canteen:
             domain.check_meal_change(day, action, store.calendar(uow, day, day), self.rules, now,
                                      absent=bool(store.absent_children(uow, [child_id], day)),
                                      enrolled_years=store.enrolled_years(uow, [child_id])[child_id])
-            if action == "reserve":
-                store.reserve(uow, [(child_id, day)], now)
-            else:
-                store.cancel(uow, [(child_id, day)])
+            # The family's trail (issue #12): the change and its entry, in this transaction.
+            trail_use_cases.apply_meal_changes(uow, family_id, [(child_id, day)] if action == "reserve" else [],
+                                               [] if action == "reserve" else [(child_id, day)], actor, now, "day")
             uow.commit()
         return {"child_id": child_id, "date": day.isoformat(), "state": "reserved" if action == "reserve" else "not_reserved"}
 
-    def change_day(self, family_id, child_id, day, action):
+    def change_day(self, family_id, child_id, day, action, actor=None):
         """The month page's one tap in one round trip: the change, or the rule that refused it, with the
         child's first name and rank in the family (the page's anchor and message need them)."""
         with self.unit_of_work(read_only=True) as uow:
@@ -251,12 +251,12 @@ class Canteen:
         answer = {"child_id": child_id, "first_name": children[rank - 1].first_name, "rank": rank,
                   "date": str(day), "changed": False, "refusal": None}
         try:
-            answer.update(self.change_meal(family_id, child_id, day, action), changed=True)
+            answer.update(self.change_meal(family_id, child_id, day, action, actor), changed=True)
         except (InvalidInput, Conflict) as refused:
             answer["refusal"] = {"code": refused.code, "message": refused.message}
         return answer
 
-    def change_meals(self, family_id, request):
+    def change_meals(self, family_id, request, actor=None):
         """Several children, a period and a weekday pattern in one request; answers day by day."""
         if not isinstance(request, dict):
             raise InvalidInput("invalid_body", "La demande doit être un objet JSON.")
@@ -273,14 +273,15 @@ class Canteen:
                                         store.calendar(uow, start, end), self.rules, now,
                                         store.reserved_days(uow, child_ids, start, end),
                                         store.enrolled_years(uow, child_ids))
-            store.reserve(uow, [(o.child_id, o.date) for o in outcomes if o.result == "reserved"], now)
-            store.cancel(uow, [(o.child_id, o.date) for o in outcomes if o.result == "cancelled"])
+            trail_use_cases.apply_meal_changes(  # with the family's trail (issue #12)
+                uow, family_id, [(o.child_id, o.date) for o in outcomes if o.result == "reserved"],
+                [(o.child_id, o.date) for o in outcomes if o.result == "cancelled"], actor, now, "period")
             uow.commit()
         return {"results": [o.as_dict() for o in outcomes], "summary": domain.bulk_summary(outcomes)}
 
     # --- Absences --------------------------------------------------------------------------------
 
-    def report_absence(self, family_id, child_id, start, end, reason, document=None):
+    def report_absence(self, family_id, child_id, start, end, reason, document=None, actor=None):
         """A parent reports an absence, with an optional justification; the same report again is the same
         absence (a justification it brings is attached if the first had none)."""
         start, end = domain.parse_date(start, "from"), domain.parse_date(end, "to")
@@ -297,6 +298,8 @@ class Canteen:
                 if justification and same.document_path is None:
                     store.attach_document(uow, same.id, justification.name, justification.media_type,
                                           self.files.save(justification.content, justification.suffix))
+                    trail_use_cases.absence_step(uow, "absence_justified", trail_use_cases.absence_values(same),
+                                                 actor, self.clock.now())  # the family's trail (issue #12)
                     uow.commit()
                 absence_id, has_document = same.id, bool(justification) or same.document_path is not None
             else:
@@ -309,10 +312,13 @@ class Canteen:
                 if raced:
                     self.files.delete(path)
                 else:
+                    trail_use_cases.absence_step(uow, "absence_reported", {  # the family's trail (issue #12)
+                        "id": absence_id, "family_id": family_id, "child_id": child_id, "start": start, "end": end,
+                        "reason": reason}, actor, self.clock.now(), has_document=bool(justification))
                     uow.commit()
                 has_document = bool(justification)
         if raced:
-            return self.report_absence(family_id, child_id, start.isoformat(), end.isoformat(), reason, document)
+            return self.report_absence(family_id, child_id, start.isoformat(), end.isoformat(), reason, document, actor)
         return {"id": absence_id, "child_id": child_id, "from": start.isoformat(), "to": end.isoformat(),
                 "reason": reason, "has_document": has_document}
 
@@ -343,7 +349,7 @@ class Canteen:
                 "justify_until": deadline.isoformat() if not has_document and now <= deadline else None,
                 "withdrawable": row.start > self.today()}
 
-    def report_absences(self, family_id, child_ids, start, end, reason, document=None):
+    def report_absences(self, family_id, child_ids, start, end, reason, document=None, actor=None):
         """One form for several children: the same period and reason reported for each, answered child by child
         (the absence, or the rule that refused it); a child of another family refuses the whole request."""
         if not isinstance(child_ids, list) or not child_ids or len(child_ids) > 10 or \
@@ -356,7 +362,7 @@ class Canteen:
         for child_id in dict.fromkeys(child_ids):
             try:
                 results.append({"child_id": child_id, "absence": self.report_absence(
-                    family_id, child_id, start, end, reason, document), "refusal": None})
+                    family_id, child_id, start, end, reason, document, actor), "refusal": None})
             except (InvalidInput, Conflict) as refused:
                 if refused.code not in ("absence_overlaps",):
                     raise
@@ -364,7 +370,7 @@ class Canteen:
                                 "refusal": {"code": refused.code, "message": refused.message}})
         return {"results": results}
 
-    def withdraw_absence(self, family_id, absence_id):
+    def withdraw_absence(self, family_id, absence_id, actor=None):
         """A parent withdraws an absence that has not begun: the child is counted at the canteen again on the days
         whose meals stay reserved (reporting an absence never cancelled them) and its file is deleted."""
         with self.unit_of_work() as uow:
@@ -372,13 +378,15 @@ class Canteen:
             if row is None or row.family_id != family_id:
                 raise NotFound(*ABSENCE_NOT_FOUND)
             domain.check_withdrawal(row.start, self.today())
-            store.delete_absence(uow, absence_id)
+            if store.delete_absence(uow, absence_id):  # the family's trail (issue #12)
+                trail_use_cases.absence_step(uow, "absence_withdrawn", trail_use_cases.absence_values(row), actor,
+                                             self.clock.now())
             uow.commit()
         self.files.delete(row.document_path)
         return {"id": absence_id, "child_id": row.child_id, "from": row.start.isoformat(), "to": row.end.isoformat(),
                 "withdrawn": True}
 
-    def attach_justification(self, family_id, absence_id, document):
+    def attach_justification(self, family_id, absence_id, document, actor=None):
         """The medical certificate added afterwards, once, within `justification_hours` of the first day."""
         justification = documents.inspect(document)
         with self.unit_of_work() as uow:
@@ -390,6 +398,8 @@ class Canteen:
             if not store.attach_document_once(uow, absence_id, justification.name, justification.media_type, path):
                 self.files.delete(path)
                 raise Conflict("already_justified", "Un justificatif a déjà été envoyé pour cette absence.")
+            trail_use_cases.absence_step(uow, "absence_justified", trail_use_cases.absence_values(row), actor,
+                                         self.clock.now())  # the family's trail (issue #12)
             uow.commit()
             row = store.absence(uow, absence_id)
         return self._absence(row, {})
@@ -445,7 +455,7 @@ class Canteen:
 
     # --- Attendance, diets and head-counts ---------------------------------------------------------
 
-    def record_attendance(self, school_id, day, eaten_child_ids):
+    def record_attendance(self, school_id, day, eaten_child_ids, actor=None):
         """Who ate at a school on a school day up to today (the agents' sheet, the school's tablet); taking the
         same day again replaces it. A meal eaten without a reservation is kept as such (billed surcharged)."""
         day = domain.parse_date(day, "date")
@@ -465,12 +475,14 @@ class Canteen:
             if set(eaten) - enrolled:
                 raise InvalidInput("not_enrolled", "Certains enfants ne sont pas inscrits dans cette école.")
             reserved = store.reservations_on(uow, list(enrolled), day)
+            before = trail_use_cases.attendance_before(uow, school_id, day)  # the family's trail (issue #12)
             store.replace_attendance(uow, school_id, day, eaten, reserved, self.clock.now())
+            trail_use_cases.attendance_recorded(uow, school_id, day, before, eaten, reserved, actor, self.clock.now())
             uow.commit()
         return {"date": day.isoformat(), "school_id": school_id, "eaten": len(eaten),
                 "without_reservation": len(set(eaten) - reserved)}
 
-    def regularise_reservations(self, child_id, days):
+    def regularise_reservations(self, child_id, days, actor=None):
         """An agent records, after the fact, the meals a family had reserved on paper or by phone for school days
         already past (the régularisation before invoicing, and the demo's last month); a day to come follows the
         parents' deadline rule instead. Recording a day again changes nothing."""
@@ -483,7 +495,7 @@ class Canteen:
             enrolled = store.enrolled_years(uow, [child_id])[child_id]
             for day in wanted:
                 domain.check_regularisation(day, today, calendar.closure(day, self.rules), enrolled)
-            store.reserve(uow, [(child_id, day) for day in wanted], self.clock.now())
+            trail_use_cases.regularise(uow, child_id, wanted, actor, self.clock.now())  # with the trail (issue #12)
             uow.commit()
         return {"child_id": child_id, "days": [day.isoformat() for day in wanted]}
 
@@ -508,13 +520,15 @@ class Canteen:
                 "schools": [_school(s) for s in schools], "school": _school(chosen) if chosen else None,
                 "sheet": sheet, "attendance_recorded_at": recorded_at.isoformat() if recorded_at else None}
 
-    def set_diet(self, child_id, diet, pai=False):
+    def set_diet(self, child_id, diet, pai=False, actor=None):
         if diet not in domain.DIETS:
             raise InvalidInput("invalid_diet", f"Le régime est l'un de : {', '.join(domain.DIETS)}.")
         with self.unit_of_work() as uow:
             if store.known_child(uow, child_id) is None:
                 raise NotFound(*CHILD_NOT_FOUND)
+            before = store.diets_of(uow, [child_id]).get(child_id)  # the family's trail (issue #12)
             store.save_diet(uow, child_id, diet, bool(pai), self.clock.now())
+            trail_use_cases.diet_changed(uow, child_id, before, diet, pai, actor, self.clock.now())
             uow.commit()
         return {"child_id": child_id, "diet": diet, "pai": bool(pai)}
 

@@ -6,7 +6,7 @@ from espace_common.documents import DocumentStore
 from espace_common.nameko_support import Database, HealthMixin, event_handler, rpc
 from espace_common.projections import children_of, project_family_registered
 
-from . import use_cases
+from . import trail_use_cases, use_cases
 from .domain import ChildcareRules
 from .orm import metadata
 # Health record (issue #12)
@@ -81,9 +81,9 @@ class ChildcareService(HealthMixin):
     # --- Registrations --------------------------------------------------------------------------------
 
     @rpc
-    def register(self, child_id, kind, contract=None):
+    def register(self, child_id, kind, contract=None, actor=None):
         """An agent registers a child for occasional care, or regular care with a contract."""
-        return self.childcare.register(child_id, kind, contract)
+        return self.childcare.register(child_id, kind, contract, actor)
 
     @rpc
     def find_children(self, query):
@@ -111,23 +111,23 @@ class ChildcareService(HealthMixin):
         return self.childcare.child_bookings(family_id, child_id)
 
     @rpc
-    def book(self, family_id, child_id, slot_id, contact_email=None):
+    def book(self, family_id, child_id, slot_id, contact_email=None, actor=None):
         """Book a slot: confirmed while places are left, else on the waiting list (its position answered)."""
-        return self.childcare.book(family_id, child_id, slot_id, contact_email)
+        return self.childcare.book(family_id, child_id, slot_id, contact_email, actor)
 
     @rpc
-    def cancel_booking(self, family_id, booking_id):
+    def cancel_booking(self, family_id, booking_id, actor=None):
         """Cancel a booking; says whether it will be billed and who was promoted from the waiting list."""
-        return self.childcare.cancel(family_id, booking_id)
+        return self.childcare.cancel(family_id, booking_id, actor)
 
     @rpc
-    def declare_leave(self, family_id, child_id, start, end):
-        return self.childcare.declare_leave(family_id, child_id, start, end)
+    def declare_leave(self, family_id, child_id, start, end, actor=None):
+        return self.childcare.declare_leave(family_id, child_id, start, end, actor)
 
     @rpc
-    def report_absence(self, family_id, child_id, start, end, reason, document=None):
+    def report_absence(self, family_id, child_id, start, end, reason, document=None, actor=None):
         """An absence with a reason and an optional justification (PDF, JPEG or PNG, 5 MB)."""
-        return self.childcare.report_absence(family_id, child_id, start, end, reason, document)
+        return self.childcare.report_absence(family_id, child_id, start, end, reason, document, actor)
 
     @rpc
     def family_absences(self, family_id):
@@ -135,14 +135,14 @@ class ChildcareService(HealthMixin):
         return self.childcare.family_absences(family_id)
 
     @rpc
-    def withdraw_absence(self, family_id, absence_id):
+    def withdraw_absence(self, family_id, absence_id, actor=None):
         """A parent withdraws an absence that has not begun and is not decided (another family's is NotFound)."""
-        return self.childcare.withdraw_absence(family_id, absence_id)
+        return self.childcare.withdraw_absence(family_id, absence_id, actor)
 
     @rpc
-    def attach_justification(self, family_id, absence_id, document):
+    def attach_justification(self, family_id, absence_id, document, actor=None):
         """A justification added afterwards; it waits for the crèche's decision."""
-        return self.childcare.attach_justification(family_id, absence_id, document)
+        return self.childcare.attach_justification(family_id, absence_id, document, actor)
 
     @rpc
     def family_dashboard(self, family_id):
@@ -165,12 +165,12 @@ class ChildcareService(HealthMixin):
         return self.childcare.justifications(status)
 
     @rpc
-    def decide_justification(self, absence_id, accepted, comment="", reader="agent"):
-        return self.childcare.decide_justification(absence_id, accepted, comment, reader)
+    def decide_justification(self, absence_id, accepted, comment="", reader="agent", actor=None):
+        return self.childcare.decide_justification(absence_id, accepted, comment, reader, actor)
 
     @rpc
-    def record_attendance(self, child_id, day, arrived_at, left_at=None):
-        return self.childcare.record_attendance(child_id, day, arrived_at, left_at)
+    def record_attendance(self, child_id, day, arrived_at, left_at=None, actor=None):
+        return self.childcare.record_attendance(child_id, day, arrived_at, left_at, actor)
 
     @rpc
     def planning(self, day):
@@ -235,3 +235,16 @@ class ChildcareService(HealthMixin):
         period."""
         retention_use_cases.purge(self.db.unit_of_work, self.db.clock, self.config,
                                   ChildcareRules.from_config(self.config).zone, self.childcare.files)
+    # --- The family's trail (issue #12) -------------------------------------------------------------
+    @property
+    def childcare_trail(self):
+        return trail_use_cases.ChildcareTrail(self.db.unit_of_work, self.db.clock,
+                                              ChildcareRules.from_config(self.config))
+    @rpc
+    def family_trail(self, family_id, start, end):
+        """The family's crèche changes between two dates (both included), newest first, with who made them."""
+        return self.childcare_trail.family_trail(family_id, start, end)
+    @rpc
+    def trail_export(self, family_id):
+        """Every crèche entry of the family's trail, oldest first (the family's data export)."""
+        return self.childcare_trail.trail_export(family_id)

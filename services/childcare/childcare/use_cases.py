@@ -11,6 +11,7 @@ from espace_common.errors import Conflict, InvalidInput, NotFound
 from espace_common.mail import mails_to
 
 from . import domain, mails, orm, store
+from . import trail_use_cases  # the family's trail (issue #12)
 from .domain import CANCELLED, CONFIRMED, WAITING, hhmm
 # Health record (issue #12)
 from espace_common.health_flags import flags_of  # noqa: E402
@@ -118,7 +119,7 @@ class Childcare:
 
     # --- Registrations (agents) --------------------------------------------------------------------------
 
-    def register(self, child_id, kind, contract=None):
+    def register(self, child_id, kind, contract=None, actor=None):
         if kind not in domain.REGISTRATION_KINDS:
             raise InvalidInput("invalid_kind", "L'accueil est « occasional » ou « regular ».")
         parsed = domain.parse_contract(contract, self.rules) if kind == "regular" else None
@@ -126,9 +127,11 @@ class Childcare:
             child = store.known_child(uow, child_id)
             if child is None:
                 raise NotFound(*CHILD_NOT_FOUND)
+            before = trail_use_cases.registration_before(uow, child_id)  # the family's trail (issue #12)
             if not store.save_registration(uow, child_id, kind, parsed, self.clock.now()):
                 raise Conflict("leave_allowance_below_taken", "Des congés déjà déclarés dépassent ce nombre de "
                                                               "jours de congé.")
+            trail_use_cases.registration_changed(uow, child_id, before, actor, self.clock.now())
             uow.commit()
         youngest, oldest = domain.age_limits(child.birth_date, self.rules)
         return {"child_id": child_id, "kind": kind, "contract": parsed.as_dict() if parsed else None,
@@ -223,7 +226,7 @@ class Childcare:
 
     # --- Booking and cancelling ----------------------------------------------------------------------------
 
-    def book(self, family_id, child_id, slot_id, contact_email=None):
+    def book(self, family_id, child_id, slot_id, contact_email=None, actor=None):
         """Book a slot: confirmed while a place is left, else on the waiting list, in arrival order. The
         database settles the last place: the conditional UPDATE in store.take_place, never a read-then-write."""
         now = self.clock.now()
@@ -247,12 +250,13 @@ class Childcare:
             position = None
             if not confirmed:
                 position = store.waiting_position(uow, slot_id, store.booking(uow, booking_id).seq)
+            trail_use_cases.booking_made(uow, booking_id, actor, now, position)  # the family's trail (issue #12)
             uow.commit()
         return {"id": booking_id, "slot_id": slot_id, "child_id": child_id,
                 "status": CONFIRMED if confirmed else WAITING, "position": position,
                 "date": slot.day.isoformat(), "start": slot.start, "end": slot.end}
 
-    def cancel(self, family_id, booking_id):
+    def cancel(self, family_id, booking_id, actor=None):
         """Cancel a booking: free 48 hours or more before the slot, billed after (unless an accepted
         justification covers the day). The first in line takes the place in this transaction and is told."""
         now = self.clock.now()
@@ -276,6 +280,7 @@ class Childcare:
                 promoted = self._promote_first(uow, store.slot(uow, slot.id))
             else:
                 store.leave_queue(uow, slot.id)
+            trail_use_cases.booking_cancelled(uow, booking_id, billed, actor, now)  # the family's trail (issue #12)
             uow.commit()
         return {"id": booking_id, "billed": billed, "promoted_booking_id": promoted,
                 "free_cancellation_until": domain.free_cancellation_until(slot.day, start, self.rules).isoformat()}
@@ -288,6 +293,7 @@ class Childcare:
         if first is None or not store.promote_place(uow, slot.id):
             return None
         store.set_booking_status(uow, first.id, WAITING, CONFIRMED, confirmed_at=self.clock.now())
+        trail_use_cases.booking_promoted(uow, first.id, self.clock.now())  # the family's trail (issue #12)
         if first.contact_email:
             child = store.known_child(uow, first.child_id)
             uow.send_mail(first.contact_email, *mails.promoted(
@@ -296,7 +302,7 @@ class Childcare:
 
     # --- Leaves and absences -------------------------------------------------------------------------------
 
-    def declare_leave(self, family_id, child_id, start, end):
+    def declare_leave(self, family_id, child_id, start, end, actor=None):
         """A parent declares leave days of a regular contract in advance; refused past the allowance."""
         start, end = domain.parse_range(start, end, max_days=366)
         today = self.today()
@@ -317,13 +323,15 @@ class Childcare:
             leave_id = store.add_leave(uow, {"child_id": child_id, "family_id": family_id, "start": start,
                                              "end": end, "days": [d.isoformat() for d in days],
                                              "declared_at": self.clock.now()})
+            trail_use_cases.leave_declared(uow, leave_id, family_id, child_id, start, end, len(days), actor,
+                                           self.clock.now())  # the family's trail (issue #12)
             row = store.registration(uow, child_id)
             uow.commit()
         return {"id": leave_id, "child_id": child_id, "from": start.isoformat(), "to": end.isoformat(),
                 "days": len(days), "allowed": row.leave_days, "taken": row.leave_taken,
                 "remaining": row.leave_days - row.leave_taken}
 
-    def report_absence(self, family_id, child_id, start, end, reason, document=None):
+    def report_absence(self, family_id, child_id, start, end, reason, document=None, actor=None):
         """A parent reports an absence with a reason and, if they have one, a justification for the agents."""
         start, end = domain.parse_date(start, "from"), domain.parse_date(end, "to")
         domain.check_absence(start, end, reason, self.today(), self.rules)
@@ -342,6 +350,9 @@ class Childcare:
                 "reported_at": self.clock.now(), "document_name": justification.name if justification else None,
                 "document_type": justification.media_type if justification else None, "document_path": path,
                 "decision": "pending" if justification else "none", "decision_comment": ""})
+            trail_use_cases.absence_step(uow, "absence_reported", {  # the family's trail (issue #12)
+                "id": absence_id, "family_id": family_id, "child_id": child_id, "start": start, "end": end,
+                "reason": reason}, actor, self.clock.now(), has_document=bool(justification))
             uow.commit()
         return {"id": absence_id, "child_id": child_id, "from": start.isoformat(), "to": end.isoformat(),
                 "reason": reason, "has_document": bool(justification),
@@ -362,7 +373,7 @@ class Childcare:
                 "justify_until": until.isoformat() if row.decision == "none" and today <= until else None,
                 "withdrawable": row.start > today and row.decision not in ("accepted", "refused")}
 
-    def withdraw_absence(self, family_id, absence_id):
+    def withdraw_absence(self, family_id, absence_id, actor=None):
         """A parent withdraws an absence that has not begun and is not decided; its file (and the record of who read
         it) goes with it."""
         with self.unit_of_work() as uow:
@@ -370,13 +381,14 @@ class Childcare:
             if row is None or row.family_id != family_id:
                 raise NotFound(*ABSENCE_NOT_FOUND)
             domain.check_withdrawal(row.start, row.decision, self.today())
-            store.delete_absence(uow, absence_id)
+            if store.delete_absence(uow, absence_id):  # the family's trail (issue #12)
+                trail_use_cases.absence_step(uow, "absence_withdrawn", row, actor, self.clock.now())
             uow.commit()
         self.files.delete(row.document_path)
         return {"id": absence_id, "child_id": row.child_id, "from": row.start.isoformat(), "to": row.end.isoformat(),
                 "withdrawn": True}
 
-    def attach_justification(self, family_id, absence_id, document):
+    def attach_justification(self, family_id, absence_id, document, actor=None):
         """A justification added afterwards to an absence without one: it waits for the crèche's decision."""
         justification = documents.inspect(document)
         with self.unit_of_work() as uow:
@@ -388,6 +400,7 @@ class Childcare:
             if not store.attach_document_once(uow, absence_id, justification.name, justification.media_type, path):
                 self.files.delete(path)
                 raise Conflict("already_justified", "Un justificatif a déjà été envoyé pour cette absence.")
+            trail_use_cases.absence_step(uow, "absence_justified", row, actor, self.clock.now())  # the trail (#12)
             uow.commit()
             row = store.absence(uow, absence_id)
         return self._family_absence(row, {})
@@ -427,7 +440,7 @@ class Childcare:
         return [{**_absence(r), "first_name": children[r.child_id].first_name if r.child_id in children else "",
                  "last_name": children[r.child_id].last_name if r.child_id in children else ""} for r in rows]
 
-    def decide_justification(self, absence_id, accepted, comment="", reader="agent"):
+    def decide_justification(self, absence_id, accepted, comment="", reader="agent", actor=None):
         accepted, comment = domain.parse_decision(accepted, comment)
         with self.unit_of_work() as uow:
             row = store.absence(uow, absence_id)
@@ -437,6 +450,8 @@ class Childcare:
                                                               comment, reader, self.clock.now()):
                 raise Conflict("already_decided", "Ce justificatif a déjà reçu une décision." if row.document_path
                                else "Cette absence n'a pas de justificatif à examiner.")
+            trail_use_cases.absence_step(uow, "justification_decided", row, actor, self.clock.now(),  # the trail (#12)
+                                         decision="accepted" if accepted else "refused")
             uow.commit()
         deducted = domain.deducted_days(row.start, row.end, row.reason, accepted, self.rules)
         return {"id": absence_id, "decision": "accepted" if accepted else "refused", "comment": comment,
@@ -464,7 +479,7 @@ class Childcare:
 
     # --- Attendance and the day's planning (agents) -----------------------------------------------------------
 
-    def record_attendance(self, child_id, day, arrived_at, left_at=None):
+    def record_attendance(self, child_id, day, arrived_at, left_at=None, actor=None):
         """Arrival and departure of a registered child; one who came without a booking or a contract day is
         recorded as a walk-in (billed as occasional care)."""
         day, arrived, left = domain.parse_attendance(day, arrived_at, left_at, self.today(), self.rules)
@@ -479,8 +494,11 @@ class Childcare:
                 raise Conflict("day_closed", "La crèche était fermée ce jour-là.")
             contracted = row.kind == "regular" and domain.contract_from_row(row).minutes_on(day) > 0
             walk_in = not contracted and not domain.within_booking(arrived, left, store.confirmed_slots_on(uow, child_id, day))
+            before = trail_use_cases.attendance_before(uow, child_id, day, hhmm(arrived))  # the trail (issue #12)
             store.save_attendance(uow, child_id, day, hhmm(arrived), hhmm(left) if left else None, walk_in,
                                   self.clock.now())
+            trail_use_cases.attendance_recorded(uow, child_id, day, hhmm(arrived), hhmm(left) if left else None,
+                                                walk_in, before, actor, self.clock.now())
             uow.commit()
         return {"child_id": child_id, "date": day.isoformat(), "arrived_at": hhmm(arrived),
                 "left_at": hhmm(left) if left else None, "walk_in": walk_in}
