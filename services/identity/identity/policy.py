@@ -73,3 +73,5 @@ class Policy:
 def check_config(config):
     """Called by the launcher before the service starts: a wrong setting stops it with one sentence."""
     Policy.from_config(config)
+    from .domain_wallet import WalletSettings  # the document wallet (issue #12)
+    WalletSettings.from_config(config)
