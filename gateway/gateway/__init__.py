@@ -66,6 +66,7 @@ def create_app(overrides=None, services=None):
     app.register_blueprint(web.billing_agent.bp)
     app.register_blueprint(web.billing_documents.bp)
     app.register_blueprint(web.card_payment.bp)  # the return page from Paybox (issue #10)
+    app.register_blueprint(web.wallet.bp)  # the document wallet (issue #12)
     app.after_request(add_security_headers)
     logging.basicConfig(level=logging.INFO)
     return app

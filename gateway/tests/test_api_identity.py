@@ -81,6 +81,8 @@ VALID_BODIES = {
     ("/invoices/{invoice_id}/credit-notes", "post"): {"amount_cents": 285, "reason": "Repas compté à tort"},
     # Billing documents (gateway/tests/test_billing_documents.py tests what they do).
     ("/me/billing-preferences", "put"): {"paperless": True},
+    # The document wallet (gateway/tests/test_wallet.py).
+    ("/documents/{document_id}/decision", "post"): {"decision": "refused", "reason": "Illisible"},
 }
 
 

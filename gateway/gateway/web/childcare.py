@@ -12,6 +12,7 @@ from .. import vocabularies
 from ..auth import current_principal, parent_required
 from ..errors import refusal
 from ..services import services
+from ..wallet import wallet_justification  # the document wallet (issue #12)
 from .canteen_common import Week, day_fr, justification_response, megabytes, today
 from .helpers import FormError, render_form
 
@@ -181,6 +182,7 @@ def report_absence():
     if isinstance(document, FormError):
         return absences_page(document, values)
     try:
+        document = document or wallet_justification()  # or an accepted wallet document (issue #12)
         childcare("report_absence", family_id(), values["child"], values["from"], values["to"], values["reason"],
                   document)
     except RemoteError as exc:
