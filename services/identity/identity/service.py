@@ -233,7 +233,8 @@ class IdentityService(HealthMixin):
         """An accepted document of the family as an absence's justification {name, content_base64}."""
         return wallet.justification(self.db, self.wallet_files, family_id, document_id, reader)
 
-    @timer(interval=3600)
+    @timer(interval=3600, eager=True)
     def send_wallet_reminders(self):
-        """Hourly; the first run of a day claims the day's slot, the others (and other replicas) do nothing."""
+        """At start, then hourly; the first run of a day claims the day's slot, the others (and other replicas) do
+        nothing."""
         wallet.send_expiry_reminders(self.db, self.wallet_settings)
