@@ -267,3 +267,31 @@ def test_the_canteen_absence_form_offers_the_accepted_documents_and_passes_one(c
     [args] = [a for s, m, a, _ in services.calls if (s, m) == ("canteen", "report_absences")]
     assert args[5] == {"name": "certificat.pdf", "content_base64": FILE["content_base64"]}
     assert identity_calls(services, "wallet_justification") == [("fam-1", CERTIFICATE["id"], "parent:acc-1")]
+
+
+def test_the_creche_absence_form_passes_a_wallet_document_like_an_upload(client, services):
+    from .test_web_childcare import LINA, VOCABULARY as CHILDCARE_VOCABULARY
+    log_in_as(client, services, PARENT)
+    services.answers[("childcare", "vocabulary")] = CHILDCARE_VOCABULARY
+    services.answers[("childcare", "family_childcare")] = [LINA]
+    services.answers[("identity", "family_documents")] = WALLET
+    page = text(client.get("/petite-enfance/absences"))
+    assert f'<option value="{CERTIFICATE["id"]}">Certificat médical (valable jusqu\'au 1er mars 2027)' in page
+    services.answers[("childcare", "report_absence")] = {"id": "a-1", "has_document": True}
+    services.answers[("identity", "wallet_justification")] = {"name": "certificat.pdf",
+                                                              "content_base64": FILE["content_base64"]}
+    token = csrf_token(client, "/petite-enfance/absences")
+    response = client.post("/petite-enfance/absences", data={
+        "csrf_token": token, "child": "kid-lina", "from": "2026-12-02", "to": "2026-12-04", "reason": "illness",
+        "wallet_document_id": CERTIFICATE["id"]})
+    assert response.status_code == 303
+    [call] = [args for s, m, args, _ in services.calls if (s, m) == ("childcare", "report_absence")]
+    assert call[5] == {"name": "certificat.pdf", "content_base64": FILE["content_base64"]}
+    # A document identity will not hand over (another family's) is a 404, and nothing is reported.
+    services.answers[("identity", "wallet_justification")] = remote("NotFound", "document_not_found", "Non.")
+    response = client.post("/petite-enfance/absences", data={
+        "csrf_token": token, "child": "kid-lina", "from": "2026-12-02", "to": "2026-12-04", "reason": "illness",
+        "wallet_document_id": "x" * 500})
+    assert response.status_code == 404
+    assert len([1 for s, m, _, _ in services.calls if (s, m) == ("childcare", "report_absence")]) == 1
+    assert identity_calls(services, "wallet_justification")[-1][1] == "x" * 40
