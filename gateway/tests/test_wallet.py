@@ -215,12 +215,14 @@ def test_the_agents_queue_and_decision(client, services):
         {**DOCUMENT, "family_id": "fam-1", "dossier": "000042", "family_name": "Claire Martin"}]
     page = text(client.get("/agents/documents"))
     assert "Claire Martin" in page and "dossier 000042" in page and f"/agents/documents/{DOC_ID}/fichier" in page
-    services.answers[("identity", "decide_wallet_document")] = {**DOCUMENT, "status": "accepted"}
+    services.answers[("identity", "decide_wallet_document")] = {**DOCUMENT, "status": "accepted", "family_id": "fam-1"}
     token = csrf_token(client, "/agents/documents")
     response = client.post(f"/agents/documents/{DOC_ID}/decision",
                            data={"csrf_token": token, "decision": "accepted", "reason": ""})
     assert response.status_code == 303 and response.headers["Location"] == "/agents/documents"
     assert identity_calls(services, "decide_wallet_document") == [(DOC_ID, "accepted", "", "agent:agent-1")]
+    [action] = services.agent_actions  # the agents' journal says which family
+    assert (action["action"], action["family_id"], action["agent_id"]) == ("wallet.decide", "fam-1", "agent-1")
     assert "Document « Attestation d'assurance (responsabilité civile et individuelle accident) » accepté." in text(
         client.get("/agents/documents"))
 

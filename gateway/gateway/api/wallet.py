@@ -5,7 +5,7 @@ justifications), bounds each document's validity by its kind's rule and answers 
 """
 import base64
 
-from flask import jsonify, request
+from flask import g, jsonify, request
 
 from espace_common.errors import InvalidInput
 
@@ -80,8 +80,10 @@ def wallet_document_file(document_id):
 def wallet_decide(document_id):
     """Accept or refuse (with a reason, mailed to the family) a pending document, once."""
     payload = body()
-    return jsonify(identity("decide_wallet_document", document_id[:40], payload["decision"],
-                            payload.get("reason", ""), reader()))
+    answer = identity("decide_wallet_document", document_id[:40], payload["decision"], payload.get("reason", ""),
+                      reader())
+    g.acted_family_id = answer.get("family_id")  # for the agents' journal (web/agent.py)
+    return jsonify(answer)
 
 
 @bp.get("/families/<family_id>/documents")

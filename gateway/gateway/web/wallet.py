@@ -3,7 +3,7 @@ documents (/agents/documents). Identity owns every rule: the kinds and their val
 read what; the gateway renders its answers and records nothing itself."""
 import base64
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 
 from espace_common.rpc_client import RemoteError
 
@@ -133,6 +133,7 @@ def decide(document_id):
             abort(404)
         flash(refusal(exc).message, "error")
     else:
+        g.acted_family_id = answer.get("family_id")  # for the agents' journal (web/agent.py)
         flash(f"Document « {answer['kind_label']} » {'accepté' if answer['status'] == 'accepted' else 'refusé'}.")
     return redirect(back, 303)
 

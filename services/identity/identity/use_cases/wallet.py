@@ -129,7 +129,7 @@ def decide(db, settings, document_id, decision, reason, agent):
             for email in store_wallet.reminder_addresses(uow, row.family_id):
                 uow.send_mail(email, subject, body)
         uow.commit()
-        return _document(store_wallet.document(uow, row.id), today, settings)
+        return _document(store_wallet.document(uow, row.id), today, settings) | {"family_id": row.family_id}
 
 
 def _link(settings):

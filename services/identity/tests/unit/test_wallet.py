@@ -158,7 +158,7 @@ def test_an_accepted_document_replaces_the_older_one_of_its_kind(db, files, fami
     assert {d["id"]: d["status"] for d in shown["documents"]} == {first["id"]: "accepted", second["id"]: "pending"}
     assert shown["state"]["caf_notice"]["state"] == "accepted"  # the accepted one counts while the new one waits
     decided = wallet.decide(db, SETTINGS, second["id"], "accepted", "", "agent:a-1")
-    assert decided["status"] == "accepted"
+    assert decided["status"] == "accepted" and decided["family_id"] == family_id  # for the agents' journal
     shown = wallet.family_documents(db, SETTINGS, family_id)
     assert [d["id"] for d in shown["documents"]] == [second["id"]]  # the first is replaced, out of the list
     exported = wallet.export_family(db.unit_of_work(read_only=True).__enter__(), family_id)
