@@ -51,6 +51,8 @@ def main():
         "MAIL_OUTBOX_DIR": str(var_dir / "mail"),
         # The invoices' PDFs and paper batches (in production, a volume every billing replica mounts).
         "BILLING_FILES_DIR": os.environ.get("BILLING_FILES_DIR") or str(var_dir / "billing-files"),
+        # The document wallet's files (issue #12; in production, a volume every identity replica mounts).
+        "IDENTITY_FILES_DIR": os.environ.get("IDENTITY_FILES_DIR") or str(var_dir / "identity-files"),
     })
 
     def stop(signum, _frame):

@@ -70,6 +70,7 @@ def create_app(overrides=None, services=None):
     app.register_blueprint(web.personal_data.bp)  # the family's data in its hands (issue #12)
     app.register_blueprint(web.reminders.bp)  # issue #12: Mon espace › Rappels par courriel
     app.register_blueprint(web.trail.bp)  # the family's trail (issue #12)
+    app.register_blueprint(web.wallet.bp)  # the document wallet (issue #12)
     app.after_request(add_security_headers)
     logging.basicConfig(level=logging.INFO)
     return app

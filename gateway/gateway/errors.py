@@ -51,6 +51,8 @@ FIELD_OF_CODE = {
     # billing: direct debit
     "invalid_iban": "iban", "iban_outside_sepa": "iban", "invalid_holder": "holder", "mandate_not_accepted": "accepted",
     "mandate_exists": "iban",
+    # the document wallet (issue #12)
+    "invalid_kind": "kind", "invalid_valid_until": "valid_until", "invalid_decision": "decision",
 }
 
 SERVICE_NAMES_FR = {

@@ -20,6 +20,22 @@ IDENTITY_VOCABULARY = {
         "sans votre identifiant ;", "pas un mot de passe courant (comme « Motdepasse123! »)."]},
 }
 
+# The document wallet's words (issue #12), as identity's vocabulary() serves them.
+IDENTITY_VOCABULARY["wallet"] = {
+    "kinds": {"proof_of_address": "Justificatif de domicile de moins de trois mois",
+              "insurance": "Attestation d'assurance (responsabilité civile et individuelle accident)",
+              "caf_notice": "Attestation de quotient familial CAF",
+              "vaccination_record": "Carnet de vaccinations (pages des vaccins)",
+              "medical_certificate": "Certificat médical"},
+    "required_kinds": ["proof_of_address", "insurance", "caf_notice", "vaccination_record"],
+    "absence_kinds": ["vaccination_record", "medical_certificate"],
+    "statuses": {"pending": "en attente de vérification", "accepted": "accepté", "refused": "refusé",
+                 "expired": "expiré", "superseded": "remplacé"},
+    "states": {"accepted": "accepté", "expiring": "expire bientôt", "pending": "en attente de vérification",
+               "refused": "refusé", "expired": "expiré", "missing": "manquant"},
+    "max_reason": 500,
+}
+
 
 class FakeServices:
     """Stands in for the broker: answers from a table, or raises what a test asks."""

@@ -209,6 +209,17 @@ ROLE_TABLE = {
     # The family's trail (issue #12).
     ("GET", "/agents/familles/<family_id>/historique"): SP,
     ("GET", "/api/v1/me/trail"): NONE | PARENT,
+    # The document wallet (issue #12): parents their own; agents of both services review and read.
+    ("GET", "/agents/documents"): SP,
+    ("GET", "/agents/documents/<document_id>/fichier"): SP,
+    ("POST", "/agents/documents/<document_id>/decision"): SP,
+    ("GET", "/api/v1/me/documents"): NONE | PARENT,
+    ("POST", "/api/v1/me/documents"): NONE | PARENT,
+    ("GET", "/api/v1/me/documents/<document_id>/file"): NONE | PARENT,
+    ("GET", "/api/v1/documents"): SP,
+    ("GET", "/api/v1/documents/<document_id>/file"): SP,
+    ("POST", "/api/v1/documents/<document_id>/decision"): SP,
+    ("GET", "/api/v1/families/<family_id>/documents"): SP,
 }
 
 WHO = {

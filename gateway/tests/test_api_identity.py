@@ -86,6 +86,8 @@ VALID_BODIES = {
         {"name": "Monique Martin", "phone": "06 11 22 33 44", "relation": "grand_parent"}]},
     # Reminders by e-mail (issue #12; gateway/tests/test_reminders.py tests what they do).
     ("/me/reminders", "put"): {"canteen_deadline": True, "invoice_due": False},
+    # The document wallet (gateway/tests/test_wallet.py).
+    ("/documents/{document_id}/decision", "post"): {"decision": "refused", "reason": "Illisible"},
 }
 
 
@@ -402,6 +404,9 @@ def test_every_other_route_needs_a_token(client, services):
     assert len(protected) == 72 + 2  # three of them canteen (a family's absences, a justification, the tablet's
     # attendance), 16 childcare, 8 direct debit, 13 billing, 6 billing documents, 3 card payments; + 2 reminders (#12)
     # attendance), 16 childcare, 8 direct debit, 13 billing, 6 billing documents, 3 card payments, 1 family trail (#12)
+    assert len(protected) == 72 + 7  # three of them canteen (a family's absences, a justification, the tablet's
+    # attendance), 16 childcare, 8 direct debit, 13 billing, 6 billing documents, 3 card payments
+    # + 7 the document wallet (issue #12)
     for path, method in protected:
         response = send(client, method, concrete(path), json=VALID_BODIES.get((path, method)))
         assert response.status_code == 401, (path, method)

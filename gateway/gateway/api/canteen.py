@@ -16,6 +16,7 @@ from ..web.canteen_common import justification_response
 from . import bp
 from .identity import created, no_content
 from .validation import body
+from ..wallet import wallet_justification  # the document wallet (issue #12)
 
 CANTEEN_AGENTS = ("affaires_scolaires",)
 
@@ -79,6 +80,8 @@ def report_absence(child_id):
             raise InvalidInput("invalid_body", f"Le champ « {field} » est obligatoire.")
     absence = canteen("report_absence", family_id(), child_id, form["from"], form["to"], form["reason"], document,
                       actor=actor())
+    document = document or wallet_justification()  # or an accepted document of the wallet (issue #12)
+    absence = canteen("report_absence", family_id(), child_id, form["from"], form["to"], form["reason"], document)
     return created(absence)
 
 

@@ -18,6 +18,7 @@ from . import bp
 from .canteen import uploaded_document
 from .identity import created
 from .validation import body
+from ..wallet import wallet_justification  # the document wallet (issue #12)
 
 CHILDCARE_AGENTS = ("petite_enfance",)
 
@@ -91,6 +92,7 @@ def report_childcare_absence(child_id):
     upload = request.files.get("document")
     if upload is not None and upload.filename:
         document = {"name": upload.filename, "content_base64": base64.b64encode(upload.read()).decode("ascii")}
+    document = document or wallet_justification()  # or an accepted document of the wallet (issue #12)
     return created(childcare("report_absence", family_id(), child_id, form["from"], form["to"], form["reason"],
                              document, actor=actor()))
 

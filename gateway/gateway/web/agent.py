@@ -387,6 +387,8 @@ ACTION_LABELS = {
     "billing_agent.payment": "Paiement enregistré", "billing_agent.credit_note": "Avoir émis",
     "direct_debit_agent.download": "Fichier de prélèvements", "direct_debit_agent.reject": "Rejet de prélèvement",
     "api.record_payment": "Paiement enregistré (API)", "api.credit_note": "Avoir émis (API)",
+    # the document wallet (issue #12)
+    "wallet.decide": "Document du porte-documents examiné", "api.wallet_decide": "Document du porte-documents examiné (API)",
 }
 JOURNAL_FIELDS = {"dossier": ("dossier", "Numéro de dossier"), "agent": ("agent", "Agent"),
                   "du": ("du", "Du"), "au": ("au", "Au")}

@@ -10,6 +10,7 @@ from espace_common.rpc_client import RemoteError
 from ..auth import current_principal, parent_required
 from ..services import services
 from ..trail import actor  # who acts, for the family's trail (issue #12)
+from ..wallet import wallet_justification  # the document wallet (issue #12)
 from .canteen_common import (
     CanteenFormError, Month, Week, WEEKDAYS_SHORT, canteen, day_fr, justification_response, megabytes, now, refusal,
     sorted_courses, today, vocabulary,
@@ -261,6 +262,7 @@ def absence():
                 error, document = document, None
         if error is None:
             try:
+                document = document or wallet_justification()  # or an accepted wallet document (issue #12)
                 answer = canteen("report_absences", family_id(), values["children"], values["from"], values["to"],
                                  values["reason"], document, actor=actor())
             except RemoteError as exc:

@@ -13,6 +13,7 @@ from ..auth import current_principal, parent_required
 from ..errors import refusal
 from ..services import services
 from ..trail import actor  # who acts, for the family's trail (issue #12)
+from ..wallet import wallet_justification  # the document wallet (issue #12)
 from .canteen_common import Week, day_fr, justification_response, megabytes, today
 from .helpers import FormError, render_form
 
@@ -182,6 +183,7 @@ def report_absence():
     if isinstance(document, FormError):
         return absences_page(document, values)
     try:
+        document = document or wallet_justification()  # or an accepted wallet document (issue #12)
         childcare("report_absence", family_id(), values["child"], values["from"], values["to"], values["reason"],
                   document, actor=actor())
     except RemoteError as exc:

@@ -641,4 +641,11 @@ def vocabulary():
         "username": {"min_length": 3, "max_length": MAX_LENGTH["username"]},
         "password": {"min_length": MIN_PASSWORD_LENGTH, "max_length": MAX_LENGTH["password"],
                      "rules": list(PASSWORD_RULES)},
+        # The document wallet (issue #12): its kinds of document with their labels, statuses and limits.
+        "wallet": _wallet_vocabulary(),
     }
+
+
+def _wallet_vocabulary():
+    from .domain_wallet import vocabulary as wallet_vocabulary  # the document wallet (issue #12)
+    return wallet_vocabulary()

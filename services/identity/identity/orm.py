@@ -227,3 +227,33 @@ reminders_sent = Table(
     Column("detail", String(300), nullable=False, default=""),
     Column("sent_at", UTCDateTime, nullable=False),
     UniqueConstraint("account_id", "kind", "subject", name="uq_reminders_sent_account_kind_subject"),
+# The document wallet (issue #12, docs/document-wallet.md): a family's documents, who read their files, and the
+# expiry reminders sent (one per document and kind of reminder).
+wallet_documents = Table(
+    "wallet_documents", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("family_id", String(36), ForeignKey("families.id"), nullable=False, index=True),
+    Column("kind", String(40), nullable=False),
+    Column("status", String(12), nullable=False),
+    Column("valid_until", Date, nullable=False),
+    Column("uploaded_at", UTCDateTime, nullable=False),
+    Column("uploaded_by", String(80), nullable=False),
+    Column("document_name", String(200), nullable=False),
+    Column("document_type", String(40), nullable=False),
+    Column("document_path", String(300), nullable=False),
+    Column("decided_at", UTCDateTime, nullable=True),
+    Column("decided_by", String(80), nullable=True),
+    Column("reason", String(500), nullable=False, default=""),
+    Column("superseded_at", UTCDateTime, nullable=True),
+Index("ix_wallet_documents_status", wallet_documents.c.status, wallet_documents.c.uploaded_at)
+wallet_document_reads = Table(
+    "wallet_document_reads", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("document_id", String(36), ForeignKey("wallet_documents.id"), nullable=False, index=True),
+    Column("reader", String(80), nullable=False),
+    Column("read_at", UTCDateTime, nullable=False),
+wallet_reminders = Table(
+    "wallet_reminders", metadata,
+    Column("document_id", String(36), ForeignKey("wallet_documents.id"), primary_key=True),
+    Column("kind", String(20), primary_key=True),
+    Column("sent_at", UTCDateTime, nullable=False),

@@ -78,3 +78,5 @@ def check_config(config):
     retention_from_config(config)
     from .domain_reminders import ReminderSettings  # issue #12's reminders
     ReminderSettings.from_config(config)
+    from .domain_wallet import WalletSettings  # the document wallet (issue #12)
+    WalletSettings.from_config(config)

@@ -19,6 +19,10 @@ from .use_cases import export, retention  # the family's data in its hands (issu
 from . import domain_reminders, reminder_sources  # noqa: E402
 from .configured_timer import configured_timer  # noqa: E402
 from .use_cases import reminders  # noqa: E402
+# The document wallet (issue #12).
+from espace_common.documents import DocumentStore  # noqa: E402
+from .domain_wallet import WalletSettings  # noqa: E402
+from .use_cases import wallet  # noqa: E402
 
 
 class IdentityService(HealthMixin):
@@ -253,3 +257,44 @@ class IdentityService(HealthMixin):
         reminders.run_reminders(self.db, self.db.clock, settings,
                                 reminder_sources.CanteenSource(self.config["AMQP_URI"], settings.rpc_timeout),
                                 reminder_sources.BillingSource(self.config["AMQP_URI"], settings.rpc_timeout))
+    # --- The document wallet (issue #12, docs/document-wallet.md) -------------------------------------------------
+    @property
+    def wallet_settings(self):
+        return WalletSettings.from_config(self.config)
+    @property
+    def wallet_files(self):
+        return DocumentStore(self.config.get("IDENTITY_FILES_DIR") or "var/identity-files")
+    @rpc
+    def upload_wallet_document(self, family_id, uploaded_by, kind, valid_until, document):
+        """A parent's document (checked like an absence's justification), pending until an agent decides."""
+        return wallet.upload(self.db, self.wallet_settings, self.wallet_files, family_id, uploaded_by, kind,
+                             valid_until, document)
+    @rpc
+    def family_documents(self, family_id):
+        """The family's wallet: its current documents, where each required kind stands, whether it is complete."""
+        return wallet.family_documents(self.db, self.wallet_settings, family_id)
+    @rpc
+    def family_wallet_for_agent(self, family_id):
+        """The family's wallet for the agents, with who read each file."""
+        return wallet.family_wallet_for_agent(self.db, self.wallet_settings, family_id)
+    @rpc
+    def wallet_documents_to_review(self, status="pending"):
+        """The town's documents in a status (pending by default), oldest first."""
+        return wallet.documents_to_review(self.db, self.wallet_settings, status)
+    @rpc
+    def decide_wallet_document(self, document_id, decision, reason, agent):
+        """An agent accepts or refuses (with a reason) a pending document, once."""
+        return wallet.decide(self.db, self.wallet_settings, document_id, decision, reason, agent)
+    @rpc
+    def wallet_document_file(self, document_id, family_id=None, reader=None):
+        """A document's file for its family (family_id given) or an agent (None); every read is recorded."""
+        return wallet.document_file(self.db, self.wallet_files, document_id, family_id, reader)
+    @rpc
+    def wallet_justification(self, family_id, document_id, reader=None):
+        """An accepted document of the family as an absence's justification {name, content_base64}."""
+        return wallet.justification(self.db, self.wallet_files, family_id, document_id, reader)
+    @timer(interval=3600, eager=True)
+    def send_wallet_reminders(self):
+        """At start, then hourly; the first run of a day claims the day's slot, the others (and other replicas) do
+        nothing."""
+        wallet.send_expiry_reminders(self.db, self.wallet_settings)
