@@ -119,7 +119,8 @@ class ServiceProcess:
                         LETTER_SECRET=TEST_LETTER_SECRET, SMTP_URL=f"file:{self.log_path.parent / 'mail'}",
                         BILLING_FILES_DIR=str(self.log_path.parent / "billing-files"),
                         CANTEEN_FILES_DIR=str(self.log_path.parent / "canteen-files"),
-                        CHILDCARE_FILES_DIR=str(self.log_path.parent / "childcare-files"))
+                        CHILDCARE_FILES_DIR=str(self.log_path.parent / "childcare-files"),
+                        IDENTITY_FILES_DIR=str(self.log_path.parent / "identity-files"))  # messages' attachments
         if self.name == "payment":  # the local sandbox's account; a test may point it elsewhere
             full_env.update(local_payment_env())
         full_env.update(self.env, **env)
@@ -200,7 +201,8 @@ def start_suite(var_dir, database_urls=None, amqp_uri=None, **env):
                        "SMTP_URL": f"file:{var_dir / 'mail'}", "MAIL_OUTBOX_DIR": str(var_dir / "mail"),
                        "BILLING_FILES_DIR": str(var_dir / "billing-files"),
                        "CANTEEN_FILES_DIR": str(var_dir / "canteen-files"),
-                       "CHILDCARE_FILES_DIR": str(var_dir / "childcare-files"), **env},
+                       "CHILDCARE_FILES_DIR": str(var_dir / "childcare-files"),
+                       "IDENTITY_FILES_DIR": str(var_dir / "identity-files"), **env},
                   sandbox_port=free_port())
     suite.vhost = host
     suite.migrate()

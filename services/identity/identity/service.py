@@ -10,6 +10,7 @@ from .orm import metadata
 from .passwords import Passwords
 from .policy import Policy
 from .use_cases import accounts, agents, api_clients, contact, credentials, families, journal, keys, logins, sessions
+from .use_cases import messages  # messages to the service (issue #12)
 
 
 class IdentityService(HealthMixin):
@@ -182,3 +183,56 @@ class IdentityService(HealthMixin):
         """A new secret for a system, shown this once; the old one and every token it got stop at once."""
         return sessions.rotate_api_client_secret(self.db.unit_of_work, self.db.clock, self.passwords, client_id,
                                                  domain.new_secret_token())
+
+    # --- Messages to the service (issue #12, identity/use_cases/messages.py) ---------------------------------------
+
+    @property
+    def message_settings(self):
+        return messages.MessageSettings.from_config(self.config)
+
+    @property
+    def message_files(self):
+        return messages.files_from_config(self.config)
+
+    @rpc
+    def messages_vocabulary(self):
+        """The services a family writes to, the conversations' states, the limits of subjects, bodies, attachments."""
+        return messages.vocabulary()
+
+    @rpc
+    def start_conversation(self, account_id, payload, document=None, request_id=None):
+        """A parent writes to Affaires Scolaires or Petite Enfance; idempotent by request_id; the service is mailed."""
+        return messages.start_conversation(self.db.unit_of_work, self.db.clock, self.message_settings,
+                                           self.message_files, account_id, payload, document, request_id)
+
+    @rpc
+    def reply_to_conversation(self, viewer_kind, viewer_id, conversation_id, body, document=None, request_id=None):
+        """The family or an agent of the service answers in a conversation not closed; the other side is mailed."""
+        return messages.reply(self.db.unit_of_work, self.db.clock, self.message_settings, self.message_files,
+                              viewer_kind, viewer_id, conversation_id, body, document, request_id)
+
+    @rpc
+    def close_conversation(self, agent_id, conversation_id):
+        """An agent of the service closes a conversation; the family is mailed."""
+        return messages.close(self.db.unit_of_work, self.db.clock, self.message_settings, agent_id, conversation_id)
+
+    @rpc
+    def conversation(self, viewer_kind, viewer_id, conversation_id):
+        """One conversation with its messages, for its family or an agent of its service (marked read for them)."""
+        return messages.conversation(self.db.unit_of_work, self.db.clock, viewer_kind, viewer_id, conversation_id)
+
+    @rpc
+    def conversations(self, viewer_kind, viewer_id, state=None, family_id=None):
+        """A family's conversations, or an agent's inbox over the services of their roles (unread first)."""
+        return messages.conversations(self.db.unit_of_work, viewer_kind, viewer_id, state, family_id)
+
+    @rpc
+    def message_attachment(self, viewer_kind, viewer_id, message_id):
+        """A message's attachment for the family or an agent of the service; every read is recorded."""
+        return messages.attachment(self.db.unit_of_work, self.db.clock, self.message_files, viewer_kind, viewer_id,
+                                   message_id)
+
+    @rpc
+    def message_attachment_reads(self, message_id):
+        """Who read a message's attachment, and when (for the data protection officer)."""
+        return messages.attachment_reads(self.db.unit_of_work, message_id)
