@@ -66,6 +66,9 @@ def create_app(overrides=None, services=None):
     app.register_blueprint(web.billing_agent.bp)
     app.register_blueprint(web.billing_documents.bp)
     app.register_blueprint(web.card_payment.bp)  # the return page from Paybox (issue #10)
+    # Messages to the service (issue #12): a parent's «Messages» pages and the agents' inbox.
+    app.register_blueprint(web.messages.bp)
+    app.register_blueprint(web.messages.agent_bp)
     app.after_request(add_security_headers)
     logging.basicConfig(level=logging.INFO)
     return app

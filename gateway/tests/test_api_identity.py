@@ -81,6 +81,9 @@ VALID_BODIES = {
     ("/invoices/{invoice_id}/credit-notes", "post"): {"amount_cents": 285, "reason": "Repas compté à tort"},
     # Billing documents (gateway/tests/test_billing_documents.py tests what they do).
     ("/me/billing-preferences", "put"): {"paperless": True},
+    # Messages to the service (issue #12; gateway/tests/test_messages.py tests what they do).
+    ("/messages", "post"): {"service": "affaires_scolaires", "subject": "Repas", "body": "Bonjour"},
+    ("/messages/{conversation_id}/replies", "post"): {"body": "Merci"},
 }
 
 

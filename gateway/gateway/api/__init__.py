@@ -31,3 +31,4 @@ def ping(name):
 
 
 from . import billing, billing_debits, billing_documents, canteen, childcare, identity, payment, validation  # noqa: E402,F401  (they add their routes and hooks to bp)
+from . import messages  # noqa: E402,F401  (messages to the service, issue #12)
