@@ -214,6 +214,9 @@ def test_the_agent_inbox_filters_and_the_agent_answers_and_closes(client, servic
     services.answers[("identity", "close_conversation")] = {**CONVERSATION, "state": "closed"}
     response = client.post(f"{path}/clore", data={"csrf_token": token})
     assert response.status_code == 303 and calls(services, "close_conversation") == [("agent-1", CONVERSATION_ID)]
+    # The agents' journal names the family of each answer and closing.
+    assert [(a["action"], a["family_id"]) for a in services.agent_actions] == [
+        ("messages_agent.agent_reply", "fam-1"), ("messages_agent.agent_close", "fam-1")]
 
 
 def test_an_agent_of_the_other_service_gets_the_refusal_page(client, services):

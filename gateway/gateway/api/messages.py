@@ -6,7 +6,7 @@ services of their roles (another service's is 403) and answers and closes them. 
 decision: the gateway passes who is calling (kind and id), never a family or a service. Each POST may carry an
 `Idempotency-Key` header: the same key sent again by the same caller posts once.
 """
-from flask import jsonify, request
+from flask import g, jsonify, request
 
 from ..auth import api_auth, current_principal
 from ..services import services
@@ -62,6 +62,7 @@ def reply(conversation_id):
     """The family or an agent of the service answers; 201 with the conversation; 409 once it is closed."""
     answer = identity("reply_to_conversation", *caller(), conversation_id[:40], body()["body"], None,
                       idempotency_key())
+    g.acted_family_id = answer["family_id"]  # an agent's answer: the agents' journal names the family
     response = jsonify(answer)
     response.status_code = 201
     return response
@@ -71,7 +72,9 @@ def reply(conversation_id):
 @api_auth(kinds=("agent",), roles=MESSAGE_AGENTS)
 def close(conversation_id):
     """An agent of the service closes the conversation; closing a closed one changes nothing."""
-    return jsonify(identity("close_conversation", current_principal()["id"], conversation_id[:40]))
+    closed = identity("close_conversation", current_principal()["id"], conversation_id[:40])
+    g.acted_family_id = closed["family_id"]
+    return jsonify(closed)
 
 
 @bp.get("/message-attachments/<message_id>")

@@ -8,7 +8,7 @@ import base64
 import time
 import uuid
 
-from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, g, make_response, redirect, render_template, request, url_for
 
 from espace_common.rpc_client import RemoteError, ServiceUnavailable
 
@@ -98,13 +98,14 @@ def post_reply(conversation_id, page):
             error = document
     if error is None:
         try:
-            identity("reply_to_conversation", *caller(), conversation_id, values["body"], document,
-                     posted_request_id())
+            answer = identity("reply_to_conversation", *caller(), conversation_id, values["body"], document,
+                              posted_request_id())
         except RemoteError as exc:
             if exc.exc_type in ("NotFound", "Forbidden"):
                 raise
             error = refusal(exc)
         else:
+            g.acted_family_id = answer["family_id"]  # the agents' journal names the family
             flash("Votre message est envoyé.")
             return redirect(url_for(page, conversation_id=conversation_id, _anchor="dernier-message"), 303)
     conversation = identity("conversation", *caller(), conversation_id)
@@ -224,6 +225,7 @@ def agent_reply(conversation_id):
 def agent_close(conversation_id):
     """Close the conversation: the family is told by mail, and can no longer reply (it may write a new message)."""
     closed = identity("close_conversation", current_principal()["id"], conversation_id[:40])
+    g.acted_family_id = closed["family_id"]  # the agents' journal names the family
     flash(f"La conversation « {closed['subject']} » est close ; la famille en est prévenue par e-mail.")
     return redirect(url_for("messages_agent.agent_conversation", conversation_id=closed["id"]), 303)
 
