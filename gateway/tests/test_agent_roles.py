@@ -200,7 +200,7 @@ ROLE_TABLE = {
     ("GET", "/agents/messages/<conversation_id>"): SP,
     ("POST", "/agents/messages/<conversation_id>"): SP,
     ("POST", "/agents/messages/<conversation_id>/clore"): SP,
-    ("GET", "/agents/messages/pieces-jointes/<message_id>"): SP,
+    ("GET", "/agents/messages/pieces-jointes/<message_id>/fichier"): SP,
     ("GET", "/api/v1/messages"): SP | PARENT,
     ("POST", "/api/v1/messages"): NONE | PARENT,
     ("GET", "/api/v1/messages/<conversation_id>"): SP | PARENT,

@@ -159,7 +159,7 @@ def test_the_conversation_page_shows_the_thread_and_a_closed_one_offers_a_new_me
     log_in_as(client, services, PARENT)
     services.answers[("identity", "conversation")] = CONVERSATION
     text = page(client.get(f"/mon-espace/messages/{CONVERSATION_ID}"))
-    assert "Léa sera absente." in text and f"/mon-espace/messages/pieces-jointes/{MESSAGE_ID}" in text
+    assert "Léa sera absente." in text and f"/mon-espace/messages/pieces-jointes/{MESSAGE_ID}/fichier" in text
     assert 'name="request_id"' in text and "Répondre" in text
     services.answers[("identity", "conversation")] = {**CONVERSATION, "state": "closed", "state_label": "Clos",
                                                        "may_reply": False, "closed_at": "2026-12-03T10:00:00+00:00"}
@@ -185,7 +185,7 @@ def test_an_attachment_is_served_as_stored_and_never_cached(client, services):
     log_in_as(client, services, PARENT)
     services.answers[("identity", "message_attachment")] = {
         "name": "certificat.pdf", "media_type": "application/pdf", "content_base64": base64.b64encode(b"%PDF-1.7").decode()}
-    response = client.get(f"/mon-espace/messages/pieces-jointes/{MESSAGE_ID}")
+    response = client.get(f"/mon-espace/messages/pieces-jointes/{MESSAGE_ID}/fichier")
     assert response.data == b"%PDF-1.7" and response.headers["Content-Type"] == "application/pdf"
     assert response.headers["Cache-Control"] == "no-store"
     assert calls(services, "message_attachment") == [("parent", "acc-1", MESSAGE_ID)]
@@ -204,7 +204,7 @@ def test_the_agent_inbox_filters_and_the_agent_answers_and_closes(client, servic
     services.answers[("identity", "conversation")] = {**CONVERSATION, "may_close": True}
     path = f"/agents/messages/{CONVERSATION_ID}"
     text = page(client.get(path))
-    assert "Clore la conversation" in text and f"/agents/messages/pieces-jointes/{MESSAGE_ID}" in text
+    assert "Clore la conversation" in text and f"/agents/messages/pieces-jointes/{MESSAGE_ID}/fichier" in text
     token = csrf_token(client, path)
     services.answers[("identity", "reply_to_conversation")] = CONVERSATION
     response = client.post(path, data={"csrf_token": token, "body": "C'est noté.", "request_id": "agent-r-1"})

@@ -184,7 +184,7 @@ def reply(conversation_id):
     return post_reply(conversation_id, "messages.conversation")
 
 
-@bp.get("/mon-espace/messages/pieces-jointes/<message_id>")
+@bp.get("/mon-espace/messages/pieces-jointes/<message_id>/fichier")
 @parent_required
 def attachment(message_id):
     """An attachment of the family's conversation (another family's is 404); the read is recorded."""
@@ -230,7 +230,7 @@ def agent_close(conversation_id):
     return redirect(url_for("messages_agent.agent_conversation", conversation_id=closed["id"]), 303)
 
 
-@agent_bp.get("/pieces-jointes/<message_id>")
+@agent_bp.get("/pieces-jointes/<message_id>/fichier")
 @role_required(*MESSAGE_ROLES)
 def agent_attachment(message_id):
     """An attachment, for an agent of the conversation's service; the read is recorded (GDPR)."""
