@@ -237,12 +237,15 @@ def close(unit_of_work, clock, settings, agent_id, conversation_id):
 def conversation(unit_of_work, clock, viewer_kind, viewer_id, conversation_id):
     """One conversation with its messages, for its family or an agent of its service; opening it marks it read for
     that side."""
-    with unit_of_work() as uow:
+    with unit_of_work(read_only=True) as uow:
         viewer = _viewer(uow, viewer_kind, viewer_id)
         row = _readable(uow, viewer, conversation_id)
         answer = _detail(uow, viewer, row)
-        store.mark_read(uow, row.id, "family_read_at" if viewer.kind == "parent" else "agent_read_at", clock.now())
-        uow.commit()
+    if answer["unread"]:  # a write only when something was new for this side
+        with unit_of_work() as uow:
+            store.mark_read(uow, row.id, "family_read_at" if viewer.kind == "parent" else "agent_read_at",
+                            clock.now())
+            uow.commit()
     return answer
 
 
