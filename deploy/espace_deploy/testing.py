@@ -121,6 +121,7 @@ class ServiceProcess:
                         CANTEEN_FILES_DIR=str(self.log_path.parent / "canteen-files"),
                         CHILDCARE_FILES_DIR=str(self.log_path.parent / "childcare-files"),
                         IDENTITY_FILES_DIR=str(self.log_path.parent / "identity-files"))  # the document wallet
+                        IDENTITY_FILES_DIR=str(self.log_path.parent / "identity-files"))  # messages' attachments
         if self.name == "payment":  # the local sandbox's account; a test may point it elsewhere
             full_env.update(local_payment_env())
         full_env.update(self.env, **env)
@@ -203,6 +204,7 @@ def start_suite(var_dir, database_urls=None, amqp_uri=None, **env):
                        "CANTEEN_FILES_DIR": str(var_dir / "canteen-files"),
                        "CHILDCARE_FILES_DIR": str(var_dir / "childcare-files"),
                        "IDENTITY_FILES_DIR": str(var_dir / "identity-files"), **env},  # the document wallet
+                       "IDENTITY_FILES_DIR": str(var_dir / "identity-files"), **env},
                   sandbox_port=free_port())
     suite.vhost = host
     suite.migrate()

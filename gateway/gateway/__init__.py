@@ -71,6 +71,9 @@ def create_app(overrides=None, services=None):
     app.register_blueprint(web.reminders.bp)  # issue #12: Mon espace › Rappels par courriel
     app.register_blueprint(web.trail.bp)  # the family's trail (issue #12)
     app.register_blueprint(web.wallet.bp)  # the document wallet (issue #12)
+    # Messages to the service (issue #12): a parent's «Messages» pages and the agents' inbox.
+    app.register_blueprint(web.messages.bp)
+    app.register_blueprint(web.messages.agent_bp)
     app.after_request(add_security_headers)
     logging.basicConfig(level=logging.INFO)
     return app

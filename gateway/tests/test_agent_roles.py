@@ -220,6 +220,19 @@ ROLE_TABLE = {
     ("GET", "/api/v1/documents/<document_id>/file"): SP,
     ("POST", "/api/v1/documents/<document_id>/decision"): SP,
     ("GET", "/api/v1/families/<family_id>/documents"): SP,
+    # Messages to the service (issue #12): the family, and the agents of the conversation's service (identity
+    # refuses another service's conversation: these rows say who reaches identity at all).
+    ("GET", "/agents/messages/"): SP,
+    ("GET", "/agents/messages/<conversation_id>"): SP,
+    ("POST", "/agents/messages/<conversation_id>"): SP,
+    ("POST", "/agents/messages/<conversation_id>/clore"): SP,
+    ("GET", "/agents/messages/pieces-jointes/<message_id>/fichier"): SP,
+    ("GET", "/api/v1/messages"): SP | PARENT,
+    ("POST", "/api/v1/messages"): NONE | PARENT,
+    ("GET", "/api/v1/messages/<conversation_id>"): SP | PARENT,
+    ("POST", "/api/v1/messages/<conversation_id>/replies"): SP | PARENT,
+    ("POST", "/api/v1/messages/<conversation_id>/close"): SP,
+    ("GET", "/api/v1/message-attachments/<message_id>"): SP | PARENT,
 }
 
 WHO = {

@@ -88,6 +88,9 @@ VALID_BODIES = {
     ("/me/reminders", "put"): {"canteen_deadline": True, "invoice_due": False},
     # The document wallet (gateway/tests/test_wallet.py).
     ("/documents/{document_id}/decision", "post"): {"decision": "refused", "reason": "Illisible"},
+    # Messages to the service (issue #12; gateway/tests/test_messages.py tests what they do).
+    ("/messages", "post"): {"service": "affaires_scolaires", "subject": "Repas", "body": "Bonjour"},
+    ("/messages/{conversation_id}/replies", "post"): {"body": "Merci"},
 }
 
 
@@ -407,6 +410,9 @@ def test_every_other_route_needs_a_token(client, services):
     assert len(protected) == 72 + 7  # three of them canteen (a family's absences, a justification, the tablet's
     # attendance), 16 childcare, 8 direct debit, 13 billing, 6 billing documents, 3 card payments
     # + 7 the document wallet (issue #12)
+    assert len(protected) == 72 + 6  # three of them canteen (a family's absences, a justification, the tablet's
+    # attendance), 16 childcare, 8 direct debit, 13 billing, 6 billing documents, 3 card payments
+    # + 6 messages to the service (issue #12)
     for path, method in protected:
         response = send(client, method, concrete(path), json=VALID_BODIES.get((path, method)))
         assert response.status_code == 401, (path, method)

@@ -36,3 +36,4 @@ from . import personal_data  # noqa: E402,F401  (the family's data in its hands,
 from . import reminders  # noqa: E402,F401  (issue #12: reminders by e-mail)
 from . import trail  # noqa: E402,F401  (the family's trail, issue #12)
 from . import wallet  # noqa: E402,F401  (the document wallet, issue #12)
+from . import messages  # noqa: E402,F401  (messages to the service, issue #12)

@@ -8,3 +8,4 @@ from . import personal_data  # noqa: F401,E402  (the family's data in its hands,
 from . import reminders  # noqa: F401,E402  (issue #12: reminders by e-mail)
 from . import trail  # noqa: F401,E402  (the family's trail, issue #12)
 from . import wallet  # noqa: F401,E402  (the document wallet, issue #12)
+from . import messages  # noqa: F401,E402  (messages to the service, issue #12)

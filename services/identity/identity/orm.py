@@ -257,3 +257,45 @@ wallet_reminders = Table(
     Column("document_id", String(36), ForeignKey("wallet_documents.id"), primary_key=True),
     Column("kind", String(20), primary_key=True),
     Column("sent_at", UTCDateTime, nullable=False),
+# --- Messages to the service (issue #12, identity/domain_messages.py) -------------------------------------------
+# A family's conversation with Affaires Scolaires or Petite Enfance; its messages; who read their attachments.
+from sqlalchemy import Text  # noqa: E402  (kept in this block: the imports above are shared)
+conversations = Table(
+    "conversations", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("family_id", String(36), ForeignKey("families.id"), nullable=False, index=True),
+    Column("service", String(30), nullable=False),
+    Column("subject", String(200), nullable=False),
+    Column("child_id", String(36), nullable=True),
+    Column("invoice_id", String(36), nullable=True),
+    Column("state", String(20), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_message_at", UTCDateTime, nullable=False),
+    # When an agent of the service, and a member of the family, last opened it (what is unread for each side).
+    Column("agent_read_at", UTCDateTime, nullable=True),
+    Column("family_read_at", UTCDateTime, nullable=True),
+    Column("closed_at", UTCDateTime, nullable=True, index=True),
+    Column("closed_by", String(36), nullable=True),
+Index("ix_conversations_service_state", conversations.c.service, conversations.c.state)
+messages = Table(
+    "messages", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("conversation_id", String(36), ForeignKey("conversations.id"), nullable=False, index=True),
+    Column("author_kind", String(10), nullable=False),  # family | agent
+    Column("author_id", String(36), nullable=False),  # the parent's account, or the agent
+    Column("author_name", String(200), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    # The POST's request id: the same form or Idempotency-Key sent twice by the same author is one message.
+    Column("request_id", String(80), nullable=True),
+    Column("attachment_name", String(150), nullable=True),
+    Column("attachment_type", String(40), nullable=True),
+    Column("attachment_path", String(80), nullable=True),
+    Column("attachment_size", Integer, nullable=True),
+    UniqueConstraint("author_kind", "author_id", "request_id", name="uq_messages_request"),
+message_attachment_reads = Table(
+    "message_attachment_reads", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("message_id", String(36), ForeignKey("messages.id"), nullable=False, index=True),
+    Column("reader", String(80), nullable=False),
+    Column("read_at", UTCDateTime, nullable=False),

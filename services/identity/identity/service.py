@@ -23,6 +23,7 @@ from .use_cases import reminders  # noqa: E402
 from espace_common.documents import DocumentStore  # noqa: E402
 from .domain_wallet import WalletSettings  # noqa: E402
 from .use_cases import wallet  # noqa: E402
+from .use_cases import messages  # messages to the service (issue #12)
 
 
 class IdentityService(HealthMixin):
@@ -298,3 +299,45 @@ class IdentityService(HealthMixin):
         """At start, then hourly; the first run of a day claims the day's slot, the others (and other replicas) do
         nothing."""
         wallet.send_expiry_reminders(self.db, self.wallet_settings)
+    # --- Messages to the service (issue #12, identity/use_cases/messages.py) ---------------------------------------
+    @property
+    def message_settings(self):
+        return messages.MessageSettings.from_config(self.config)
+    @property
+    def message_files(self):
+        return messages.files_from_config(self.config)
+    @rpc
+    def messages_vocabulary(self):
+        """The services a family writes to, the conversations' states, the limits of subjects, bodies, attachments."""
+        return messages.vocabulary()
+    @rpc
+    def start_conversation(self, account_id, payload, document=None, request_id=None):
+        """A parent writes to Affaires Scolaires or Petite Enfance; idempotent by request_id; the service is mailed."""
+        return messages.start_conversation(self.db.unit_of_work, self.db.clock, self.message_settings,
+                                           self.message_files, account_id, payload, document, request_id)
+    @rpc
+    def reply_to_conversation(self, viewer_kind, viewer_id, conversation_id, body, document=None, request_id=None):
+        """The family or an agent of the service answers in a conversation not closed; the other side is mailed."""
+        return messages.reply(self.db.unit_of_work, self.db.clock, self.message_settings, self.message_files,
+                              viewer_kind, viewer_id, conversation_id, body, document, request_id)
+    @rpc
+    def close_conversation(self, agent_id, conversation_id):
+        """An agent of the service closes a conversation; the family is mailed."""
+        return messages.close(self.db.unit_of_work, self.db.clock, self.message_settings, agent_id, conversation_id)
+    @rpc
+    def conversation(self, viewer_kind, viewer_id, conversation_id):
+        """One conversation with its messages, for its family or an agent of its service (marked read for them)."""
+        return messages.conversation(self.db.unit_of_work, self.db.clock, viewer_kind, viewer_id, conversation_id)
+    @rpc
+    def conversations(self, viewer_kind, viewer_id, state=None, family_id=None):
+        """A family's conversations, or an agent's inbox over the services of their roles (unread first)."""
+        return messages.conversations(self.db.unit_of_work, viewer_kind, viewer_id, state, family_id)
+    @rpc
+    def message_attachment(self, viewer_kind, viewer_id, message_id):
+        """A message's attachment for the family or an agent of the service; every read is recorded."""
+        return messages.attachment(self.db.unit_of_work, self.db.clock, self.message_files, viewer_kind, viewer_id,
+                                   message_id)
+    @rpc
+    def message_attachment_reads(self, message_id):
+        """Who read a message's attachment, and when (for the data protection officer)."""
+        return messages.attachment_reads(self.db.unit_of_work, message_id)
