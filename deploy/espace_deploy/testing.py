@@ -120,8 +120,7 @@ class ServiceProcess:
                         BILLING_FILES_DIR=str(self.log_path.parent / "billing-files"),
                         CANTEEN_FILES_DIR=str(self.log_path.parent / "canteen-files"),
                         CHILDCARE_FILES_DIR=str(self.log_path.parent / "childcare-files"),
-                        IDENTITY_FILES_DIR=str(self.log_path.parent / "identity-files"))  # the document wallet
-                        IDENTITY_FILES_DIR=str(self.log_path.parent / "identity-files"))  # messages' attachments
+                        IDENTITY_FILES_DIR=str(self.log_path.parent / "identity-files"))  # the wallet, messages' attachments
         if self.name == "payment":  # the local sandbox's account; a test may point it elsewhere
             full_env.update(local_payment_env())
         full_env.update(self.env, **env)
@@ -203,8 +202,7 @@ def start_suite(var_dir, database_urls=None, amqp_uri=None, **env):
                        "BILLING_FILES_DIR": str(var_dir / "billing-files"),
                        "CANTEEN_FILES_DIR": str(var_dir / "canteen-files"),
                        "CHILDCARE_FILES_DIR": str(var_dir / "childcare-files"),
-                       "IDENTITY_FILES_DIR": str(var_dir / "identity-files"), **env},  # the document wallet
-                       "IDENTITY_FILES_DIR": str(var_dir / "identity-files"), **env},
+                       "IDENTITY_FILES_DIR": str(var_dir / "identity-files"), **env},  # the wallet, messages' attachments
                   sandbox_port=free_port())
     suite.vhost = host
     suite.migrate()

@@ -401,18 +401,10 @@ ANONYMOUS_ROUTES |= {("/paybox/notifications", "get"), ("/paybox/notifications",
 def test_every_other_route_needs_a_token(client, services):
     _, operations = documented_operations(client)
     protected = [(path, method) for path, method, _ in operations if (path, method) not in ANONYMOUS_ROUTES]
-    assert len(protected) == 73  # three of them canteen (a family's absences, a justification, the tablet's
-    # attendance), 16 childcare, 8 direct debit, 13 billing, 6 billing documents, 3 card payments, 1 the
-    # family's export (issue #12)
-    assert len(protected) == 72 + 2  # three of them canteen (a family's absences, a justification, the tablet's
-    # attendance), 16 childcare, 8 direct debit, 13 billing, 6 billing documents, 3 card payments; + 2 reminders (#12)
-    # attendance), 16 childcare, 8 direct debit, 13 billing, 6 billing documents, 3 card payments, 1 family trail (#12)
-    assert len(protected) == 72 + 7  # three of them canteen (a family's absences, a justification, the tablet's
-    # attendance), 16 childcare, 8 direct debit, 13 billing, 6 billing documents, 3 card payments
-    # + 7 the document wallet (issue #12)
-    assert len(protected) == 72 + 6  # three of them canteen (a family's absences, a justification, the tablet's
-    # attendance), 16 childcare, 8 direct debit, 13 billing, 6 billing documents, 3 card payments
-    # + 6 messages to the service (issue #12)
+    # 72 before issue #12 (three of them canteen: a family's absences, a justification, the tablet's attendance;
+    # 16 childcare, 8 direct debit, 13 billing, 6 billing documents, 3 card payments...), then issue #12:
+    # 1 the family's export, 2 reminders, 1 family trail, 7 the document wallet, 6 messages, 2 health record
+    assert len(protected) == 72 + 1 + 2 + 1 + 7 + 6 + 2
     for path, method in protected:
         response = send(client, method, concrete(path), json=VALID_BODIES.get((path, method)))
         assert response.status_code == 401, (path, method)

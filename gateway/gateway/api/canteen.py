@@ -78,10 +78,9 @@ def report_absence(child_id):
     for field in ("from", "to", "reason"):
         if not form.get(field):
             raise InvalidInput("invalid_body", f"Le champ « {field} » est obligatoire.")
+    document = document or wallet_justification()  # or an accepted document of the wallet (issue #12)
     absence = canteen("report_absence", family_id(), child_id, form["from"], form["to"], form["reason"], document,
                       actor=actor())
-    document = document or wallet_justification()  # or an accepted document of the wallet (issue #12)
-    absence = canteen("report_absence", family_id(), child_id, form["from"], form["to"], form["reason"], document)
     return created(absence)
 
 

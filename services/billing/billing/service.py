@@ -275,7 +275,9 @@ class BillingService(HealthMixin):
     def personal_data(self, runs=True):
         """What billing keeps and for how long: accounting documents, ten years, nothing purged."""
         return export_use_cases.personal_data(self.config)
+
     # --- Reminders (issue #12): what identity's reminders ask ---------------------------------------------------
+
     @rpc
     def invoices_falling_due(self, first_day, last_day):
         """The issued, unpaid invoices (direct debit aside) whose due date is from first_day to last_day."""

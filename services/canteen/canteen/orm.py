@@ -144,7 +144,9 @@ scheduled_runs = scheduled_runs_table(metadata)
 # The allergy flags of identity's health records (issue #12), fed by identity.health_flags_changed.
 from espace_common.health_flags import health_flags_table  # noqa: E402
 health_flags = health_flags_table(metadata)
+
 # The family's data in its hands (GDPR, issue #12): what each daily retention purge removed (espace_common.purge).
 purge_log = purge_log_table(metadata)
+
 # The family's trail (issue #12): append-only, UPDATE refused by a trigger (espace_common.trail).
 family_trail = family_trail_table(metadata)

@@ -206,8 +206,10 @@ health_record_reads = Table(
     Column("granted", Boolean, nullable=False),
     Column("at", UTCDateTime, nullable=False, index=True),
 )
+
 # The family's data in its hands (GDPR, issue #12): what each daily retention purge removed (espace_common.purge).
 purge_log = purge_log_table(metadata)
+
 # Reminders by e-mail (issue #12, docs/reminders.md): each account's opt-in, and each reminder sent, once per
 # (account, kind, subject) whatever the runs and replicas; the row is written in the transaction of the mail.
 reminder_preferences = Table(
@@ -216,6 +218,8 @@ reminder_preferences = Table(
     Column("canteen_deadline", Boolean, nullable=False, default=False),
     Column("invoice_due", Boolean, nullable=False, default=False),
     Column("changed_at", UTCDateTime, nullable=False),
+)
+
 reminders_sent = Table(
     "reminders_sent", metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
@@ -227,6 +231,8 @@ reminders_sent = Table(
     Column("detail", String(300), nullable=False, default=""),
     Column("sent_at", UTCDateTime, nullable=False),
     UniqueConstraint("account_id", "kind", "subject", name="uq_reminders_sent_account_kind_subject"),
+)
+
 # The document wallet (issue #12, docs/document-wallet.md): a family's documents, who read their files, and the
 # expiry reminders sent (one per document and kind of reminder).
 wallet_documents = Table(
@@ -245,21 +251,28 @@ wallet_documents = Table(
     Column("decided_by", String(80), nullable=True),
     Column("reason", String(500), nullable=False, default=""),
     Column("superseded_at", UTCDateTime, nullable=True),
+)
 Index("ix_wallet_documents_status", wallet_documents.c.status, wallet_documents.c.uploaded_at)
+
 wallet_document_reads = Table(
     "wallet_document_reads", metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("document_id", String(36), ForeignKey("wallet_documents.id"), nullable=False, index=True),
     Column("reader", String(80), nullable=False),
     Column("read_at", UTCDateTime, nullable=False),
+)
+
 wallet_reminders = Table(
     "wallet_reminders", metadata,
     Column("document_id", String(36), ForeignKey("wallet_documents.id"), primary_key=True),
     Column("kind", String(20), primary_key=True),
     Column("sent_at", UTCDateTime, nullable=False),
+)
+
 # --- Messages to the service (issue #12, identity/domain_messages.py) -------------------------------------------
 # A family's conversation with Affaires Scolaires or Petite Enfance; its messages; who read their attachments.
 from sqlalchemy import Text  # noqa: E402  (kept in this block: the imports above are shared)
+
 conversations = Table(
     "conversations", metadata,
     Column("id", String(36), primary_key=True),
@@ -276,7 +289,9 @@ conversations = Table(
     Column("family_read_at", UTCDateTime, nullable=True),
     Column("closed_at", UTCDateTime, nullable=True, index=True),
     Column("closed_by", String(36), nullable=True),
+)
 Index("ix_conversations_service_state", conversations.c.service, conversations.c.state)
+
 messages = Table(
     "messages", metadata,
     Column("id", String(36), primary_key=True),
@@ -293,9 +308,12 @@ messages = Table(
     Column("attachment_path", String(80), nullable=True),
     Column("attachment_size", Integer, nullable=True),
     UniqueConstraint("author_kind", "author_id", "request_id", name="uq_messages_request"),
+)
+
 message_attachment_reads = Table(
     "message_attachment_reads", metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("message_id", String(36), ForeignKey("messages.id"), nullable=False, index=True),
     Column("reader", String(80), nullable=False),
     Column("read_at", UTCDateTime, nullable=False),
+)

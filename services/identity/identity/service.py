@@ -226,31 +226,40 @@ class IdentityService(HealthMixin):
     @property
     def _care_services(self):
         return CareServices({"canteen": self.canteen_rpc, "childcare": self.childcare_rpc})
+
     # --- The family's data in its hands (GDPR, issue #12) ---------------------------------------------------------
+
     @rpc
     def family_export(self, family_id):
         """Everything identity holds on a family, as JSON values, without any secret (hashes, digests, letters)."""
         return export.family_export(self.db, family_id)
+
     @rpc
     def personal_data(self, runs=True):
         """The kinds of data identity keeps with their retention periods; with runs, the latest purges."""
         return retention.personal_data(self.db, self.config, runs)
+
     @timer(interval=3600, eager=True)
     def purge_expired_data(self):
         """Once a day (the first timer of the day in any replica): the data older than its period goes."""
         retention.purge(self.db, self.db.clock, self.config)
+
     # --- Reminders by e-mail (issue #12, docs/reminders.md) -------------------------------------------------------
+
     @property
     def reminder_settings(self):
         return domain_reminders.ReminderSettings.from_config(self.config)
+
     @rpc
     def reminder_preferences(self, account_id):
         """The account's reminder choices (all off until the parent opts in) and the address they go to."""
         return reminders.preferences(self.db, account_id)
+
     @rpc
     def set_reminder_preferences(self, account_id, canteen_deadline, invoice_due):
         """Opt in or out of the canteen-deadline and invoice-due reminders; answers the saved choices."""
         return reminders.set_preferences(self.db, self.db.clock, account_id, canteen_deadline, invoice_due)
+
     @configured_timer("REMINDER_TIMER_SECONDS", 300)
     def send_reminders(self):
         """Every replica fires it; one claims each slot, and each reminder is written (with its mail) once."""
@@ -258,85 +267,107 @@ class IdentityService(HealthMixin):
         reminders.run_reminders(self.db, self.db.clock, settings,
                                 reminder_sources.CanteenSource(self.config["AMQP_URI"], settings.rpc_timeout),
                                 reminder_sources.BillingSource(self.config["AMQP_URI"], settings.rpc_timeout))
+
     # --- The document wallet (issue #12, docs/document-wallet.md) -------------------------------------------------
+
     @property
     def wallet_settings(self):
         return WalletSettings.from_config(self.config)
+
     @property
     def wallet_files(self):
         return DocumentStore(self.config.get("IDENTITY_FILES_DIR") or "var/identity-files")
+
     @rpc
     def upload_wallet_document(self, family_id, uploaded_by, kind, valid_until, document):
         """A parent's document (checked like an absence's justification), pending until an agent decides."""
         return wallet.upload(self.db, self.wallet_settings, self.wallet_files, family_id, uploaded_by, kind,
                              valid_until, document)
+
     @rpc
     def family_documents(self, family_id):
         """The family's wallet: its current documents, where each required kind stands, whether it is complete."""
         return wallet.family_documents(self.db, self.wallet_settings, family_id)
+
     @rpc
     def family_wallet_for_agent(self, family_id):
         """The family's wallet for the agents, with who read each file."""
         return wallet.family_wallet_for_agent(self.db, self.wallet_settings, family_id)
+
     @rpc
     def wallet_documents_to_review(self, status="pending"):
         """The town's documents in a status (pending by default), oldest first."""
         return wallet.documents_to_review(self.db, self.wallet_settings, status)
+
     @rpc
     def decide_wallet_document(self, document_id, decision, reason, agent):
         """An agent accepts or refuses (with a reason) a pending document, once."""
         return wallet.decide(self.db, self.wallet_settings, document_id, decision, reason, agent)
+
     @rpc
     def wallet_document_file(self, document_id, family_id=None, reader=None):
         """A document's file for its family (family_id given) or an agent (None); every read is recorded."""
         return wallet.document_file(self.db, self.wallet_files, document_id, family_id, reader)
+
     @rpc
     def wallet_justification(self, family_id, document_id, reader=None):
         """An accepted document of the family as an absence's justification {name, content_base64}."""
         return wallet.justification(self.db, self.wallet_files, family_id, document_id, reader)
+
     @timer(interval=3600, eager=True)
     def send_wallet_reminders(self):
         """At start, then hourly; the first run of a day claims the day's slot, the others (and other replicas) do
         nothing."""
         wallet.send_expiry_reminders(self.db, self.wallet_settings)
+
     # --- Messages to the service (issue #12, identity/use_cases/messages.py) ---------------------------------------
+
     @property
     def message_settings(self):
         return messages.MessageSettings.from_config(self.config)
+
     @property
     def message_files(self):
         return messages.files_from_config(self.config)
+
     @rpc
     def messages_vocabulary(self):
         """The services a family writes to, the conversations' states, the limits of subjects, bodies, attachments."""
         return messages.vocabulary()
+
     @rpc
     def start_conversation(self, account_id, payload, document=None, request_id=None):
         """A parent writes to Affaires Scolaires or Petite Enfance; idempotent by request_id; the service is mailed."""
         return messages.start_conversation(self.db.unit_of_work, self.db.clock, self.message_settings,
                                            self.message_files, account_id, payload, document, request_id)
+
     @rpc
     def reply_to_conversation(self, viewer_kind, viewer_id, conversation_id, body, document=None, request_id=None):
         """The family or an agent of the service answers in a conversation not closed; the other side is mailed."""
         return messages.reply(self.db.unit_of_work, self.db.clock, self.message_settings, self.message_files,
                               viewer_kind, viewer_id, conversation_id, body, document, request_id)
+
     @rpc
     def close_conversation(self, agent_id, conversation_id):
         """An agent of the service closes a conversation; the family is mailed."""
         return messages.close(self.db.unit_of_work, self.db.clock, self.message_settings, agent_id, conversation_id)
+
     @rpc
     def conversation(self, viewer_kind, viewer_id, conversation_id):
         """One conversation with its messages, for its family or an agent of its service (marked read for them)."""
         return messages.conversation(self.db.unit_of_work, self.db.clock, viewer_kind, viewer_id, conversation_id)
+
     @rpc
     def conversations(self, viewer_kind, viewer_id, state=None, family_id=None):
         """A family's conversations, or an agent's inbox over the services of their roles (unread first)."""
         return messages.conversations(self.db.unit_of_work, viewer_kind, viewer_id, state, family_id)
+
     @rpc
     def message_attachment(self, viewer_kind, viewer_id, message_id):
         """A message's attachment for the family or an agent of the service; every read is recorded."""
         return messages.attachment(self.db.unit_of_work, self.db.clock, self.message_files, viewer_kind, viewer_id,
                                    message_id)
+
     @rpc
     def message_attachment_reads(self, message_id):
         """Who read a message's attachment, and when (for the data protection officer)."""

@@ -9,7 +9,7 @@ import espace_common.db
 
 
 revision = '0008_health_flags'
-down_revision = '0006_scheduled_runs'
+down_revision = '0007_family_trail'
 branch_labels = None
 depends_on = None
 

@@ -9,7 +9,7 @@ import espace_common.db
 
 
 revision = '0009_purge_log'
-down_revision = '0006_scheduled_runs'
+down_revision = '0008_health_flags'
 branch_labels = None
 depends_on = None
 

@@ -9,7 +9,7 @@ import espace_common.db
 
 
 revision = '0005_health_flags'
-down_revision = '0003_scheduled_runs'
+down_revision = '0004_family_trail'
 branch_labels = None
 depends_on = None
 

@@ -9,7 +9,7 @@ import espace_common.db
 
 
 revision = '0006_purge_log'
-down_revision = '0003_scheduled_runs'
+down_revision = '0005_health_flags'
 branch_labels = None
 depends_on = None
 

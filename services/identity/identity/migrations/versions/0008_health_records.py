@@ -9,7 +9,7 @@ import espace_common.db
 
 
 revision = '0008_health_records'
-down_revision = '0006_scheduled_runs'
+down_revision = '0007_reminders'
 branch_labels = None
 depends_on = None
 

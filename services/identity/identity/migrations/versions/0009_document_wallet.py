@@ -9,7 +9,7 @@ from alembic import op
 from espace_common.db import UTCDateTime
 
 revision = '0009_document_wallet'
-down_revision = '0006_scheduled_runs'
+down_revision = '0008_health_records'
 branch_labels = None
 depends_on = None
 

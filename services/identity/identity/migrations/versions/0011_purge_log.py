@@ -9,7 +9,7 @@ import espace_common.db
 
 
 revision = '0011_purge_log'
-down_revision = '0006_scheduled_runs'
+down_revision = '0010_messages'
 branch_labels = None
 depends_on = None
 
