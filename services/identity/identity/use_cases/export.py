@@ -85,7 +85,13 @@ SECTIONS = [section_family, section_representatives, section_children, section_a
             section_events, section_sessions, section_links, section_mails, section_journal]
 
 # Other features' `export_family(uow, family_id) -> {key: value}` (reminders, health, wallet, messages), at merge.
-EXTRA_SECTIONS = []
+def _extra_sections():
+    """The other #12 features' own data of the family: reminders, health records, the wallet, messages."""
+    from . import health, messages, reminders, wallet
+    return [reminders.export_family, health.export_family, wallet.export_family, messages.export_family]
+
+
+EXTRA_SECTIONS = _extra_sections()
 
 
 def _as_sections(function, value):
