@@ -13,7 +13,7 @@ from identity.care_services import DependencyUnavailable
 from identity.use_cases import agents, families, health
 
 from .test_use_cases import (  # noqa: F401  (fixtures)
-    FAMILY, clock, db, family, migrated, new_account, passwords, policy,
+    FAMILY, clock, family, new_account, passwords, policy,
 )
 
 RECORD = {

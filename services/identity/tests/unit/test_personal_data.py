@@ -2,20 +2,16 @@
 export holds the family's data and no secret; the daily purge removes what is older than its period, keeps the
 younger, logs what it did, and runs once per day however many replicas try."""
 import json
-import shutil
 import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
 from cryptography.fernet import Fernet
-from sqlalchemy import func, select
 
 from espace_common.clock import FixedClock
 from espace_common.config import ConfigError, load_config
-from espace_common.db import UnitOfWork, create_database_engine
 from espace_common.errors import NotFound, Unauthenticated
-from espace_common.launch import alembic_ini, config_file
-from espace_common.migrations import upgrade
+from espace_common.launch import config_file
 from identity import orm
 from identity.domain_gdpr import retention_from_config
 from identity.passwords import Passwords
@@ -32,43 +28,9 @@ def family_payload(name):
             "children": [{"first_name": "Léa", "last_name": name, "birth_date": "2018-04-17"}]}
 
 
-class SqliteDatabase:
-    def __init__(self, url, clock):
-        self.engine = create_database_engine(url)
-        self.clock = clock
-
-    def unit_of_work(self, read_only=False):
-        return UnitOfWork(self.engine, outbox=orm.outbox, processed=orm.processed_events, mail_outbox=orm.mail_outbox,
-                          clock=self.clock, read_only=read_only)
-
-    def count(self, table, *conditions):
-        with self.engine.connect() as connection:
-            return connection.execute(select(func.count()).select_from(table).where(*conditions)).scalar()
-
-    def rows(self, table, *conditions):
-        with self.engine.connect() as connection:
-            return connection.execute(select(table).where(*conditions)).all()
-
-
-@pytest.fixture(scope="module")
-def migrated(tmp_path_factory):
-    path = tmp_path_factory.mktemp("identity-gdpr") / "identity.sqlite"
-    upgrade(alembic_ini("identity"), f"sqlite:///{path}")
-    return path
-
-
 @pytest.fixture
 def clock():
     return FixedClock(NOW)
-
-
-@pytest.fixture
-def db(migrated, tmp_path, clock):
-    path = tmp_path / "identity.sqlite"
-    shutil.copy(migrated, path)
-    database = SqliteDatabase(f"sqlite:///{path}", clock)
-    yield database
-    database.engine.dispose()
 
 
 @pytest.fixture

@@ -3,19 +3,15 @@
 Each reminder is one row of reminders_sent and one mail, written together, once per (account, kind, subject):
 these tests run the task again, on another day, after a crash that left a claim, and with the facts changed.
 """
-import shutil
 from datetime import datetime, timedelta, timezone
 
 import pytest
 from cryptography.fernet import Fernet
-from sqlalchemy import func, select
 
 from espace_common.clock import FixedClock
 from espace_common.config import ConfigError, load_config
-from espace_common.db import UnitOfWork, create_database_engine
 from espace_common.errors import InvalidInput, NotFound
-from espace_common.launch import alembic_ini, config_file
-from espace_common.migrations import upgrade
+from espace_common.launch import config_file
 from espace_common.schedule import claim_run
 from identity import domain_reminders, orm
 from identity.domain_reminders import ReminderSettings
@@ -36,25 +32,6 @@ FAMILY = {
 }
 OTHER = {"representatives": [{"first_name": "Nadia", "last_name": "Benali", "email": "nadia@example.org"}],
          "children": [{"first_name": "Sami", "last_name": "Benali", "birth_date": "2019-02-01"}]}
-
-
-class SqliteDatabase:
-    def __init__(self, url, clock):
-        self.engine = create_database_engine(url)
-        self.clock = clock
-
-    def unit_of_work(self, read_only=False):
-        return UnitOfWork(self.engine, outbox=orm.outbox, processed=orm.processed_events, mail_outbox=orm.mail_outbox,
-                          clock=self.clock, read_only=read_only)
-
-    def mails(self, subject_part=""):
-        with self.engine.connect() as connection:
-            return [r for r in connection.execute(select(orm.mail_outbox).order_by(orm.mail_outbox.c.position))
-                    if subject_part in r.subject]
-
-    def count(self, table, *conditions):
-        with self.engine.connect() as connection:
-            return connection.execute(select(func.count()).select_from(table).where(*conditions)).scalar()
 
 
 class FakeCanteen:
@@ -89,25 +66,9 @@ class FakeBilling:
         return [i for i in self.invoices if first_day <= i["due_date"] <= last_day]
 
 
-@pytest.fixture(scope="module")
-def migrated(tmp_path_factory):
-    path = tmp_path_factory.mktemp("identity-reminders") / "identity.sqlite"
-    upgrade(alembic_ini("identity"), f"sqlite:///{path}")
-    return path
-
-
 @pytest.fixture
 def clock():
     return FixedClock(NOW)
-
-
-@pytest.fixture
-def db(migrated, tmp_path, clock):
-    path = tmp_path / "identity.sqlite"
-    shutil.copy(migrated, path)
-    database = SqliteDatabase(f"sqlite:///{path}", clock)
-    yield database
-    database.engine.dispose()
 
 
 @pytest.fixture(scope="module")

@@ -3,16 +3,15 @@
 Each test starts from a copy of a database migrated once for the module (the real Alembic migrations), and
 reads what the use case left in it: rows, the mails queued in `mail_outbox`, the events in `outbox`.
 """
-import shutil
 from datetime import datetime, timedelta, timezone
 
 import pytest
 from cryptography.fernet import Fernet
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from espace_common.clock import FixedClock
 from espace_common.config import load_config
-from espace_common.db import UnitOfWork, create_database_engine
+from espace_common.db import create_database_engine
 from espace_common.errors import Conflict, Forbidden, InvalidInput, NotFound, Throttled, Unauthenticated
 from espace_common.launch import alembic_ini, config_file
 from espace_common.migrations import upgrade
@@ -37,46 +36,9 @@ FAMILY = {
 MALFORMED_TOKENS = ["é", "jeton-\u00e9t\u00e9", "x" * 100_000, "\ud800", "a\x00b", "", None, 42, {"token": "x"}, ["x"]]
 
 
-class SqliteDatabase:
-    """What a use case needs of the service's database access: units of work on one SQLite file, and the clock."""
-
-    def __init__(self, url, clock):
-        self.engine = create_database_engine(url)
-        self.clock = clock
-
-    def unit_of_work(self, read_only=False):
-        return UnitOfWork(self.engine, outbox=orm.outbox, processed=orm.processed_events, mail_outbox=orm.mail_outbox,
-                          clock=self.clock, read_only=read_only)
-
-    def count(self, table, *conditions):
-        with self.engine.connect() as connection:
-            return connection.execute(select(func.count()).select_from(table).where(*conditions)).scalar()
-
-    def mails_to(self, recipient):
-        with self.engine.connect() as connection:
-            return connection.execute(select(orm.mail_outbox).where(orm.mail_outbox.c.recipient == recipient)
-                                      .order_by(orm.mail_outbox.c.position)).all()
-
-
-@pytest.fixture(scope="module")
-def migrated(tmp_path_factory):
-    path = tmp_path_factory.mktemp("identity-template") / "identity.sqlite"
-    upgrade(alembic_ini("identity"), f"sqlite:///{path}")
-    return path
-
-
 @pytest.fixture
 def clock():
     return FixedClock(NOW)
-
-
-@pytest.fixture
-def db(migrated, tmp_path, clock):
-    path = tmp_path / "identity.sqlite"
-    shutil.copy(migrated, path)
-    database = SqliteDatabase(f"sqlite:///{path}", clock)
-    yield database
-    database.engine.dispose()
 
 
 def make_policy(**settings):
@@ -234,7 +196,7 @@ def test_the_search_reads_the_index_of_terms_not_every_family(db, clock, family)
     assert any("USING" in row[-1] and "INDEX" in row[-1] for row in plan), plan
 
 
-def test_the_migration_fills_the_terms_of_families_registered_before_it(tmp_path):
+def test_the_migration_fills_the_terms_of_families_registered_before_it(tmp_path, identity_database):
     """Families registered before revision 0004 are found after it (the backfill)."""
     from alembic import command
     from espace_common.migrations import alembic_config
@@ -251,7 +213,7 @@ def test_the_migration_fills_the_terms_of_families_registered_before_it(tmp_path
                                    "'', '', '')")
     engine.dispose()
     upgrade(alembic_ini("identity"), url)
-    database = SqliteDatabase(url, FixedClock(NOW))
+    database = identity_database(url, FixedClock(NOW))
     for query in ("elodie", "GUERIN", "7", "06 12 34 56 78"):
         assert [f["id"] for f in families.find_families(database, query)] == ["f-1"], query
     database.engine.dispose()
