@@ -27,6 +27,22 @@ KINDS = [
          "après la dernière connexion (ou la création de l'espace)",
          "La CNIL recommande de supprimer un compte inactif après deux à trois ans. Le dossier de la famille "
          "(représentants, enfants) reste, tenu par la mairie ; un parent qui revient demande une nouvelle clé."),
+    # The other parts of issue #12: the health records, the document wallet, the messages, the reminders sent.
+    Kind("health_records", "Fiches sanitaires des enfants", "RETENTION_HEALTH_RECORDS_DAYS", 730,
+         "après leur dernière mise à jour",
+         "Une fiche est mise à jour chaque année scolaire ; une fiche restée deux ans sans l'être est celle d'un "
+         "enfant qui ne fréquente plus les services."),
+    Kind("health_record_reads", "Consultations des fiches sanitaires par les agents",
+         "RETENTION_HEALTH_READS_DAYS", 365, "après la consultation",
+         "Elles sont gardées un an, comme les autres journaux."),
+    Kind("wallet_documents", "Documents du porte-documents expirés, refusés ou remplacés", "WALLET_RETENTION_DAYS",
+         365, "après leur expiration, leur refus ou leur remplacement",
+         "Un document qui ne compte plus est gardé un an, le temps d'une contestation."),
+    Kind("closed_conversations", "Messages échangés avec les services, une fois la conversation close",
+         "RETENTION_MESSAGES_DAYS", 365, "après la clôture de la conversation",
+         "Une conversation close est gardée un an, le temps d'y revenir."),
+    Kind("reminders_sent", "Rappels envoyés par courriel", "RETENTION_REMINDERS_DAYS", 365, "après leur envoi",
+         "Ils ne servent qu'à ne pas envoyer deux fois le même rappel."),
 ]
 
 

@@ -102,9 +102,11 @@ def idle_accounts(uow, cutoff):
 
 
 def delete_accounts(uow, account_ids):
-    """An account with its tokens, links and events; its representative and family stay."""
+    """An account with its tokens, links, events and reminder choices; its representative and family stay."""
     if not account_ids:
         return 0
+    uow.execute(delete(orm.reminders_sent).where(orm.reminders_sent.c.account_id.in_(account_ids)))
+    uow.execute(delete(orm.reminder_preferences).where(orm.reminder_preferences.c.account_id.in_(account_ids)))
     uow.execute(delete(orm.link_tokens).where(orm.link_tokens.c.account_id.in_(account_ids)))
     uow.execute(delete(orm.auth_tokens).where(orm.auth_tokens.c.subject_kind == "parent",
                                               orm.auth_tokens.c.subject_id.in_(account_ids)))

@@ -13,7 +13,7 @@ from espace_common.config import ConfigError, load_config
 from espace_common.errors import NotFound, Unauthenticated
 from espace_common.launch import config_file
 from identity import orm
-from identity.domain_gdpr import retention_from_config
+from identity.domain_gdpr import KINDS, retention_from_config
 from identity.passwords import Passwords
 from identity.policy import Policy
 from identity.use_cases import accounts, agents, export, families, journal, keys, logins, retention
@@ -120,7 +120,9 @@ def test_the_purge_removes_what_is_older_than_its_period_keeps_the_younger_and_l
     assert outcome["counts"]["audit_events"] >= 1
     assert outcome["counts"]["closed_accounts"] == 0 and db.count(orm.accounts) == 1
     log = {r.kind: r for r in db.rows(orm.purge_log)}
-    assert set(log) == {"audit_events", "sessions", "agent_journal", "mails", "lapsed_keys", "closed_accounts"}
+    assert set(log) == {kind.code for kind in KINDS}
+    assert {"audit_events", "closed_accounts", "health_records", "wallet_documents", "closed_conversations",
+            "reminders_sent"} <= set(log)
     assert log["agent_journal"].count == 1
     assert log["agent_journal"].cutoff == (NOW + timedelta(days=400 - 365)).isoformat()
     run = db.rows(orm.scheduled_runs)[0]
@@ -134,11 +136,11 @@ def test_two_claims_of_the_same_day_make_one_run_and_the_next_day_purges_nothing
     first = retention.purge(db, clock, config)
     assert first is not None and sum(first["counts"].values()) > 0
     assert retention.purge(db, clock, config) is None     # a second replica, the same day: nothing
-    assert db.count(orm.scheduled_runs) == 1 and db.count(orm.purge_log) == 6
+    assert db.count(orm.scheduled_runs) == 1 and db.count(orm.purge_log) == len(KINDS)
     clock.advance(days=1)
     second = retention.purge(db, clock, config)
     assert second is not None and sum(second["counts"].values()) == 0
-    assert db.count(orm.purge_log) == 12                  # each kind logged, with zero: the purge ran
+    assert db.count(orm.purge_log) == 2 * len(KINDS)      # each kind logged, with zero: the purge ran
     report = retention.personal_data(db, config)
     assert [run["slot"] for run in report["runs"]] == [(NOW + timedelta(days=401)).date().isoformat(),
                                                        (NOW + timedelta(days=400)).date().isoformat()]
@@ -189,3 +191,44 @@ def test_another_features_sections_and_purges_are_added_by_appending_to_the_list
     assert export.family_export(db, family["id"])["health_records"][0]["allergies"] == "arachide"
     assert retention.purge(db, clock, config)["counts"]["health_records"] == 3
     assert db.count(orm.purge_log, orm.purge_log.c.kind == "health_records") == 1
+
+
+def test_an_unused_account_that_chose_reminders_is_closed_with_its_choices_and_reminders(db, clock, policy,
+                                                                                       passwords, config):
+    from identity.use_cases import reminders
+    family, account, _ = parent(db, clock, policy, passwords, "Martin")
+    reminders.set_preferences(db, clock, account["account"]["id"], True, True)
+    clock.advance(days=1096)
+    outcome = retention.purge(db, clock, config)
+    assert outcome["failed"] == [] and outcome["counts"]["closed_accounts"] == 1
+    assert db.count(orm.accounts) == 0 and db.count(orm.reminder_preferences) == 0
+
+
+def test_a_conversation_closed_longer_than_its_period_goes_with_its_attachments_file(db, clock, policy, passwords,
+                                                                                     tmp_path):
+    import base64
+    import io
+
+    from pypdf import PdfWriter
+
+    from identity.use_cases import messages
+    files_dir = tmp_path / "identity-files"
+    config = load_config(config_file("identity"), environ={"LETTER_SECRET": Fernet.generate_key().decode(),
+                                                           "IDENTITY_FILES_DIR": str(files_dir)})
+    family, account, _ = parent(db, clock, policy, passwords, "Martin")
+    agent = agents.ensure_agent(db, clock, passwords, "scolaire", "Scolaire-Donges-2026!", ["affaires_scolaires"])
+    writer, pdf = PdfWriter(), io.BytesIO()
+    writer.add_blank_page(width=200, height=200)
+    writer.write(pdf)
+    settings = messages.MessageSettings.from_config(config)
+    started = messages.start_conversation(
+        db.unit_of_work, clock, settings, messages.files_from_config(config), account["account"]["id"],
+        {"service": "affaires_scolaires", "subject": "Facture", "body": "Bonjour"},
+        {"name": "facture.pdf", "content_base64": base64.b64encode(pdf.getvalue()).decode()})
+    messages.close(db.unit_of_work, clock, settings, agent["id"], started["id"])
+    stored = list((files_dir / "messages").iterdir())
+    assert len(stored) == 1
+    clock.advance(days=366)
+    outcome = retention.purge(db, clock, config)
+    assert outcome["failed"] == [] and outcome["counts"]["closed_conversations"] == 1
+    assert db.count(orm.conversations) == 0 and not stored[0].exists()
