@@ -87,9 +87,8 @@ def rendered(target):
     """The objects `kubectl kustomize` renders for base, dev or prod."""
     kubectl = shutil.which("kubectl")
     if kubectl is None:
-        pytest.fail("kubectl is not installed: the manifests are rendered with `kubectl kustomize` "
-                    "(kubectl 1.32 with kustomize 5.5, e.g. Debian's kubernetes-client or the upstream binary).",
-                    pytrace=False)
+        pytest.fail("kubectl is not on the PATH: the manifests are rendered with `kubectl kustomize` "
+                    "(kubectl 1.32 or later, which carries kustomize 5.5).", pytrace=False)
     path = K8S / target if target == "base" else K8S / "overlays" / target
     result = subprocess.run([kubectl, "kustomize", str(path)], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, f"kubectl kustomize {path}: {result.stderr}"
