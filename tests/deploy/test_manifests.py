@@ -315,9 +315,11 @@ def test_images_are_the_six_of_espace_famille(target):
                     assert doc["kind"] == "StatefulSet" and target == "dev", image
                     theirs.add(image)
                 else:
-                    assert re.fullmatch(r"espace-famille/[a-z]+:0\.1\.0", image), image
+                    assert re.fullmatch(r"([a-z0-9.:-]+/)*espace-famille/[a-z]+:[\w.-]+", image), image
                     ours.add(image)
     assert {image_component(image) for image in ours} == set(COMPONENTS)
+    # One release: the six images carry the same tag.
+    assert len({image.rsplit(":", 1)[1] for image in ours}) == 1, ours
     operands = {doc["spec"].get("image") or doc["spec"].get("imageName")
                 for doc in rendered(target) if doc["kind"] in ("RabbitmqCluster", "Cluster")}
     assert operands <= THIRD_PARTY_IMAGES
