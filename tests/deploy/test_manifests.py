@@ -822,3 +822,52 @@ def test_objects_carry_the_phase_they_are_applied_in(target):
             assert phase == "infra", f"{kind}/{doc['metadata']['name']}"
         else:
             assert phase is None, f"{kind}/{doc['metadata']['name']}"
+
+
+@pytest.mark.postgres
+def test_dev_postgres_init_script_gives_each_role_its_own_database_only():
+    """The dev overlay's init script, run as the image would run it, against this machine's PostgreSQL
+    (under throw-away names): each role connects to its own database and is refused the others."""
+    import uuid
+    from urllib.parse import urlsplit
+
+    import pg8000.native
+    from espace_deploy.testing import postgres_admin_url, postgres_available
+
+    if not postgres_available():
+        pytest.skip("no PostgreSQL at TEST_POSTGRES_URL")
+    assert shutil.which("psql"), "psql (Debian's postgresql-client) runs the init script"
+    script = of_kind("dev", "ConfigMap")["espace-dev-postgres-init"]["data"]["10-espace.sh"]
+    prefix = f"ef_test_{uuid.uuid4().hex[:8]}_"
+    assert script.count('role="espace_$service"') == 1
+    script = script.replace('role="espace_$service"', f'role="{prefix}$service"')
+    admin = urlsplit(postgres_admin_url())
+    passwords = {service: f"{service}-'pw" for service in SERVICES}
+    env = {"PATH": "/usr/bin:/bin", "POSTGRES_USER": admin.username or "postgres", "PGHOST": admin.hostname or "127.0.0.1",
+           "PGPORT": str(admin.port or 5432), **({"PGPASSWORD": admin.password} if admin.password else {}),
+           **{f"ESPACE_{service.upper()}_PASSWORD": password for service, password in passwords.items()}}
+
+    def connect(user, database, password=None):
+        return pg8000.native.Connection(user=user, password=password, host=env["PGHOST"], port=int(env["PGPORT"]),
+                                        database=database, timeout=5)
+
+    try:
+        result = subprocess.run(["sh", "-c", script], env=env, capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, result.stderr
+        for service in SERVICES:
+            connect(prefix + service, prefix + service, passwords[service]).close()
+            other = prefix + ("canteen" if service != "canteen" else "identity")
+            try:
+                intruder = connect(prefix + service, other, passwords[service])
+            except pg8000.exceptions.DatabaseError as error:
+                assert "permission denied" in str(error)
+            else:
+                intruder.close()
+                pytest.fail(f"the role of {service} opened {other}")
+    finally:
+        superuser = connect(env["POSTGRES_USER"], admin.path.lstrip("/") or "postgres", admin.password)
+        for service in SERVICES:
+            superuser.run(f'DROP DATABASE IF EXISTS "{prefix}{service}" WITH (FORCE)')
+        for service in SERVICES:
+            superuser.run(f'DROP ROLE IF EXISTS "{prefix}{service}"')
+        superuser.close()
