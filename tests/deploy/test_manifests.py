@@ -1,9 +1,4 @@
-"""The Dockerfiles and the Kubernetes manifests, checked offline: no container engine, no cluster.
-
-`kubectl kustomize` renders deploy/k8s/base and the dev and prod overlays; every object is validated, the
-built-in kinds against Kubernetes 1.32's own schemas (kubernetes-validate), the operators' custom resources
-against deploy/k8s/schemas/; then the rules the suite needs are checked on what was rendered.
-"""
+"""The Dockerfiles and the Kubernetes manifests (base, dev, prod as `kubectl kustomize` renders them), checked offline."""
 import copy
 import functools
 import ipaddress
@@ -826,8 +821,7 @@ def test_objects_carry_the_phase_they_are_applied_in(target):
 
 @pytest.mark.postgres
 def test_dev_postgres_init_script_gives_each_role_its_own_database_only():
-    """The dev overlay's init script, run as the image would run it, against this machine's PostgreSQL
-    (under throw-away names): each role connects to its own database and is refused the others."""
+    """The dev overlay's init script, run against the local PostgreSQL under throw-away names."""
     import uuid
     from urllib.parse import urlsplit
 
