@@ -1,23 +1,22 @@
 """The runbook's backup and restore, done for real on PostgreSQL: the whole suite on five fresh databases makes the
-demo's families, last month's invoices of both régies (PDFs drawn), a cash payment and a canteen justification;
-every invoice is noted through the API (its detail and its PDF's hash). `python -m espace_deploy.backup dump`
+demo's families, last month's invoices of both régies (PDFs drawn), a cash payment, a card payment through the
+Paybox sandbox and a canteen justification; every invoice is noted through the API (its detail and its PDF's hash). `python -m espace_deploy.backup dump`
 writes the backup; the suite stops; the five databases are DROPPED and the folders of files deleted;
 `python -m espace_deploy.backup restore` puts them back; the suite starts again and every invoice, every PDF, the
 justification and every stored file are the same, a parent logs in and reserves meals, and the migrations run on
 the restored databases change nothing. Then the outboxes are replayed twice (`python -m espace_deploy.outbox`):
 the events really reach their consumers again, and nothing changes on their side.
 """
-import base64
 import hashlib
 import io
 import os
+import re
 import shutil
 import subprocess
 import sys
 import time
 import uuid
 from datetime import date, datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 import requests
@@ -138,6 +137,27 @@ def wait_for_pdfs(url, agent, invoice_ids, timeout=120):
             time.sleep(0.5)
 
 
+def pay_by_card(suite, parent, agent, timeout=60):
+    """The parent pays the balance of one of the family's invoices by card, in the Paybox sandbox (a process of the
+    suite), which notifies the gateway: payment records it and tells billing."""
+    mine = requests.get(f"{suite.url}/api/v1/invoices", headers=parent, timeout=30).json()["invoices"]
+    invoice_id = next(i["id"] for i in mine if i["balance_cents"] > 0)
+    started = requests.post(f"{suite.url}/api/v1/invoices/{invoice_id}/card-payments", headers=parent, timeout=30)
+    assert started.status_code == 201, started.text
+    form = started.json()
+    page = requests.post(form["action_url"], data=[tuple(pair) for pair in form["fields"]], timeout=30)
+    assert page.status_code == 200, page.text
+    token = re.search(r'name="payment" value="([^"]+)"', page.text).group(1)
+    back = requests.post(f"{suite.sandbox_url}/cgi/paiement", allow_redirects=False, timeout=30, data={
+        "payment": token, "card_number": "1111 2222 3333 4444", "expiry": "12/30", "cvv": "123", "action": "pay",
+        "notify_count": "1"})
+    assert back.status_code == 303
+    deadline = time.monotonic() + timeout
+    while requests.get(f"{suite.url}/api/v1/invoices/{invoice_id}", headers=agent, timeout=30).json()["status"] != "paid":
+        assert time.monotonic() < deadline, "billing never heard of the card payment"
+        time.sleep(0.5)
+
+
 @pytest.fixture(scope="module")
 def restored(tmp_path_factory):
     """The suite made, noted, dumped, destroyed, restored and started again; what was noted before and after."""
@@ -197,6 +217,7 @@ def restored(tmp_path_factory):
                                 files={"document": ("certificat.pdf", one_page_pdf(), "application/pdf")})
         assert absence.status_code == 201 and absence.json()["has_document"], absence.text
         result["absence"] = absence.json()["id"]
+        pay_by_card(suite, parent, agent)
         justification = requests.get(f"{suite.url}/api/v1/absences/{result['absence']}/document", headers=parent,
                                      timeout=30)
         assert justification.status_code == 200 and justification.content.startswith(b"%PDF-")
@@ -237,7 +258,8 @@ def test_every_invoice_file_and_justification_comes_back_and_the_suite_takes_new
     parent = token(suite.url, *restored["parent_login"])  # the account itself came back
     invoices, mine = invoices_seen(suite.url, agent, parent)
     assert (invoices, mine) == before["invoices"]
-    assert any(detail["payments"] for detail, _ in invoices.values())  # the cash payment is among them
+    methods = {p["method"] for detail, _ in invoices.values() for p in detail["payments"]}
+    assert {"cash", "card"} <= methods, methods  # the payments are among them
     justification = requests.get(f"{suite.url}/api/v1/absences/{restored['absence']}/document", headers=parent,
                                  timeout=30)
     assert justification.status_code == 200 and sha256(justification.content) == before["justification"]
@@ -302,6 +324,7 @@ def test_replaying_the_outboxes_twice_changes_nothing_on_the_consumers_side(rest
         engine.dispose()
     expected = {s.queue_name: events.get((s.source, s.event), 0) for s in SUBSCRIPTIONS}
     assert expected["evt-identity-family_registered--billing.on_family_registered"] >= 4  # the demo's families
+    assert expected["evt-payment-succeeded--billing.on_payment_succeeded"] == 1  # the card payment
     counts = queue_counts(restored["host"])
     for attempt in (1, 2):
         rows = row_counts(urls)  # reading through the API records reads: counted after, not before
