@@ -24,6 +24,7 @@ from pathlib import Path
 from urllib.parse import quote, urlencode
 
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.engine import make_url
 
 from espace_common.db import create_database_engine
@@ -159,20 +160,32 @@ def read_manifest(source):
 
 
 def ensure_database(url):
-    """Create the database if it is gone (a destroyed server, a new one), from the server's maintenance database."""
+    """Create the database if it is gone (a destroyed server, a new one); True when it had to be created.
+
+    The database itself is tried first: a service's role may be refused every other database (CNPG's pg_hba
+    in the prod overlay), and needs the maintenance database only to create its own."""
+    engine = create_database_engine(url)
+    try:
+        with engine.connect():
+            return False
+    except DBAPIError as exc:
+        # pg8000 gives the server's fields: C the SQLSTATE, M the message.
+        fields = exc.orig.args[0] if exc.orig.args and isinstance(exc.orig.args[0], dict) else {}
+        if fields.get("C") != "3D000":  # invalid_catalog_name; any other failure is the operator's to see
+            reason = fields.get("M") or str(exc.orig).splitlines()[0]
+            raise BackupError(f"cannot connect to {make_url(url).render_as_string(hide_password=True)}: "
+                              f"{reason}") from None
+    finally:
+        engine.dispose()
     parsed = make_url(url)
     engine = create_database_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as connection:
-            exists = connection.execute(text("SELECT 1 FROM pg_database WHERE datname = :name"),
-                                        {"name": parsed.database}).scalar()
-            if not exists:
-                name = parsed.database.replace('"', '""')
-                connection.execute(text(f'CREATE DATABASE "{name}"'))
-                return True
+            name = parsed.database.replace('"', '""')
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
     finally:
         engine.dispose()
-    return False
+    return True
 
 
 def empty_folder(folder):

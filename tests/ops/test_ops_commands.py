@@ -77,3 +77,23 @@ def test_a_restore_refuses_a_damaged_backup_before_touching_anything(tmp_path):
     (tmp_path / "manifest.json").write_text('{"format": 1, "databases": {}, "files": {}}')
     with pytest.raises(backup.BackupError, match="every database"):
         backup.read_manifest(tmp_path)
+
+
+@pytest.mark.postgres
+def test_a_restore_creates_only_a_database_that_is_gone_and_names_any_other_failure():
+    from sqlalchemy.engine import make_url
+
+    from espace_deploy.testing import PostgresDatabase, postgres_admin_url, postgres_available
+    if not postgres_available():
+        pytest.skip("no PostgreSQL answers at TEST_POSTGRES_URL")
+    database = PostgresDatabase()
+    try:
+        assert backup.ensure_database(database.url) is False  # there: connected to, not to the maintenance database
+        database.drop()
+        assert backup.ensure_database(database.url) is True
+        assert backup.ensure_database(database.url) is False
+    finally:
+        database.drop()
+    with pytest.raises(backup.BackupError, match='role "espace_nobody" does not exist'):
+        backup.ensure_database(make_url(postgres_admin_url()).set(username="espace_nobody", password=None,
+                                                                   database="espace_nothing").render_as_string(False))
