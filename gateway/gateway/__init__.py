@@ -21,6 +21,8 @@ def create_app(overrides=None, services=None):
     app = Flask(__name__)
     app.config.update(
         SECRET_KEY=settings["SECRET_KEY"],
+        # Rotation: cookies signed by a previous key stay valid while it is listed here (docs/ops.md).
+        SECRET_KEY_FALLBACKS=settings["SECRET_KEY_FALLBACKS"],
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=not settings.get("LOCAL_RUN"),
