@@ -367,7 +367,7 @@ def made_elsewhere():
 
 
 def secret_references(target):
-    """(secret, key or None, where) for every Secret the rendered objects use."""
+    """(secret, key or None, where, optional) for every Secret the rendered objects use."""
     found = []
     for doc in rendered(target):
         where = f"{doc['kind']}/{doc['metadata']['name']}"
@@ -376,22 +376,22 @@ def secret_references(target):
             for container in spec["containers"] + spec.get("initContainers", []):
                 for source in container.get("envFrom", []):
                     if "secretRef" in source:
-                        found.append((source["secretRef"]["name"], None, where))
+                        found.append((source["secretRef"]["name"], None, where, False))
                 for variable in container.get("env", []):
                     ref = variable.get("valueFrom", {}).get("secretKeyRef")
                     if ref:
-                        found.append((ref["name"], ref["key"], where))
+                        found.append((ref["name"], ref["key"], where, ref.get("optional", False)))
             for volume in spec.get("volumes", []):
                 if "secret" in volume:
-                    found.append((volume["secret"]["secretName"], None, where))
+                    found.append((volume["secret"]["secretName"], None, where, False))
         elif doc["kind"] == "Ingress":
-            found += [(tls["secretName"], None, where) for tls in doc["spec"].get("tls", [])]
+            found += [(tls["secretName"], None, where, False) for tls in doc["spec"].get("tls", [])]
         elif doc["kind"] == "Cluster":
             spec = doc["spec"]
-            found.append((spec["bootstrap"]["initdb"]["secret"]["name"], None, where))
-            found += [(role["passwordSecret"]["name"], None, where) for role in spec["managed"]["roles"]]
+            found.append((spec["bootstrap"]["initdb"]["secret"]["name"], None, where, False))
+            found += [(role["passwordSecret"]["name"], None, where, False) for role in spec["managed"]["roles"]]
             credentials = spec["backup"]["barmanObjectStore"]["s3Credentials"]
-            found += [(ref["name"], ref["key"], where) for ref in credentials.values() if isinstance(ref, dict)]
+            found += [(ref["name"], ref["key"], where, False) for ref in credentials.values() if isinstance(ref, dict)]
     return found
 
 
@@ -402,14 +402,15 @@ def test_every_referenced_secret_is_defined_or_made_by_someone_named(target):
     elsewhere = made_elsewhere()[target]
     references = secret_references(target)
     assert references
-    for name, key, where in references:
+    for name, key, where, optional in references:
         if name in defined:
-            assert key is None or key in defined[name], f"{where}: Secret {name} has no key {key}"
+            # An optional key (SECRET_KEY_FALLBACKS, set only during a rotation) may be absent.
+            assert key is None or key in defined[name] or optional, f"{where}: Secret {name} has no key {key}"
         else:
             assert name in elsewhere, f"{where}: Secret {name} is neither defined nor in deploy/k8s/references.yaml"
             assert key is None or key in elsewhere[name]["keys"], f"{where}: {name}/{key} is not in references.yaml"
     # The list is kept honest: nothing in it that nobody uses, nothing in it that the overlay defines.
-    assert set(elsewhere) == {name for name, _, _ in references} - set(defined)
+    assert set(elsewhere) == {name for name, _, _, _ in references} - set(defined)
 
 
 def test_the_broker_credentials_are_the_topology_operators_secret():
