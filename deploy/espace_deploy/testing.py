@@ -489,11 +489,15 @@ def bearer(gateway_url, username, password):
 def pay_in_the_sandbox(suite, parent, invoice_id, card, notify_count="1", gateway_url=None):
     """A parent starts a card payment through the gateway (the suite's, or gateway_url) and pays it with `card`
     in the Paybox sandbox, which notifies `notify_count` times; returns (card payment id, the return URL)."""
-    import re
     started = requests.post(f"{gateway_url or suite.url}/api/v1/invoices/{invoice_id}/card-payments",
                             headers=parent["headers"], timeout=20)
     assert started.status_code == 201, started.text
-    form = started.json()
+    return pay_form_in_the_sandbox(suite, started.json(), card, notify_count)
+
+
+def pay_form_in_the_sandbox(suite, form, card, notify_count="1"):
+    """The sandbox's part of pay_in_the_sandbox: the card payment's form (the gateway's 201) posted and paid."""
+    import re
     assert form["action_url"].startswith(suite.sandbox_url)
     page = requests.post(form["action_url"], data=[tuple(pair) for pair in form["fields"]], timeout=10)
     assert page.status_code == 200 and "Paiement par carte bancaire" in page.text
