@@ -419,8 +419,18 @@ def test_a_replica_of_each_service_and_a_gateway_killed_mid_load_lose_no_accepte
         time.sleep(2.0)
         return pay_twice_notified(suite, load, family, invoice_id, 1)
 
+    connections = []
+
+    def sampler():
+        """PostgreSQL connections of the suite's five databases, twice a second: a figure for docs/replicas.md."""
+        names = [urlsplit(url).path.lstrip("/") for url in suite.database_urls.values()]
+        while not stop.is_set():
+            connections.append(db.scalar("identity", "SELECT count(*) FROM pg_stat_activity "
+                                                     "WHERE datname = ANY(:n)", n=names))
+            time.sleep(0.5)
+
     workers = [threading.Thread(target=parent, args=pair) for pair in enumerate(families)]
-    workers += [threading.Thread(target=agent) for _ in range(2)]
+    workers += [threading.Thread(target=agent) for _ in range(2)] + [threading.Thread(target=sampler)]
     for worker in workers:
         worker.start()
     paid = {f["id"]: load.pool.submit(payer, f, to_pay[f["id"]]) for f in families[:6]}
@@ -492,4 +502,4 @@ def test_a_replica_of_each_service_and_a_gateway_killed_mid_load_lose_no_accepte
     print(f"\nkill -9 mid-load: {len(calls)} requests around the kill, by (gateway, status) {dict(statuses)}; "
           f"median {durations[len(durations) // 2]:.2f} s, p99 {durations[int(len(durations) * 0.99)]:.2f} s, "
           f"slowest {durations[-1]:.2f} s; {len(accepted)} bookings, {len(created)} families accepted, "
-          f"all stored once")
+          f"all stored once; PostgreSQL connections of the suite at most {max(connections)}")
