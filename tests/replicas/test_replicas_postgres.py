@@ -230,6 +230,10 @@ def test_each_family_meal_booking_and_event_once_through_both_gateways(replicas,
                                   "WHERE child_id = ANY(:c) AND day >= '2026-12-07' GROUP BY child_id, day",
                        c=children)
     assert len(reserved) == FAMILIES * len(NEXT_WEEKS) and {count for *_, count in reserved} == {1}
+    # ...and once in the family's trail: the day is recorded by the request that reserved it, not by the duplicate.
+    assert db.rows("canteen", "SELECT count(*), count(DISTINCT (child_id, details->>'date')) FROM family_trail "
+                              "WHERE action = 'meal_reserved' AND child_id = ANY(:c)", c=children) == [
+        (FAMILIES * len(NEXT_WEEKS), FAMILIES * len(NEXT_WEEKS))]
 
     # Each booking once, and the capacity kept: one 201 and one «already booked» per child, PLACES confirmed.
     made = []
