@@ -212,3 +212,31 @@ class Suite:
     def log_tail(self, name, lines=30):
         path = self.var_dir / "log" / f"{name}.log"
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
+
+    # --- Replicas (issue #13): more processes of a service or of the gateway, competing for the same queues -------
+
+    @staticmethod
+    def replica_name(name, index):
+        """The process key of a replica: the first is the service's own name (`canteen`), the others `canteen-2`..."""
+        return name if index == 1 else f"{name}-{index}"
+
+    def start_replica(self, name, index, **env):
+        """Replica `index` of a service: the same database and queues as the others, its own process and log."""
+        if index == 1:
+            return self.start_service(name, **env)
+        if name == "payment" and self.paybox_is_local():
+            env = {**local_payment_env(self.sandbox_port, self._env().get("PUBLIC_URL") or
+                                       f"http://localhost:{self.port}"), **env}
+        return self._spawn(self.replica_name(name, index), [sys.executable, "-m", name],
+                           self._env(DATABASE_URL=self.database_urls[name], **env))
+
+    def start_gateway_replica(self, index, port, **env):
+        """Gateway process `index` on a port of its own (index 1 is the suite's own gateway, on self.port)."""
+        if index == 1:
+            return self.start_gateway(**env)
+        self.gateway_ports = {**getattr(self, "gateway_ports", {}), index: port}
+        return self._spawn(self.replica_name("gateway", index), [sys.executable, "-m", "gateway"],
+                           self._env(PORT=str(port), **env))
+
+    def gateway_url(self, index):
+        return self.url if index == 1 else f"http://127.0.0.1:{self.gateway_ports[index]}"

@@ -474,3 +474,98 @@ def computed_run(rpc, run, timeout=120):
         time.sleep(0.2)
         run = rpc.call("billing", "invoicing_run", run["id"])
     return run
+
+
+# --- Helpers shared with the replicas' test (issue #13), moved here from the test modules that had them ------------
+
+def bearer(gateway_url, username, password):
+    """The Authorization header of a person's API token, asked from the gateway at gateway_url."""
+    answer = requests.post(f"{gateway_url}/api/v1/auth/token", json={"username": username, "password": password},
+                           timeout=30)
+    assert answer.status_code == 200, answer.text
+    return {"Authorization": f"Bearer {answer.json()['access_token']}"}
+
+
+def pay_in_the_sandbox(suite, parent, invoice_id, card, notify_count="1", gateway_url=None):
+    """A parent starts a card payment through the gateway (the suite's, or gateway_url) and pays it with `card`
+    in the Paybox sandbox, which notifies `notify_count` times; returns (card payment id, the return URL)."""
+    started = requests.post(f"{gateway_url or suite.url}/api/v1/invoices/{invoice_id}/card-payments",
+                            headers=parent["headers"], timeout=20)
+    assert started.status_code == 201, started.text
+    return pay_form_in_the_sandbox(suite, started.json(), card, notify_count)
+
+
+def pay_form_in_the_sandbox(suite, form, card, notify_count="1"):
+    """The sandbox's part of pay_in_the_sandbox: the card payment's form (the gateway's 201) posted and paid."""
+    import re
+    assert form["action_url"].startswith(suite.sandbox_url)
+    page = requests.post(form["action_url"], data=[tuple(pair) for pair in form["fields"]], timeout=10)
+    assert page.status_code == 200 and "Paiement par carte bancaire" in page.text
+    token = re.search(r'name="payment" value="([^"]+)"', page.text).group(1)
+    back = requests.post(f"{suite.sandbox_url}/cgi/paiement", allow_redirects=False, timeout=10, data={
+        "payment": token, "card_number": card, "expiry": "12/30", "cvv": "123", "action": "pay",
+        "notify_count": notify_count})
+    assert back.status_code == 303
+    return form["id"], back.headers["Location"]
+
+
+def wait_until(condition, timeout=30):
+    """True once condition() is true, False if it still is not after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def start_replicated_suite(var_dir, database_urls, count=2, **env):
+    """The whole suite as start_suite gives it, then `count` processes of every service and of the gateway (each
+    gateway on a free port of its own: suite.gateway_url(index)), every one of them answering before this returns."""
+    from .suite import SERVICES
+    suite = start_suite(var_dir, database_urls=database_urls, **env)
+    try:
+        for index in range(2, count + 1):
+            for name in SERVICES:
+                suite.start_replica(name, index)
+            suite.start_gateway_replica(index, free_port())
+        wait_replicas(suite, count)
+    except Exception:
+        stop_suite(suite)
+        raise
+    return suite
+
+
+def wait_replicas(suite, count, timeout=90):
+    """Wait until each service's `count` processes have each answered health() (it gives its pid: the broker hands
+    the calls to the queue's consumers in turn) and each gateway process says it is ready."""
+    from .suite import SERVICES
+    client = RpcClient(suite.amqp_uri, timeout=2, caller="test-wait")
+    deadline = time.monotonic() + timeout
+    try:
+        for name in SERVICES:
+            expected = {suite.processes[suite.replica_name(name, i)].pid for i in range(1, count + 1)}
+            seen = set()
+            while not expected <= seen:
+                dead = suite.exited()
+                if dead:
+                    raise RuntimeError(f"{', '.join(dead)} stopped during start-up; see {suite.var_dir / 'log'}")
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"{name}: only the processes {seen} of {expected} answered in {timeout} s")
+                try:
+                    seen.add(client.call(name, "health")["pid"])
+                except ServiceUnavailable:
+                    time.sleep(0.2)
+        for index in range(2, count + 1):
+            url = suite.gateway_url(index)
+            while True:
+                try:
+                    if requests.get(f"{url}/readyz", timeout=2).json().get("status") == "ready":
+                        break
+                except (requests.RequestException, ValueError):
+                    pass
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"the gateway at {url} was not ready after {timeout} s")
+                time.sleep(0.3)
+    finally:
+        client.close()

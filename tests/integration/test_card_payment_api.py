@@ -1,7 +1,6 @@
 """A card payment through the whole suite: the gateway, the payment service, billing and the Paybox sandbox as a
 real process. The parent's form is posted to the sandbox, the sandbox notifies the gateway, the invoice is paid
 once; the refused card is recorded with its French meaning; a forged notification is 403."""
-import re
 import time
 import uuid
 from datetime import date, datetime, timezone
@@ -14,6 +13,7 @@ from sqlalchemy import insert
 from billing import orm as billing_orm
 from espace_common.db import create_database_engine
 from espace_common.rpc_client import RpcClient
+from espace_deploy.testing import pay_in_the_sandbox
 
 pytestmark = [pytest.mark.broker, pytest.mark.slow]
 
@@ -60,22 +60,6 @@ def issued_invoice(engine, family_id, total_cents, month):
             credited_cents=0, balance_cents=total_cents, issued_on=date(2026, 12, 1), due_date=date(2026, 12, 31),
             created_at=now, finalized_at=now, direct_debit=False))
     return invoice_id
-
-
-def pay_in_the_sandbox(suite, parent, invoice_id, card, notify_count="1"):
-    started = requests.post(f"{suite.url}/api/v1/invoices/{invoice_id}/card-payments", headers=parent["headers"],
-                            timeout=20)
-    assert started.status_code == 201, started.text
-    form = started.json()
-    assert form["action_url"].startswith(suite.sandbox_url)
-    page = requests.post(form["action_url"], data=[tuple(pair) for pair in form["fields"]], timeout=10)
-    assert page.status_code == 200 and "Paiement par carte bancaire" in page.text
-    token = re.search(r'name="payment" value="([^"]+)"', page.text).group(1)
-    back = requests.post(f"{suite.sandbox_url}/cgi/paiement", allow_redirects=False, timeout=10, data={
-        "payment": token, "card_number": card, "expiry": "12/30", "cvv": "123", "action": "pay",
-        "notify_count": notify_count})
-    assert back.status_code == 303
-    return form["id"], back.headers["Location"]
 
 
 def card_payment(suite, parent, payment_id):

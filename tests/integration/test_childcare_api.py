@@ -10,6 +10,7 @@ import pytest
 import requests
 
 from espace_common.rpc_client import RpcClient
+from espace_deploy.testing import bearer
 
 pytestmark = [pytest.mark.broker, pytest.mark.slow]
 
@@ -18,10 +19,7 @@ RACERS, PLACES = 20, 3
 
 
 def token(suite, username, password=PASSWORD):
-    answer = requests.post(f"{suite.url}/api/v1/auth/token", json={"username": username, "password": password},
-                           timeout=30)
-    assert answer.status_code == 200, answer.text
-    return {"Authorization": f"Bearer {answer.json()['access_token']}"}
+    return bearer(suite.url, username, password)
 
 
 @pytest.fixture(scope="module")

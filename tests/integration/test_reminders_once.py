@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import insert, select
 
 from espace_common.db import create_database_engine
-from espace_deploy.testing import ServiceProcess, link_in, stop_processes
+from espace_deploy.testing import ServiceProcess, link_in, stop_processes, wait_until
 from identity import domain_reminders, orm
 
 INVOICE_SUBJECT = "Rappel : facture AS-2026-000042 à régler avant le 5 décembre 2026"
@@ -86,15 +86,6 @@ def canteen_runs(database_url):
                 .order_by(orm.scheduled_runs.c.slot))]
     finally:
         engine.dispose()
-
-
-def wait_until(condition, timeout=30):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.2)
-    return False
 
 
 def confirmed_account(rpc, mail, rep, username):

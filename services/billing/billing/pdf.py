@@ -6,6 +6,7 @@ page about 3 ms: invoices are drawn a hundred at a time into one document, then 
 so that 10,000 invoices take a minute and not half an hour.
 """
 import io
+import logging
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -18,6 +19,11 @@ from pypdf import PdfReader, PdfWriter
 from espace_common.town import MULTI_ACCUEIL, SERVICES_LINE, TOWN, TOWN_HALL, TOWN_HALL_ADDRESS
 
 from . import domain
+
+# fpdf2's font subsetting (fontTools) logs every glyph at INFO, and the service draws in a real thread (tpool): a
+# record logged there while the service's green thread holds the logging handler's (green) lock crashes eventlet's
+# hub ("Cannot switch to a different thread") and the PDF is never stored (seen with two billing replicas drawing).
+logging.getLogger("fontTools").setLevel(logging.WARNING)
 
 LOCALE = "fr_FR"
 FONT = "dejavu"

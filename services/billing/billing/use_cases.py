@@ -392,7 +392,15 @@ class Billing:
             row = store.invoice(uow, invoice_id)
             if row is None:
                 raise NotFound(*INVOICE_NOT_FOUND)
-            domain.check_payment(method, amount_cents, row.balance_cents, row.status)
+            try:
+                domain.check_payment(method, amount_cents, row.balance_cents, row.status)
+            except DomainError:
+                # The same payment delivered twice at once (two billing replicas): the other delivery committed
+                # between our look-up and our read of the invoice, which it paid. Not a refusal: the same payment.
+                existing = store.payment_by_external_id(uow, external_id) if external_id is not None else None
+                if existing is None:
+                    raise
+                return self._payment_answer(uow, existing, invoice_id, created=False)
             try:  # the payment first: its unique external id settles two deliveries at once
                 payment_id = store.add_payment(uow, invoice_id, method, amount_cents, external_id, agent_id,
                                                self.clock.now())

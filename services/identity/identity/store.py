@@ -1,7 +1,7 @@
 """Reading and writing the identity tables inside a unit of work."""
 from sqlalchemy import delete, func, insert, intersect, select, update
 
-from espace_common.db import new_id
+from espace_common.db import insert_ignoring_duplicates, new_id
 from espace_common.events import credentials_revoked
 
 from . import domain, orm
@@ -9,14 +9,16 @@ from .domain import Family, ThrottleState, fold
 
 
 def next_counter(uow, name):
-    """Take the next number of a named sequence; the row lock settles concurrent callers."""
-    row = uow.execute(
-        update(orm.counters).where(orm.counters.c.name == name)
-        .values(value=orm.counters.c.value + 1).returning(orm.counters.c.value)
-    ).first()
+    """Take the next number of a named sequence; the row lock settles concurrent callers.
+
+    The sequence's first use creates its row at 0 with an insert that ignores a duplicate, then moves it like
+    any other: two first uses at once (two replicas on a fresh database) both get a number, never a duplicate key."""
+    take = (update(orm.counters).where(orm.counters.c.name == name)
+            .values(value=orm.counters.c.value + 1).returning(orm.counters.c.value))
+    row = uow.execute(take).first()
     if row is None:
-        uow.execute(insert(orm.counters).values(name=name, value=1))
-        return 1
+        insert_ignoring_duplicates(uow.connection, orm.counters, [{"name": name, "value": 0}])
+        row = uow.execute(take).first()
     return row.value
 
 

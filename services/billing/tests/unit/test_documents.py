@@ -2,6 +2,7 @@
 identity's contacts: the invoice PDF (its text extracted and read), the online invoice's mail, the paper batch, the
 choice applied from the next run, the tax certificate computed by hand, the receipt."""
 import io
+import logging
 from datetime import date
 
 import pytest
@@ -292,6 +293,24 @@ def test_a_long_invoice_runs_over_pages_with_its_headings_and_long_labels_wrap(b
     assert all(f"{(100 + n) / 100:.2f} €".replace(".", ",") in text for n in range(60))
     assert "Total de la facture 77,70 €" in text
 
+
+
+def test_drawing_in_a_real_thread_logs_nothing_there(caplog):
+    """The service draws in eventlet's tpool: a record logged from that thread can crash the hub (the handler's
+    lock is green), so fontTools' glyph-by-glyph INFO records of the subsetting must not be emitted at all."""
+    import threading
+    doc = {"id": "x", "number": "AS-2026-000998", "regie": "affaires_scolaires", "period": "2026-11",
+           "issued_on": date(2026, 12, 2), "due_date": date(2027, 1, 1), "total_cents": 285, "balance_cents": 285,
+           "lines": [{"kind": "meal_reserved", "label": "Léa — 1 repas réservé", "quantity": "1",
+                      "unit_price_cents": 285, "amount_cents": 285}],
+           "payments": [], "credit_notes": [], "contact": None, "delivery": "paper"}
+    drawn = []
+    caplog.set_level(logging.INFO)  # the services' level (LOG_LEVEL)
+    thread = threading.Thread(target=lambda: drawn.extend(SETTINGS.renderer().invoices([doc])))
+    thread.start()
+    thread.join(60)
+    assert len(drawn) == 1 and drawn[0].startswith(b"%PDF")
+    assert [r.name for r in caplog.records if r.thread == thread.ident] == []
 
 # --- An invoice under direct debit says it is debited, not to pay ------------------------------------------------
 

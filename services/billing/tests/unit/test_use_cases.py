@@ -5,7 +5,7 @@ from datetime import date, datetime
 import pytest
 from sqlalchemy import insert, select, update
 
-from billing import orm, use_cases
+from billing import orm, store, use_cases
 from espace_common.clock import FixedClock
 from espace_common.errors import Conflict, InvalidInput, NotFound
 from espace_deploy.testing import SqliteUnits, migrated_sqlite
@@ -242,6 +242,23 @@ def test_a_payment_delivered_three_times_is_one_payment(billing, facts):
     invoice = billing.invoice(invoice_id)
     assert invoice["status"] == "paid" and len(invoice["payments"]) == 1
 
+
+
+def test_a_payment_delivered_twice_at_once_is_one_payment_not_a_refusal(billing, facts, monkeypatch):
+    """Two billing replicas take the same card payment at once: the second looked for its transaction id before
+    the first committed, and reads the invoice after, paid. It answers the first one's payment, not «already paid»
+    (which would make an anomaly of a duplicate)."""
+    invoice_id = issued_invoice(billing, facts)
+    first = billing.record_payment(invoice_id, "card", 2850, None, external_id="paybox-raced")
+    real, looked = store.payment_by_external_id, []
+
+    def not_committed_yet(uow, external_id):  # the second delivery's first look ran before the first's commit
+        looked.append(external_id)
+        return None if len(looked) == 1 else real(uow, external_id)
+    monkeypatch.setattr(store, "payment_by_external_id", not_committed_yet)
+    second = billing.record_payment(invoice_id, "card", 2850, None, external_id="paybox-raced")
+    assert (second["id"], second["created"]) == (first["id"], False) and len(looked) == 2
+    assert len(billing.invoice(invoice_id)["payments"]) == 1
 
 def test_a_draft_is_not_payable(billing, facts):
     november_canteen(billing, facts)

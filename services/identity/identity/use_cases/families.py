@@ -1,6 +1,8 @@
 """Agents register, find and read families."""
 from dataclasses import asdict
 
+from sqlalchemy.exc import IntegrityError
+
 from espace_common.errors import InvalidInput, NotFound
 from espace_common.events import Event
 from espace_common.mail import mails_to
@@ -14,6 +16,21 @@ FAMILY_NOT_FOUND = ("family_not_found", "Cette famille n'existe pas.")
 def register_family(db, clock, payload):
     """Register a family with its representatives and children; idempotent by request_id."""
     command = domain.parse_registration(payload)
+    try:
+        return _register_family(db, clock, command)
+    except IntegrityError:
+        if not command.request_id:
+            raise
+        # The same request registered at the same moment by another worker or replica (two gateways, a retry):
+        # its transaction committed first and the unique request_id refused ours. Its family is the answer.
+        with db.unit_of_work(read_only=True) as uow:
+            existing = store.family_by_request(uow, command.request_id)
+        if existing is None:
+            raise
+        return asdict(existing)
+
+
+def _register_family(db, clock, command):
     with db.unit_of_work() as uow:
         if command.request_id:
             existing = store.family_by_request(uow, command.request_id)

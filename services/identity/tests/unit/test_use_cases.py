@@ -91,6 +91,23 @@ def test_registering_a_family_records_its_event_and_is_idempotent_by_request_id(
     assert families.get_family(db, first["id"]) == first
 
 
+def test_the_same_registration_raced_by_another_replica_gives_back_the_family_it_registered(db, clock, monkeypatch):
+    """Two gateways send the same request to two identity replicas at once: the one that commits second hits the
+    unique request_id, and answers with the first one's family instead of a server error."""
+    won = families.register_family(db, clock, {**FAMILY, "request_id": "raced-1"})
+    looked = []
+    real = families.store.family_by_request
+
+    def not_committed_yet(uow, request_id):  # the first look of the loser ran before the winner's commit
+        looked.append(request_id)
+        return None if len(looked) == 1 else real(uow, request_id)
+    monkeypatch.setattr(families.store, "family_by_request", not_committed_yet)
+    lost = families.register_family(db, clock, {**FAMILY, "request_id": "raced-1"})
+    assert lost == won and len(looked) == 2
+    assert db.count(orm.families) == 1
+    assert db.count(orm.outbox, orm.outbox.c.event_type == "family_registered") == 1
+
+
 @pytest.mark.parametrize("change, code", [
     ({"first_name": "C" * 101}, "invalid_name"),
     ({"last_name": "M" * 100_000}, "invalid_name"),
