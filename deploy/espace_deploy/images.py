@@ -8,7 +8,6 @@ through CONTAINERS_CONF, so the machine's own configuration is left alone.
     python -m espace_deploy.images build    # the base if missing, then the images; prints their sizes
     python -m espace_deploy.images test     # build (layers cached), then the smoke scenario against them
     python -m espace_deploy.images smoke    # the smoke scenario against the images as they are
-    python -m espace_deploy.images compose  # the same through deploy/compose.yaml run by podman-compose
 """
 import json
 import os
@@ -216,14 +215,13 @@ def _migrate(containers, databases, report):
     report(f"  migrations applied by the five images in {time.monotonic() - started:.1f} s")
 
 
-def _wait_ready(url, containers, timeout=180, restarts_allowed=False):
-    """The gateway's /readyz once ready; a container that stops fails it at once, unless its restart policy is
-    expected to start it again (compose)."""
+def _wait_ready(url, containers, timeout=180):
+    """The gateway's /readyz once ready; a container that stops fails it at once."""
     import requests
     deadline = time.monotonic() + timeout
     state = None
     while time.monotonic() < deadline:
-        dead = [] if restarts_allowed else containers.exited()
+        dead = containers.exited()
         if dead:
             raise RuntimeError("stopped during start-up: " + "; ".join(
                 f"{name} ({containers.state(name)}):\n{containers.logs(name)}" for name in dead))
@@ -357,8 +355,6 @@ def scenario(url, amqp_uri, containers, files, report=print):
         uid, errno = probe.stdout.split()
         assert uid == str(UID) and errno == "30", f"{container}: uid {uid}, errno {errno} (30 is EROFS)"
     report(f"  every container runs as uid {UID} on a read-only root file system")
-    if files is None:  # named volumes
-        return
     kept = sorted(path.relative_to(files).parts[0] for path in files.rglob("*") if path.is_file())
     report(f"  files the services wrote on their volume: {', '.join(f'{kept.count(d)} in {d}' for d in sorted(set(kept)))}")
 
@@ -399,8 +395,6 @@ def smoke(report=print):
 # --- deploy/compose.yaml ------------------------------------------------------------------------------------
 
 COMPOSE_FILE = ROOT / "deploy" / "compose.yaml"
-# Left out of the compose check here: no registry gives their images, and the machine's own answer on those ports.
-EXTERNAL = ("rabbitmq", "postgres")
 
 
 def compose_services():
@@ -409,95 +403,11 @@ def compose_services():
     return yaml.safe_load(COMPOSE_FILE.read_text())["services"]
 
 
-def compose_for_check(amqp_uri, database_urls, folder):
-    """The compose file as the check runs it: every component and the dev profile, against this machine's RabbitMQ
-    and PostgreSQL (a vhost and databases of the check's own) instead of the two containers no registry gives here."""
-    import yaml
-    document = yaml.safe_load(COMPOSE_FILE.read_text())
-    services = document["services"]
-    for name in EXTERNAL:
-        del services[name]
-    for name, service in services.items():
-        service.pop("profiles", None)  # podman-compose 1.0.3 has no --profile: the check runs the dev profile too
-        depends = service.get("depends_on")
-        if isinstance(depends, dict):
-            for external in EXTERNAL:
-                depends.pop(external, None)
-            if not depends:
-                del service["depends_on"]
-        env = service.get("environment", {})
-        if "AMQP_URI" in env:
-            env["AMQP_URI"] = amqp_uri
-        if "DATABASE_URL" in env:
-            env["DATABASE_URL"] = database_urls[name.removesuffix("-migrate")]
-        # Bind mounts are relative to deploy/, where the compose file lives.
-        service["volumes"] = [
-            f"{(COMPOSE_FILE.parent / volume.split(':', 1)[0]).resolve()}:{volume.split(':', 1)[1]}"
-            if volume.startswith(".") else volume for volume in service.get("volumes", [])]
-        if not service["volumes"]:
-            del service["volumes"]
-    document["volumes"] = {name: value for name, value in document["volumes"].items()
-                           if name.removesuffix("-data") not in EXTERNAL}
-    path = Path(folder) / "compose.yaml"
-    path.write_text(yaml.safe_dump(document, sort_keys=False))
-    return path
-
-
-def compose_check(report=print):
-    """deploy/compose.yaml run by podman-compose (Debian's 1.0.3) through the smoke scenario, then taken down."""
-    from .paybox_settings import LOCAL_SECRET
-    from .testing import TEST_LETTER_SECRET, PostgresDatabase, VirtualHost, free_port
-    if not shutil.which("podman-compose"):
-        raise Unavailable("podman-compose is not installed (apt-get install podman-compose).")
-    run_id = uuid.uuid4().hex[:8]
-    project = f"ef-compose-{run_id}"
-    started = time.monotonic()
-    vhost = VirtualHost("compose")
-    databases = {}
-    folder = Path(tempfile.mkdtemp(prefix="ef-compose-"))
-    port, mail_port = free_port(), free_port()
-    env = dict(engine_env(), MAILCATCHER_PORT=str(mail_port), IMAGE_PREFIX="localhost/espace-famille", TAG=VERSION, RABBITMQ_PASSWORD="unused",
-               POSTGRES_PASSWORD="unused", SECRET_KEY=secrets.token_hex(32), LETTER_SECRET=TEST_LETTER_SECRET,
-               PUBLIC_URL=f"http://127.0.0.1:{port}", GATEWAY_PORT=str(port), SMTP_URL=f"smtp://127.0.0.1:{mail_port}",
-               PAYBOX_ENV="sandbox", PAYBOX_SITE="1999888", PAYBOX_RANG="32", PAYBOX_IDENTIFIANT="107904776",
-               PAYBOX_SECRET=LOCAL_SECRET, PAYBOX_PUBLIC_KEY_FILE="/etc/espace/paybox-sandbox.pem",
-               PAYBOX_SANDBOX_PORT=str(free_port()))
-    compose = ["podman-compose", "--project-name", project]
-    containers = Containers(run_id)
-    try:
-        for name in SERVICES:
-            databases[name] = PostgresDatabase()
-        path = compose_for_check(vhost.amqp_uri, {name: db.url for name, db in databases.items()}, folder)
-        compose += ["--file", str(path)]
-        up = subprocess.run([*compose, "up", "--detach"], env=env, capture_output=True, text=True, timeout=600)
-        if up.returncode != 0:
-            raise RuntimeError(f"podman-compose up failed:\n{up.stdout[-3000:]}\n{up.stderr[-3000:]}")
-        listed = podman("ps", "--all", "--filter", f"label=io.podman.compose.project={project}",
-                        "--format", "{{.Names}}").stdout.split()
-        containers.names = [name for name in listed if "migrate" not in name]
-        url = f"http://127.0.0.1:{port}"
-        state = _wait_ready(url, containers, restarts_allowed=True)
-        report(f"  {url}/readyz: {state['status']} ({time.monotonic() - started:.0f} s after podman-compose up)")
-        scenario(url, vhost.amqp_uri, containers, None, report)
-    except Exception:
-        for name in containers.names:
-            report(f"--- {name} ({containers.state(name)})\n{containers.logs(name)}")
-        raise
-    finally:
-        subprocess.run([*compose, "down", "--volumes", "--timeout", "10"], env=env, capture_output=True, timeout=300)
-        vhost.delete()
-        for database in databases.values():
-            database.drop()
-        shutil.rmtree(folder, ignore_errors=True)
-    report(f"deploy/compose.yaml ran under podman-compose and passed the smoke scenario in "
-           f"{time.monotonic() - started:.0f} s (project, volumes, vhost and databases removed).")
-
-
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     command = argv[0] if argv else "build"
-    if command not in ("build", "test", "smoke", "compose"):
-        print("usage: python -m espace_deploy.images build|test|smoke|compose", file=sys.stderr)
+    if command not in ("build", "test", "smoke"):
+        print("usage: python -m espace_deploy.images build|test|smoke", file=sys.stderr)
         return 2
     try:
         ensure_engine()
@@ -509,9 +419,6 @@ def main(argv=None):
         return 2
     if command == "smoke":  # the images as they are, not built again
         smoke(report=lambda line: print(line, flush=True))
-        return 0
-    if command == "compose":  # deploy/compose.yaml on the images as they are
-        compose_check(report=lambda line: print(line, flush=True))
         return 0
     started = time.monotonic()
     print("Building the images…", flush=True)
