@@ -9,7 +9,6 @@ through CONTAINERS_CONF, so the machine's own configuration is left alone.
     python -m espace_deploy.images test     # build (layers cached), then the smoke scenario against them
     python -m espace_deploy.images smoke    # the smoke scenario against the images as they are
 """
-import json
 import os
 import secrets
 import shutil
@@ -128,7 +127,8 @@ def build(names=COMPONENTS + (DEV,), base=BASE_IMAGE, report=print):
     times = {}
     for name in names:
         started = time.monotonic()
-        trust = ["--volume", f"{HOST_CA_BUNDLE}:/etc/ssl/certs/ca-certificates.crt:ro"] if HOST_CA_BUNDLE.is_file() else []
+        trust = (["--volume", f"{HOST_CA_BUNDLE}:/etc/ssl/certs/ca-certificates.crt:ro"]
+                 if HOST_CA_BUNDLE.is_file() else [])
         result = podman("build", "--network", "host", "--layers", *trust, "--build-arg", f"BASE={base}",
                         "-f", str(dockerfile(name)), "-t", image(name), str(ROOT), check=False,
                         stderr=subprocess.STDOUT)
@@ -183,7 +183,7 @@ class Containers:
         result = podman("inspect", "--format", "{{.State.Status}} {{.State.ExitCode}}", container, check=False)
         return result.stdout.strip() if result.returncode == 0 else "gone"
 
-    def logs(self, container, lines=25):
+    def logs(self, container, lines=60):
         result = podman("logs", "--tail", str(lines), container, check=False, stderr=subprocess.STDOUT)
         return result.stdout
 
@@ -301,7 +301,8 @@ def scenario(url, amqp_uri, containers, files, report=print):
         load_billing_demo(rpc, families)
         # Last month at the canteen (the Martins), or at the crèche (the Roux, on contract) when it was August.
         month = (date.today().replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
-        regie, billed = ("petite_enfance", families[3]) if month.endswith("-08") else ("affaires_scolaires", families[0])
+        regie, billed = (("petite_enfance", families[3]) if month.endswith("-08")
+                         else ("affaires_scolaires", families[0]))
         password = "Conteneur-Donges-44!"
         accounts = {}
         for family in {id(f): f for f in (families[0], billed)}.values():
@@ -340,23 +341,33 @@ def scenario(url, amqp_uri, containers, files, report=print):
     invoices = _api("GET", f"{url}/api/v1/invoices", (200,), headers=billed_parent).json()["invoices"]
     mine = [i for i in invoices if i["period"] == month]
     assert mine, f"no invoice of {month} for the family: {invoices}"
+    # Billing draws the issued invoices' PDFs in the background (invoices_issued): the parent's request waits for
+    # them, since two PDFs drawn at once in billing's threads can hang it (greenlet.error in fontTools' logging).
+    pdfs = files / "billing-files"
+    deadline = time.monotonic() + 60
+    while len([path for path in pdfs.rglob("*") if path.is_file()] if pdfs.exists() else []) < len(final["invoices"]):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"billing did not store the {len(final['invoices'])} PDFs of the run in 60 s")
+        time.sleep(0.3)
     pdf = _api("GET", f"{url}/api/v1/invoices/{mine[0]['id']}/pdf", (200,), headers=billed_parent)
     assert pdf.content.startswith(b"%PDF"), pdf.content[:40]
-    report(f"  an agent ran {regie}'s invoicing of {month} ({len(run['invoices']) if 'invoices' in run else run.get('total')}"
-           f" invoices); the parent sees invoice {mine[0]['number']} and its PDF ({len(pdf.content)} bytes)")
+    report(f"  an agent ran {regie}'s invoicing of {month} ({len(final['invoices'])} invoices); the parent sees "
+           f"invoice {mine[0]['number']} and its PDF ({len(pdf.content)} bytes)")
 
     # The promises of the images themselves: uid 10001, nothing written outside /tmp and the volume.
     for container in containers.names:
         if not containers.state(container).startswith("running"):
             continue
         probe = podman("exec", container, "python", "-c",
-                       "import os\ntry:\n open('/opt/venv/probe', 'w')\nexcept OSError as e: print(os.getuid(), e.errno)",
+                       "import os\ntry:\n open('/opt/venv/probe', 'w')\n print(os.getuid(), 0)\n"
+                       "except OSError as e: print(os.getuid(), e.errno)",
                        check=False)
         uid, errno = probe.stdout.split()
         assert uid == str(UID) and errno == "30", f"{container}: uid {uid}, errno {errno} (30 is EROFS)"
     report(f"  every container runs as uid {UID} on a read-only root file system")
     kept = sorted(path.relative_to(files).parts[0] for path in files.rglob("*") if path.is_file())
-    report(f"  files the services wrote on their volume: {', '.join(f'{kept.count(d)} in {d}' for d in sorted(set(kept)))}")
+    counts = ", ".join(f"{kept.count(folder)} in {folder}" for folder in sorted(set(kept)))
+    report(f"  files the services wrote on their volume: {counts}")
 
 
 def smoke(report=print):

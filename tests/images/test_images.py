@@ -135,8 +135,9 @@ def test_podman_compose_reads_it_whole():
         answer = subprocess.run(["podman-compose", "--dry-run", "-p", project, "-f", str(DEPLOY / "compose.yaml"),
                                  "up", "--no-start"], capture_output=True, text=True, env=env, timeout=120)
     finally:
-        volumes = subprocess.run(["podman", "volume", "ls", "-q", "--filter", f"label=io.podman.compose.project={project}"],
-                                 capture_output=True, text=True, env=env).stdout.split()
+        volumes = subprocess.run(
+            ["podman", "volume", "ls", "-q", "--filter", f"label=io.podman.compose.project={project}"],
+            capture_output=True, text=True, env=env).stdout.split()
         if volumes:
             subprocess.run(["podman", "volume", "rm", *volumes], capture_output=True, env=env)
     assert answer.returncode == 0, answer.stderr
