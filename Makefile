@@ -46,3 +46,16 @@ bench: venv
 
 clean:
 	rm -rf var .pytest_cache
+
+# --- Images (issue #13): the six images built with podman from Debian's packages, and the suite run from them.
+# podman, runc and debootstrap are installed with apt-get as root (else one sentence says what to install); the base
+# is made once from Debian (deploy/README.md, Images). images-test builds first (unchanged layers are cached), then
+# runs every component in its container against the local RabbitMQ and PostgreSQL; it is skipped, with one line
+# saying why, where no engine can be had.
+.PHONY: images images-test
+
+images: venv
+	$(BIN)/python -m espace_deploy.images build
+
+images-test: venv
+	$(BIN)/python -m espace_deploy.images test
