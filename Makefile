@@ -24,6 +24,7 @@ venv: system $(BIN)/.installed
 run: venv
 	$(BIN)/python -m espace_deploy.run
 
+# Last, the suite from its images (images-test below; one line and skipped where no container engine can be had).
 # pytest-xdist: TEST_WORKERS processes (more than the cores: the tests mostly wait on processes starting),
 # each taking a whole module at a time (its module fixtures start once). TEST_WORKERS=0 runs serially.
 TEST_WORKERS ?= 4
@@ -32,7 +33,9 @@ test: venv
 	$(BIN)/python -m espace_deploy.testenv
 	@# Tests that assert a wall-clock bound run alone once the parallel part is done, on a quiet machine.
 	$(BIN)/python -m pytest -m "not timing" $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder) \
-		; first=$$?; $(BIN)/python -m pytest -m timing; second=$$?; test $$first -eq 0 -a $$second -eq 0
+		; first=$$?; $(BIN)/python -m pytest -m timing; second=$$?; \
+		$(BIN)/python -m espace_deploy.images test; third=$$?; \
+		test $$first -eq 0 -a $$second -eq 0 -a $$third -eq 0
 
 unit: venv
 	$(BIN)/python -m pytest -m "not broker and not browser"
