@@ -347,6 +347,12 @@ def outcome_of(exc_info):
     return "refused" if exc_info[0].__name__ in DOMAIN_ERRORS else "error"
 
 
+# One line per worker, as the gateway's access log has one per request; the probes' calls only at DEBUG
+# (each gateway worker asks every service's health() every second).
+worker_log = logging.getLogger("espace.worker")
+QUIET_METHODS = {"health", "ping"}
+
+
 class MetricsServer:
     """/metrics of a service on its own port, served by a green WSGI server (services run under eventlet)."""
 
@@ -433,11 +439,23 @@ def _observability_provider():
                 return
             seconds = time.perf_counter() - started
             entrypoint = worker_ctx.entrypoint
+            fields = {"entrypoint": entrypoint.method_name, "outcome": outcome_of(exc_info),
+                      "duration_ms": round(seconds * 1000, 1)}
             if isinstance(entrypoint, self._rpc_type):
                 self.metrics.observe_rpc(entrypoint.method_name, seconds, exc_info)
+                level = logging.DEBUG if entrypoint.method_name in QUIET_METHODS else logging.INFO
+                worker_log.log(level, "rpc %s.%s %s", self.container.service_name, entrypoint.method_name,
+                               fields["outcome"], extra={"kind": "rpc", **fields})
             elif isinstance(entrypoint, self._event_type):
                 self.metrics.observe_event(entrypoint.source_service, entrypoint.event_type, entrypoint.method_name,
                                            seconds, exc_info)
+                worker_log.info("event %s.%s handled by %s %s", entrypoint.source_service, entrypoint.event_type,
+                                entrypoint.method_name, fields["outcome"],
+                                extra={"kind": "event", "event": f"{entrypoint.source_service}.{entrypoint.event_type}",
+                                       **fields})
+            else:  # timers: every few seconds, at DEBUG
+                worker_log.debug("timer %s %s", entrypoint.method_name, fields["outcome"],
+                                 extra={"kind": "timer", **fields})
 
         def worker_teardown(self, worker_ctx):
             self._started.pop(worker_ctx.call_id, None)
