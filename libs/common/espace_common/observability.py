@@ -20,6 +20,7 @@ from datetime import datetime, timezone
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, make_wsgi_app
 from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily
+from prometheus_client.utils import floatToGoString
 
 log = logging.getLogger(__name__)
 
@@ -217,7 +218,7 @@ def invoicing_run_metrics(engine, tables):
         "database, by régie.", labels=["regie"])
     for regie in sorted({row.regie for row in finished}):
         seconds = [(row.updated_at - row.started_at).total_seconds() for row in finished if row.regie == regie]
-        buckets = [(str(bound), sum(1 for s in seconds if s <= bound)) for bound in RUN_BUCKETS]
+        buckets = [(floatToGoString(bound), sum(1 for s in seconds if s <= bound)) for bound in RUN_BUCKETS]
         buckets.append(("+Inf", len(seconds)))
         durations.add_metric([regie], buckets, sum(seconds))
     yield durations
