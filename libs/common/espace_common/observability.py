@@ -416,7 +416,13 @@ def _observability_provider():
 
         def start(self):
             if self.server is not None:
-                self.server.start()
+                try:
+                    self.server.start()
+                except OSError as exc:  # a port taken on a developer's machine: the service itself still serves
+                    log.error("metrics not served: cannot listen on %s:%s (%s)", self.server.host, self.server.port,
+                              exc.strerror or exc)
+                    self.server = None
+                    return
                 log.info("metrics served on %s:%s/metrics", self.server.host, self.server.port)
 
         def stop(self):
