@@ -18,8 +18,14 @@ from gunicorn.glogging import Logger
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 _made_multiproc_dir = not os.environ.get(MULTIPROC_ENV)
-if _made_multiproc_dir:
-    os.environ[MULTIPROC_ENV] = tempfile.mkdtemp(prefix="espace-gateway-metrics-")
+try:
+    if _made_multiproc_dir:
+        os.environ[MULTIPROC_ENV] = tempfile.mkdtemp(prefix="espace-gateway-metrics-")
+    elif not os.access(os.environ[MULTIPROC_ENV], os.W_OK):
+        raise PermissionError(f"{os.environ[MULTIPROC_ENV]} is not a writable folder")
+except OSError as exc:  # a read-only filesystem: one sentence, as for any wrong setting
+    sys.exit(f"gateway cannot start: {MULTIPROC_ENV}: the metrics' folder cannot be used ({exc}); "
+             "set it to a writable folder (an emptyDir volume in Kubernetes).")
 
 from espace_common.observability import JsonFormatter, RequestIdFilter, json_handler  # noqa: E402
 

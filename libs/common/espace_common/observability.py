@@ -159,7 +159,10 @@ class QueueDepths:
         """{queue: (messages, consumers)}; a queue that does not exist (yet) is left out."""
         with self._lock:
             if self._read_at is None or time.monotonic() - self._read_at >= QUEUE_CACHE_SECONDS:
+                kept = self._connection is not None
                 self._depths = self._declare_all()
+                if kept and self._connection is None:  # the kept connection had died meanwhile: once more
+                    self._depths = self._declare_all()
                 self._read_at = time.monotonic()
             return dict(self._depths)
 
