@@ -168,18 +168,21 @@ def scrape(collector):
     return generate_latest(registry).decode()
 
 
-def test_an_event_recorded_in_a_request_keeps_its_id_in_the_outbox(messaging_database):
-    engine, tables = messaging_database
-    set_request_id("req-outbox")
+def record(engine, tables, event, request_id=None):
+    """Commit one event in the outbox, within a request of that id (None: outside any request)."""
+    set_request_id(request_id)
     try:
         with UnitOfWork(engine, outbox=tables.outbox) as uow:
-            uow.record(Event("canteen", "meal_reserved", {"day": "2026-12-07"}))
+            uow.record(event)
             uow.commit()
     finally:
         set_request_id(None)
-    with UnitOfWork(engine, outbox=tables.outbox) as uow:
-        uow.record(Event("canteen", "meal_reserved", {"day": "2026-12-08"}))
-        uow.commit()
+
+
+def test_an_event_recorded_in_a_request_keeps_its_id_in_the_outbox(messaging_database):
+    engine, tables = messaging_database
+    record(engine, tables, Event("canteen", "meal_reserved", {"day": "2026-12-07"}), "req-outbox")
+    record(engine, tables, Event("canteen", "meal_reserved", {"day": "2026-12-08"}))
     with engine.connect() as connection:
         payloads = [row.payload for row in connection.execute(tables.outbox.select().order_by("position"))]
     assert payloads[0]["request_id"] == "req-outbox" and "request_id" not in payloads[1]
@@ -269,13 +272,7 @@ def test_the_relay_publishes_the_request_id_as_the_events_header_not_in_its_body
     from espace_common.clock import SystemClock
     from espace_common.nameko_support import OutboxRelay
     engine, tables = messaging_database
-    set_request_id("req-relayed")
-    try:
-        with UnitOfWork(engine, outbox=tables.outbox) as uow:
-            uow.record(Event("identity", "family_registered", {"family_id": "f1"}))
-            uow.commit()
-    finally:
-        set_request_id(None)
+    record(engine, tables, Event("identity", "family_registered", {"family_id": "f1"}), "req-relayed")
     relay = OutboxRelay(engine, tables, "identity", vhost.amqp_uri, SystemClock())
     try:
         assert relay.drain() is False
