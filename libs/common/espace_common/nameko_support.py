@@ -76,7 +76,8 @@ class DeadlineRpc(Rpc):
         deadline = message.headers.get(DEADLINE_HEADER)
         if deadline is not None and time.time() > float(deadline):
             log.warning("dropped %s: its caller gave up %.1f s ago",
-                        message.delivery_info.get("routing_key"), time.time() - float(deadline))
+                        message.delivery_info.get("routing_key"), time.time() - float(deadline),
+                        extra={REQUEST_ID_KEY: message.headers.get(REQUEST_ID_AMQP_HEADER)})  # no worker yet
             self.rpc_consumer.ack(message)
             return
         super().handle_message(body, message)
