@@ -64,7 +64,7 @@ def main():
         suite.migrate()
         suite.declare_topology()
         print("Starting the services and the gateway…", flush=True)
-        suite.start()
+        start_with_metrics(suite)
         suite.wait_ready(timeout=90)
         client = RpcClient(amqp_uri, timeout=30, caller="demo")
         families = load_demo_data(client)
@@ -88,6 +88,9 @@ def main():
             print(f"  Paybox sandbox: {suite.sandbox_url}/ (card 1111 2222 3333 4444 accepted, "
                   "1111 2222 3333 4441 refused with 00151)")
         print(f"  Mails sent by the suite: http://localhost:{port}/dev/courriels (files in {var_dir / 'mail'})")
+        if os.environ.get("METRICS_PORTS") != "off":
+            print(f"  Metrics: http://localhost:{port}/metrics, and the services' at http://localhost:"
+                  f"{METRICS_FIRST_PORT}..{METRICS_FIRST_PORT + len(SERVICES) - 1}/metrics")
         print(f"  Logs: {var_dir / 'log'}   Stop: Ctrl-C\n", flush=True)
         # A process that dies is started again with a growing delay, as an orchestrator would:
         # the rest of the suite keeps serving (the gateway answers 503 for what is missing).
@@ -108,6 +111,22 @@ def main():
         return 1
     finally:
         suite.stop_all()
+
+
+# Issue #13: each service's /metrics on a port of its own here (in Kubernetes every pod uses 9100); the
+# gateway serves its own on its port. METRICS_PORTS=off starts them without.
+METRICS_FIRST_PORT = 9101
+
+
+def start_with_metrics(suite):
+    """suite.start(), with METRICS_PORT 9101..9105 given to identity, canteen, childcare, billing, payment."""
+    if os.environ.get("METRICS_PORTS") == "off":
+        return suite.start()
+    if suite.paybox_is_local():
+        suite.start_paybox_sandbox()
+    for offset, name in enumerate(SERVICES):
+        suite.start_service(name, METRICS_PORT=str(METRICS_FIRST_PORT + offset))
+    suite.start_gateway()
 
 
 if __name__ == "__main__":

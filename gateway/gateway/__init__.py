@@ -33,6 +33,10 @@ def create_app(overrides=None, services=None):
         ESPACE=settings,
     )
     app.json.ensure_ascii = False
+    # Issue #13: the request id, the requests' metrics and /metrics; first, so that every other hook's
+    # log lines name the request.
+    from . import observability
+    observability.init_app(app)
     real_broker = services is None
     if real_broker:
         monitor = ServiceMonitor(settings["AMQP_URI"], settings["SERVICES"],

@@ -25,6 +25,9 @@ def main():
         "--workers", os.environ.get("WEB_CONCURRENCY", "2"),
         "--threads", os.environ.get("GUNICORN_THREADS", "8"),
         "--bind", bind, "--access-logfile", "-", "--name", "espace-gateway",
+        # JSON logs and multiprocess metrics; a file, not a module: importing the gateway package in the
+        # master would import prometheus_client before its multiprocess folder is set.
+        "--config", str(Path(__file__).with_name("gunicorn_conf.py")),
         "gateway:create_app()",
     ])
 

@@ -12,6 +12,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError, DBAPIError
 
 from .config import ConfigError
+from .observability import REQUEST_ID_KEY, current_request_id
 
 log = logging.getLogger(__name__)
 
@@ -174,8 +175,12 @@ class UnitOfWork:
 
     def record(self, event):
         """Write an event in this transaction; it is published only if the transaction commits."""
+        payload = event.as_message()
+        request_id = current_request_id()
+        if request_id:  # the relay publishes it as the event's header: the handlers' log lines name the request
+            payload[REQUEST_ID_KEY] = request_id
         self.connection.execute(insert(self._outbox).values(
-            event_id=event.id, event_type=event.type, payload=event.as_message(),
+            event_id=event.id, event_type=event.type, payload=payload,
             occurred_at=event.occurred_at, published_at=None,
         ))
         self._pending_events += 1

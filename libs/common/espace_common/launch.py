@@ -62,6 +62,9 @@ def main(package):
     nameko = Path(sys.executable).with_name("nameko")
     # Eventlet warns at every start that it is in maintenance; that is known (see the design).
     os.environ.setdefault("PYTHONWARNINGS", "ignore::DeprecationWarning")
+    # Its banner is no DeprecationWarning, and EVENTLET_TESTS is eventlet's only switch for it: without it the
+    # first lines of a service's output would not be JSON like the others (docs/observability.md).
+    os.environ.setdefault("EVENTLET_TESTS", "no-banner")
     os.execv(str(nameko), [str(nameko), "run", "--config", str(config_path), service_class_path(package)])
 
 

@@ -23,6 +23,7 @@ from .clock import process_clock
 from .db import UnitOfWork, create_database_engine, database_health
 from .events import subscriptions_to
 from .mail import DEFAULT_SENDER, build_message, transport_for
+from .observability import REQUEST_ID_AMQP_HEADER, REQUEST_ID_KEY
 from .rpc_client import DEADLINE_HEADER
 
 log = logging.getLogger(__name__)
@@ -75,7 +76,8 @@ class DeadlineRpc(Rpc):
         deadline = message.headers.get(DEADLINE_HEADER)
         if deadline is not None and time.time() > float(deadline):
             log.warning("dropped %s: its caller gave up %.1f s ago",
-                        message.delivery_info.get("routing_key"), time.time() - float(deadline))
+                        message.delivery_info.get("routing_key"), time.time() - float(deadline),
+                        extra={REQUEST_ID_KEY: message.headers.get(REQUEST_ID_AMQP_HEADER)})  # no worker yet
             self.rpc_consumer.ack(message)
             return
         super().handle_message(body, message)
@@ -210,8 +212,11 @@ class OutboxRelay(Relay):
             for row in rows:
                 fault_point("outbox.before_publish")
                 # Confirms make publish() return only once the broker has the message.
-                producer.publish(row.payload, routing_key=row.event_type, delivery_mode=2,
-                                 headers={"nameko.event_id": row.payload.get("id")}, retry=False)
+                body, headers = dict(row.payload), {"nameko.event_id": row.payload.get("id")}
+                request_id = body.pop(REQUEST_ID_KEY, None)
+                if request_id:  # nameko hands it to the handler's worker as context data
+                    headers[REQUEST_ID_AMQP_HEADER] = request_id
+                producer.publish(body, routing_key=row.event_type, delivery_mode=2, headers=headers, retry=False)
                 with self.engine.begin() as db:
                     db.execute(update(self.outbox).where(self.outbox.c.position == row.position)
                                .values(published_at=self.clock.now()))

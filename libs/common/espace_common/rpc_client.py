@@ -16,6 +16,7 @@ from kombu import Connection, Consumer, Producer, Queue
 
 from .amqp import BROKER_ERRORS, rpc_exchange
 from .errors import DOMAIN_ERRORS
+from .observability import REQUEST_ID_AMQP_HEADER, current_request_id
 
 DEADLINE_HEADER = "nameko.deadline"
 
@@ -92,13 +93,17 @@ class RpcClient:
         timeout = self.timeout if timeout is None else timeout
         correlation_id = uuid.uuid4().hex
         deadline = time.time() + timeout
+        headers = {DEADLINE_HEADER: deadline, "nameko.call_id_stack": [f"{self.caller}.{correlation_id}"]}
+        request_id = current_request_id()
+        if request_id:  # nameko context data: the service's worker logs it and passes it on
+            headers[REQUEST_ID_AMQP_HEADER] = request_id
         try:
             self._producer.publish(
                 {"args": list(args), "kwargs": kwargs},
                 routing_key=f"{service}.{method}",
                 reply_to=self._reply_key,
                 correlation_id=correlation_id,
-                headers={DEADLINE_HEADER: deadline, "nameko.call_id_stack": [f"{self.caller}.{correlation_id}"]},
+                headers=headers,
                 expiration=timeout,
                 delivery_mode=1,
                 retry=False,

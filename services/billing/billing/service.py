@@ -7,6 +7,7 @@ from nameko.timer import timer
 from espace_common.nameko_support import Database, HealthMixin, event_handler, fault_point, rpc
 from espace_common.projections import children_of, project_family_registered
 from espace_common.rpc_client import RemoteError, RpcClient, ServiceUnavailable
+from espace_common.observability import Observability  # noqa: E402
 
 from . import debit_use_cases, domain, use_cases
 from . import documents, domain, use_cases
@@ -23,6 +24,7 @@ class BillingService(HealthMixin):
     name = "billing"
 
     db = Database(metadata)
+    observability = Observability()  # issue #13: request ids in the log lines, /metrics
     config = Config()
     canteen_rpc = RpcProxy("canteen")
     childcare_rpc = RpcProxy("childcare")

@@ -11,6 +11,7 @@ from .domain import ChildcareRules
 from .orm import metadata
 # Health record (issue #12)
 from espace_common.health_flags import project_health_flags  # noqa: E402
+from espace_common.observability import Observability  # noqa: E402
 from . import health_use_cases  # noqa: E402
 from . import export_use_cases, retention_use_cases  # the family's data in its hands (issue #12)
 
@@ -21,6 +22,7 @@ class ChildcareService(HealthMixin):
     name = "childcare"
 
     db = Database(metadata)
+    observability = Observability()  # issue #13: request ids in the log lines, /metrics
     config = Config()
 
     @property

@@ -21,6 +21,7 @@ from .configured_timer import configured_timer  # noqa: E402
 from .use_cases import reminders  # noqa: E402
 # The document wallet (issue #12).
 from espace_common.documents import DocumentStore  # noqa: E402
+from espace_common.observability import Observability  # noqa: E402
 from .domain_wallet import WalletSettings  # noqa: E402
 from .use_cases import wallet  # noqa: E402
 from .use_cases import messages  # messages to the service (issue #12)
@@ -30,6 +31,7 @@ class IdentityService(HealthMixin):
     name = "identity"
 
     db = Database(metadata)
+    observability = Observability()  # issue #13: request ids in the log lines, /metrics
     config = Config()
     # Health record (issue #12): asked at an agent's read whether the child attends the agent's service.
     canteen_rpc = RpcProxy("canteen")

@@ -4,6 +4,7 @@ from nameko.rpc import RpcProxy
 from nameko.timer import timer
 
 from espace_common.nameko_support import Database, HealthMixin, rpc
+from espace_common.observability import Observability  # noqa: E402
 
 from . import collaborators, use_cases
 from .orm import metadata
@@ -17,6 +18,7 @@ class PaymentService(HealthMixin):
     name = "payment"
 
     db = Database(metadata)
+    observability = Observability()  # issue #13: request ids in the log lines, /metrics
     config = Config()
     billing_rpc = RpcProxy("billing")
     identity_rpc = RpcProxy("identity")
