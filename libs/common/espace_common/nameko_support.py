@@ -3,10 +3,12 @@
 Services take `rpc` and `event_handler` from here, never from nameko: these outlive a broker
 outage (see TolerantRpcConsumer and EventHandler), where nameko's own kill the service.
 """
+import hashlib
 import logging
 import os
 import smtplib
 import time
+from contextlib import contextmanager
 from datetime import timedelta
 
 import eventlet
@@ -16,7 +18,7 @@ from nameko.constants import AMQP_SSL_CONFIG_KEY, DEFAULT_SERIALIZER, LOGIN_METH
 from nameko.events import EventHandler as NamekoEventHandler
 from nameko.extensions import DependencyProvider
 from nameko.rpc import Responder, Rpc, RpcConsumer, get_rpc_exchange
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, or_, select, text, update
 
 from .amqp import BROKER_ERRORS, declare_topology, event_exchange
 from .clock import process_clock
@@ -31,6 +33,7 @@ log = logging.getLogger(__name__)
 RELAY_BATCH = 200
 RELAY_IDLE_POLL_SECONDS = 2.0
 RELAY_RETRY_SECONDS = 1.0
+RELAY_BUSY_SECONDS = 0.1  # how soon a replica tries again while another one publishes
 MAIL_MAX_ATTEMPTS = 10
 MAIL_CLAIM_SECONDS = 120  # longer than an SMTP exchange (10 s timeout) can take
 
@@ -204,6 +207,40 @@ class OutboxRelay(Relay):
 
     def publish_pending(self, connection):
         """Publish one batch; True when there may be more."""
+        with self.sole_publisher() as alone:
+            if not alone:
+                eventlet.sleep(RELAY_BUSY_SECONDS)
+                return True
+            return self._publish_batch(connection)
+
+    @contextmanager
+    def sole_publisher(self):
+        """True while this process alone publishes the outbox (a PostgreSQL advisory lock, released with the session).
+
+        Without it, replicas reading the same unpublished rows each publish them: consumers drop the copies
+        (processed_events), but every copy's work is done twice, a run's PDFs drawn by both billing replicas.
+        SQLite has no such lock; its replicas share one file on one host, where the copies stay harmless.
+        """
+        if self.engine.dialect.name != "postgresql":
+            yield True
+            return
+        with self.engine.connect() as db:
+            alone = db.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": self.lock_key}).scalar()
+            db.commit()
+            try:
+                yield alone
+            finally:
+                if alone:
+                    db.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": self.lock_key})
+                    db.commit()
+
+    @property
+    def lock_key(self):
+        """A bigint naming this source's outbox, the same in every replica."""
+        digest = hashlib.blake2b(f"espace-famille outbox {self.source}".encode(), digest_size=8).digest()
+        return int.from_bytes(digest, "big", signed=True)
+
+    def _publish_batch(self, connection):
         rows = self.pending(self.outbox, self.outbox.c.published_at.is_(None))
         if not rows:
             return False
