@@ -128,8 +128,10 @@ def test_the_flags_reach_the_canteen_day_sheet_and_the_creche_planning(suite, to
         planning = rpc.call("childcare", "planning", town["slot"]["date"])
         return next((c["health_flag"] for s in planning["slots"] for c in s["expected"] if c["child_id"] == noe),
                     None)
-    assert eventually(sheet_flag) == {"allergies": f"Œuf ({lea[:4]})", "has_treatment": False}
-    assert eventually(planning_flag) == {"allergies": f"Œuf ({noe[:4]})", "has_treatment": False}
+    # Waited for until they are the new ones: the flags of the earlier tests' record may still be shown meanwhile.
+    lea_flag, noe_flag = ({"allergies": f"Œuf ({child[:4]})", "has_treatment": False} for child in (lea, noe))
+    assert eventually(lambda: sheet_flag() == lea_flag), sheet_flag()
+    assert eventually(lambda: planning_flag() == noe_flag), planning_flag()
     # A record without allergy nor treatment takes the flag away.
     requests.put(url(suite, lea), headers=town["parent"], json={"allergies": "", "treatment": ""}, timeout=10)
     assert eventually(lambda: sheet_flag() is None)
